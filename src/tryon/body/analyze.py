@@ -1,0 +1,209 @@
+"""Body analysis: keypoints, person mask, face, head (face + hair) and hands."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from tryon.body.models import BodyModels
+from tryon.errors import NoPersonError
+from tryon.ops import masks as M
+from tryon.ops.color import rgb_to_lab
+from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
+
+ANALYSIS_SIDE = 960
+"""Long side of the copy the models see; MediaPipe works at 256 px internally, so a
+larger copy only costs conversion time."""
+
+# MediaPipe hand points: wrist, pinky, index, thumb (right hand, then left hand).
+_HANDS = ((16, 18, 20, 22), (15, 17, 19, 21))
+_HEAD = tuple(range(11))
+
+
+class BodyAnalyzer:
+    """Finds the main person of a photo and the regions a try-on must respect."""
+
+    def __init__(self, models: BodyModels) -> None:
+        self.models = models
+
+    def analyze(self, image: Image, role: str = "person photo") -> BodyAnalysis:
+        """Analyses the most prominent person in ``image``.
+
+        Args:
+            image: (H, W, 3) RGB uint8.
+            role: how the photo is called in error messages.
+
+        Raises:
+            NoPersonError: nobody found, or the head and shoulders are not in the photo.
+        """
+        h, w = image.shape[:2]
+        small, factor = _downscale(image, ANALYSIS_SIDE)
+        pose = self.models.pose(small)
+        if pose is None:
+            raise NoPersonError(
+                f"no person found in the {role}: use a photo in which one person is clearly "
+                "visible from the head down, facing the camera"
+            )
+        points = pose.landmarks * np.array([w, h], np.float32)
+        keypoints = BodyKeypoints(points, pose.visibility, (h, w))
+        for joint in (Joint.R_SHOULDER, Joint.L_SHOULDER, Joint.NOSE):
+            if not keypoints.joint_visible(joint, 0.3):
+                raise NoPersonError(
+                    f"the {role} does not show a person's head and shoulders clearly: use a "
+                    "photo of one person facing the camera, head and shoulders in the frame"
+                )
+        seg = cv2.resize(pose.segmentation, (w, h), interpolation=cv2.INTER_LINEAR)
+        anchors = [keypoints.joint(j) for j in (Joint.NECK, Joint.NOSE, Joint.R_HIP, Joint.L_HIP)]
+        person = M.component_at(seg > 0.5, anchors)
+        if person.sum() < 0.01 * h * w:
+            raise NoPersonError(
+                f"the person in the {role} is too small to dress ({person.sum()} pixels): "
+                "crop the photo around them or use a closer shot"
+            )
+        face = self._face_mask(image, keypoints, person)
+        head = _head_mask(image, keypoints, person, face)
+        hands = _hands_mask(keypoints, person)
+        other_people = self._count_others(small, keypoints, factor)
+        return BodyAnalysis(
+            keypoints=keypoints,
+            person_mask=person,
+            face_mask=face,
+            head_mask=head,
+            hands_mask=hands,
+            skin_lab=_skin_colour(image, face, keypoints),
+            other_people=other_people,
+        )
+
+    def _face_mask(self, image: Image, kp: BodyKeypoints, person: Mask) -> Mask:
+        """Face oval from the face mesh run on a head crop; an ellipse if the mesh fails."""
+        h, w = image.shape[:2]
+        head = kp.mediapipe[list(_HEAD)]
+        centre = head.mean(0)
+        span = max(float(np.ptp(head[:, 0])), float(np.ptp(head[:, 1])), 8.0)
+        half = 1.6 * span
+        x0, y0 = int(max(0, centre[0] - half)), int(max(0, centre[1] - half))
+        x1, y1 = int(min(w, centre[0] + half)), int(min(h, centre[1] + half))
+        if x1 - x0 >= 16 and y1 - y0 >= 16:
+            crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+            scale = 256.0 / max(crop.shape[:2])
+            crop_small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            mesh = self.models.face_mesh(crop_small)
+            if mesh is not None:
+                pts = mesh[self.models.face_oval] * np.array([x1 - x0, y1 - y0]) + (x0, y0)
+                hull = cv2.convexHull(pts.astype(np.float32))
+                return M.draw_polygon((h, w), hull.reshape(-1, 2))
+        return _face_ellipse(kp, (h, w)) & M.dilate(person, 2)
+
+    def _count_others(self, small: Image, kp: BodyKeypoints, factor: float) -> int:
+        """Counts faces that do not belong to the chosen person."""
+        sh, sw = small.shape[:2]
+        nose = kp.joint(Joint.NOSE) * factor
+        others = 0
+        for bx, by, bw, bh in self.models.face_boxes(small):
+            x0, y0, x1, y1 = bx * sw, by * sh, (bx + bw) * sw, (by + bh) * sh
+            pad = 0.5 * max(x1 - x0, y1 - y0)
+            if not (x0 - pad <= nose[0] <= x1 + pad and y0 - pad <= nose[1] <= y1 + pad):
+                others += 1
+        return others
+
+
+def _downscale(image: Image, side: int) -> tuple[Image, float]:
+    h, w = image.shape[:2]
+    factor = min(1.0, side / max(h, w))
+    if factor == 1.0:
+        return image, 1.0
+    small = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+    return small, factor
+
+
+def head_size(kp: BodyKeypoints) -> float:
+    """Ear-to-ear distance (or a fraction of the shoulder width), pixels."""
+    ears = float(np.linalg.norm(kp.mediapipe[7] - kp.mediapipe[8]))
+    shoulders = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
+    return max(ears, 0.35 * shoulders, 4.0)
+
+
+def _face_ellipse(kp: BodyKeypoints, shape: tuple[int, int]) -> Mask:
+    size = head_size(kp)
+    centre = (kp.mediapipe[7] + kp.mediapipe[8]) / 2 * 0.5 + kp.joint(Joint.NOSE) * 0.5
+    return M.draw_ellipse(shape, centre, (0.55 * size, 0.75 * size), 0.0)
+
+
+def chin_y(kp: BodyKeypoints, face: Mask) -> float:
+    """Lowest row of the face, pixels."""
+    rows = np.flatnonzero(face.any(1))
+    if len(rows):
+        return float(rows[-1])
+    return float(kp.joint(Joint.NOSE)[1] + 0.6 * head_size(kp))
+
+
+def _head_mask(image: Image, kp: BodyKeypoints, person: Mask, face: Mask) -> Mask:
+    """Face plus hair and ears.
+
+    The person's pixels above the chin over the face's width, and hair-coloured pixels
+    joined to them that fall below the chin (long hair over the shoulders).
+    """
+    h, w = person.shape
+    size = head_size(kp)
+    nose = kp.joint(Joint.NOSE)
+    chin = chin_y(kp, face)
+    cols = np.flatnonzero(face.any(0))
+    left, right = (cols[0], cols[-1]) if len(cols) else (nose[0] - 0.5 * size, nose[0] + 0.5 * size)
+    # Work in a box around the head: the rest of the photo cannot be hair.
+    x0, x1 = int(max(0, nose[0] - 2.5 * size)), int(min(w, nose[0] + 2.5 * size))
+    y1 = int(min(h, chin + 2.2 * size))
+    if x1 <= x0 or y1 <= 0:
+        return face.copy()
+    box_person, box_face = person[:y1, x0:x1], face[:y1, x0:x1]
+    ys, xs = np.mgrid[0:y1, x0:x1]
+    over_face = (xs >= left - 0.35 * size) & (xs <= right + 0.35 * size)
+    above_chin = box_person & over_face & (ys <= chin)
+    head = above_chin | box_face
+    hair_zone = above_chin & ~M.dilate(box_face, 0.05 * size)
+    if hair_zone.sum() > 0.15 * max(box_face.sum(), 1):
+        lab = rgb_to_lab(image[:y1, x0:x1])
+        hair_lab = np.median(lab[hair_zone], axis=0)
+        skin_lab = np.median(lab[box_face], axis=0) if box_face.any() else hair_lab
+        contrast = float(np.linalg.norm(hair_lab - skin_lab))
+        if contrast > 12:
+            below = box_person & (ys > chin)
+            hairlike = np.linalg.norm(lab - hair_lab, axis=-1) < 0.5 * contrast
+            hair = M.open_(below & hairlike, 0.03 * size)
+            head |= M.component_at(hair | head, [nose - (x0, 0)]) & hair
+    out = np.zeros((h, w), bool)
+    out[:y1, x0:x1] = M.close(head, 0.05 * size)
+    return (out & (person | face)) | face
+
+
+def _hands_mask(kp: BodyKeypoints, person: Mask) -> Mask:
+    """Each hand: wrist to finger tips, widened, within the person."""
+    h, w = person.shape
+    out = np.zeros((h, w), bool)
+    for wrist_i, *finger_i in _HANDS:
+        wrist = kp.mediapipe[wrist_i]
+        fingers = kp.mediapipe[list(finger_i)]
+        if min(kp.visibility[[wrist_i, *finger_i]]) < 0.2:
+            continue
+        knuckles = fingers.mean(0)
+        length = float(np.linalg.norm(knuckles - wrist))
+        if length < 1:
+            continue
+        direction = (knuckles - wrist) / length
+        tips = wrist + direction * 2.4 * length
+        outline = np.vstack([fingers, wrist[None], tips[None], (fingers - wrist) * 2.0 + wrist])
+        hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
+        out |= M.dilate(M.draw_polygon((h, w), hull), 0.45 * length)
+    return out & person
+
+
+def _skin_colour(image: Image, face: Mask, kp: BodyKeypoints) -> npt.NDArray[np.float32]:
+    """Median CIELAB of the cheeks and forehead (beards and mouths excluded)."""
+    rows = np.flatnonzero(face.any(1))
+    if len(rows) < 4:
+        return np.array([65.0, 15.0, 18.0], np.float32)
+    top, bottom = rows[0], rows[-1]
+    upper = face.copy()
+    upper[int(top + 0.62 * (bottom - top)) :] = False
+    lab = rgb_to_lab(image[upper])
+    return np.median(lab, axis=0).astype(np.float32)

@@ -1,0 +1,100 @@
+"""The ``warp`` engine: body analysis, agnostic mask, thin-plate-spline warp, composite.
+
+Deterministic and CPU-only; its models ship inside the mediapipe wheel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from tryon.body.agnostic import AgnosticConfig, agnostic_mask
+from tryon.body.analyze import BodyAnalyzer
+from tryon.body.models import BodyModels
+from tryon.compose import ComposeConfig, compose
+from tryon.errors import BodyNotVisibleError
+from tryon.garment.analyze import GarmentAnalyzer
+from tryon.types import BodyAnalysis, Category, GarmentAnalysis, Image, Joint, TryOnResult
+from tryon.warp import WarpConfig, warp_garment
+
+T = TypeVar("T")
+
+# Joints a category needs inside the photo, and what to tell the user when one is missing.
+REQUIRED_JOINTS: dict[Category, tuple[tuple[Joint, ...], str]] = {
+    Category.UPPER: ((Joint.R_SHOULDER, Joint.L_SHOULDER), "shoulders"),
+    Category.LOWER: ((Joint.R_HIP, Joint.L_HIP, Joint.R_KNEE, Joint.L_KNEE), "hips and knees"),
+    Category.OVERALL: ((Joint.R_SHOULDER, Joint.L_SHOULDER, Joint.R_HIP, Joint.L_HIP), "shoulders and hips"),
+}
+
+
+class WarpEngine:
+    """Try-on by warping the garment photo onto the body (no generative model)."""
+
+    name = "warp"
+
+    def __init__(
+        self,
+        models: BodyModels | None = None,
+        agnostic: AgnosticConfig | None = None,
+        warp: WarpConfig | None = None,
+        composite: ComposeConfig | None = None,
+    ) -> None:
+        self.body = BodyAnalyzer(models or BodyModels())
+        self.garments = GarmentAnalyzer(self.body)
+        self.agnostic_config = agnostic or AgnosticConfig()
+        self.warp_config = warp or WarpConfig()
+        self.compose_config = composite or ComposeConfig()
+
+    def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
+        return self.garments.analyze(garment, category)
+
+    def dress(self, person: Image, garment: GarmentAnalysis, category: Category | None) -> TryOnResult:
+        timings: dict[str, float] = {}
+        chosen = category or garment.category
+        body = _timed(timings, "body", lambda: self.body.analyze(person))
+        check_visible(body, chosen)
+        mask = _timed(timings, "agnostic_mask", lambda: agnostic_mask(body, chosen, self.agnostic_config))
+        warped = _timed(timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config))
+        result = _timed(
+            timings, "compose", lambda: compose(person, body, warped, mask, chosen, self.compose_config)
+        )
+        warnings = []
+        if body.other_people:
+            warnings.append(
+                f"{body.other_people} other people are in the photo; dressed the most "
+                "prominent person"
+            )
+        return TryOnResult(
+            image=result.image,
+            agnostic_mask=mask,
+            category=chosen,
+            timings=timings,
+            person=person,
+            body=body,
+            garment=garment,
+            warped=warped,
+            shading=result.shading,
+            fill_mask=result.fill_mask,
+            warnings=warnings,
+        )
+
+
+def check_visible(body: BodyAnalysis, category: Category) -> None:
+    """Raises BodyNotVisibleError when the photo lacks the body parts the category needs."""
+    joints, words = REQUIRED_JOINTS[category]
+    missing = [j for j in joints if not body.keypoints.joint_visible(j)]
+    if missing:
+        names = ", ".join(j.name.lower().replace("_", " ") for j in missing)
+        hint = "a full-body photo" if category is not Category.UPPER else "a photo showing both shoulders"
+        raise BodyNotVisibleError(
+            f"a {category.value} garment needs the {words} in the person photo, but these "
+            f"are not visible: {names}; use {hint}"
+        )
+
+
+def _timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
+    start = time.perf_counter()
+    out = step()
+    timings[name] = time.perf_counter() - start
+    return out

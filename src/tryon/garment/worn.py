@@ -1,0 +1,144 @@
+"""Garments worn by a person in the garment photo (person-to-person try-on).
+
+The garment is that person's clothing inside their agnostic region, minus skin, head,
+hands and feet. Its landmarks come from their body keypoints, placed exactly where the
+warp will put the matching points on the target person, so the warp maps body to body.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from tryon.body.agnostic import agnostic_mask, body_frame
+from tryon.errors import GarmentNotFoundError
+from tryon.ops import masks as M
+from tryon.ops.color import rgb_to_lab
+from tryon.ops.geometry import point_at_length, polyline_length, unit
+from tryon.types import (
+    BodyAnalysis,
+    Category,
+    GarmentAnalysis,
+    GarmentLandmarks,
+    Image,
+    Joint,
+    LimbShape,
+    Mask,
+    Piece,
+)
+from tryon.warp import WarpConfig
+
+SKIN_DISTANCE = 14.0
+"""CIELAB distance under which a pixel counts as the wearer's skin."""
+
+
+def _skin(image: Image, body: BodyAnalysis) -> Mask:
+    lab = rgb_to_lab(image)
+    chroma = np.linalg.norm(lab[..., 1:] - body.skin_lab[1:], axis=-1)
+    light = np.abs(lab[..., 0] - body.skin_lab[0])
+    return (chroma < SKIN_DISTANCE) & (light < 2.5 * SKIN_DISTANCE)
+
+
+def _extent_along(mask: Mask, path: npt.NDArray[np.float32], width: float) -> float:
+    """How far along ``path`` the mask reaches, within ``width`` of it (arc length)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return 0.0
+    pts = np.stack([xs, ys], 1).astype(np.float32)
+    total = polyline_length(path)
+    best = 0.0
+    for d in np.linspace(0, total, 40):
+        p, _ = point_at_length(path, float(d))
+        if (np.linalg.norm(pts - p, axis=1) < width / 2).sum() > 0.1 * width * width / 4:
+            best = float(d)
+    return best
+
+
+def _pixel(p: npt.NDArray[np.float32]) -> tuple[float, float]:
+    return (float(p[0]), float(p[1]))
+
+
+def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> GarmentAnalysis:
+    """Cuts the ``category`` garment out of a photo of a person wearing it.
+
+    Raises:
+        GarmentNotFoundError: the region holds no clothing (bare skin) or the body parts
+            the category needs are not visible.
+    """
+    kp, cfg = body.keypoints, WarpConfig()
+    frame = body_frame(kp)
+    region = agnostic_mask(body, category) & body.person_mask
+    region &= ~(body.head_mask | body.hands_mask | _skin(image, body))
+    mask = M.fill_holes(M.largest_component(M.open_(region, frame.r)))
+    if mask.sum() < 0.02 * mask.size:
+        raise GarmentNotFoundError(
+            f"the person in the garment photo wears no {category.value} garment that could be "
+            "cut out; use a photo where the garment is clearly visible, or a product photo"
+        )
+    rs, ls = kp.joint(Joint.R_SHOULDER), kp.joint(Joint.L_SHOULDER)
+    sw = float(np.linalg.norm(ls - rs))
+    across, down = unit(ls - rs), frame.down
+    pieces = np.where(mask, np.uint8(Piece.TORSO), np.uint8(Piece.NONE))
+    limbs: dict[Piece, LimbShape] = {}
+    if category is Category.LOWER:
+        rh, lh = kp.joint(Joint.R_HIP), kp.joint(Joint.L_HIP)
+        hip_across = unit(lh - rh)
+        waist = frame.hip_mid - down * cfg.waist_above_hip * frame.torso_length
+        half = 0.8 * max(float(np.linalg.norm(lh - rh)), 4 * frame.r)
+        crotch = frame.hip_mid + down * 0.15 * frame.torso_length
+        right = M.half_plane(mask.shape, waist, -unit(hip_across)) & mask
+        pieces[right] = Piece.LEG_R
+        pieces[mask & ~right] = Piece.LEG_L
+        marks = {"waist_r": waist - hip_across * half, "waist_l": waist + hip_across * half, "crotch": crotch}
+        for piece, side, knee, ankle in ((Piece.LEG_R, "r", Joint.R_KNEE, Joint.R_ANKLE), (Piece.LEG_L, "l", Joint.L_KNEE, Joint.L_ANKLE)):
+            root = (marks[f"waist_{side}"] + crotch) / 2 + down * 0.5 * float(np.linalg.norm(crotch - waist))
+            path = np.stack([root, kp.joint(knee), kp.joint(ankle)]).astype(np.float32)
+            length = _extent_along(pieces == piece, path, 8 * frame.r)
+            end, _ = point_at_length(path, length)
+            limbs[piece] = LimbShape(_truncate(path, length), np.array([1.2 * half, 0.6 * half], np.float32))
+            marks[f"leg_hem_{side}"] = end
+        landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
+        return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
+    up = -down
+    t_rs = rs - across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
+    t_ls = ls + across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
+    hem = frame.hip_mid + down * cfg.hem_below_hip * frame.torso_length
+    armpit_depth = 0.3 * frame.torso_length
+    marks = {
+        "neckline": (t_rs + t_ls) / 2 + up * 0.1 * sw,
+        "shoulder_r": t_rs,
+        "shoulder_l": t_ls,
+        "armpit_r": t_rs + down * armpit_depth + across * 0.1 * sw,
+        "armpit_l": t_ls + down * armpit_depth - across * 0.1 * sw,
+        "hem_r": hem - across * 0.5 * sw,
+        "hem_l": hem + across * 0.5 * sw,
+    }
+    torso = M.draw_polygon(mask.shape, [t_rs, t_ls, marks["armpit_l"], marks["hem_l"], marks["hem_r"], marks["armpit_r"]])
+    for piece, side, elbow, wrist in ((Piece.SLEEVE_R, "r", Joint.R_ELBOW, Joint.R_WRIST), (Piece.SLEEVE_L, "l", Joint.L_ELBOW, Joint.L_WRIST)):
+        root = (marks[f"shoulder_{side}"] + marks[f"armpit_{side}"]) / 2
+        path = np.stack([root, kp.joint(elbow), kp.joint(wrist)]).astype(np.float32)
+        sleeve = M.draw_stroke(mask.shape, path, 10 * frame.r) & mask & ~torso
+        length = _extent_along(sleeve, path, 8 * frame.r)
+        if length < 0.05 * sw:
+            continue
+        pieces[sleeve] = piece
+        root_width = float(np.linalg.norm(marks[f"shoulder_{side}"] - marks[f"armpit_{side}"]))
+        limbs[piece] = LimbShape(_truncate(path, length), np.array([root_width, 0.6 * root_width], np.float32))
+        marks[f"sleeve_end_{side}"], _ = point_at_length(path, length)
+    landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
+    return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
+
+
+def _truncate(path: npt.NDArray[np.float32], length: float) -> npt.NDArray[np.float32]:
+    """The first ``length`` pixels of a polyline, ending exactly there."""
+    out = [path[0]]
+    run = 0.0
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        seg = float(np.linalg.norm(b - a))
+        if run + seg >= length:
+            end, _ = point_at_length(path, length)
+            out.append(end)
+            return np.array(out, np.float32)
+        out.append(b)
+        run += seg
+    return np.array(out, np.float32)

@@ -1,0 +1,125 @@
+"""Reading and writing images: the one place that turns files and bytes into arrays."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from tryon.errors import ImageSizeError, InvalidImageError
+from tryon.types import Image
+
+MIN_SIDE = 64
+MAX_PIXELS = 50_000_000
+"""Largest accepted image: 50 megapixels, above any phone camera; larger inputs are
+refused before they are decoded, so a decompression bomb costs nothing."""
+
+ImageSource = str | Path | bytes | bytearray | memoryview | np.ndarray
+
+
+def load_image(source: ImageSource, role: str = "image") -> Image:
+    """Reads a photo as an upright RGB uint8 (H, W, 3) array.
+
+    Args:
+        source: a path, the encoded bytes of a JPEG / PNG / WebP / ..., or an array
+            (H, W, 3) RGB or (H, W) grey uint8.
+        role: what the image is ("person photo", "garment photo"), used in error messages.
+
+    EXIF orientation is applied; grey, palette, CMYK and 16-bit images are converted to
+    RGB; transparent pixels are put on white (a product photo's cut-out stays a cut-out).
+
+    Raises:
+        InvalidImageError: not an image, truncated, or an unsupported array.
+        ImageSizeError: smaller than 64 pixels on a side or larger than 50 megapixels.
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, role)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidImageError(f"{role}: no such file {str(path)!r}; check the path")
+        data = path.read_bytes()
+        name = path.name
+    else:
+        data = bytes(source)
+        name = "the uploaded bytes"
+    if not data:
+        raise InvalidImageError(f"{role}: {name} is empty; send a JPEG, PNG or WebP photo")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            pil = PILImage.open(io.BytesIO(data))
+            _check_size(pil.size, role)
+            pil.load()
+    except (ImageSizeError, InvalidImageError):
+        raise
+    except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise InvalidImageError(
+            f"{role}: {name} is not an image this tool can read; send a JPEG, PNG or WebP photo"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(
+            f"{role}: {name} could not be decoded ({exc}); the file may be truncated or "
+            "corrupt, so export it again"
+        ) from None
+    pil = ImageOps.exif_transpose(pil)
+    return _to_rgb(pil)
+
+
+def _check_size(size: tuple[int, int], role: str) -> None:
+    w, h = size
+    if min(w, h) < MIN_SIDE:
+        raise ImageSizeError(
+            f"{role} is {w}x{h} pixels; at least {MIN_SIDE} pixels on each side are needed "
+            "(a full-body photo of 768x1024 or more works best)"
+        )
+    if w * h > MAX_PIXELS:
+        raise ImageSizeError(
+            f"{role} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels); the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels, so downscale it first"
+        )
+
+
+def _to_rgb(pil: PILImage.Image) -> Image:
+    if pil.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(pil, np.float64)
+        top = arr.max() or 1.0
+        pil = PILImage.fromarray((arr / top * 255).astype(np.uint8))
+    if pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info):
+        rgba = pil.convert("RGBA")
+        white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+        pil = PILImage.alpha_composite(white, rgba)
+    return np.ascontiguousarray(np.asarray(pil.convert("RGB"), np.uint8))
+
+
+def _from_array(arr: np.ndarray, role: str) -> Image:
+    if arr.dtype != np.uint8:
+        raise InvalidImageError(f"{role}: arrays must be uint8, got {arr.dtype}")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise InvalidImageError(
+            f"{role}: arrays must be (H, W, 3) RGB or (H, W) grey, got shape {arr.shape}"
+        )
+    _check_size((arr.shape[1], arr.shape[0]), role)
+    if arr.shape[2] == 4:
+        return _to_rgb(PILImage.fromarray(arr, "RGBA"))
+    return np.ascontiguousarray(arr)
+
+
+def save_image(image: Image, path: str | Path, quality: int = 95) -> None:
+    """Writes an RGB uint8 image; the format follows the suffix (PNG, JPEG, WebP)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pil = PILImage.fromarray(np.asarray(image))
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        pil.save(path, quality=quality)
+    elif suffix == ".webp":
+        pil.save(path, quality=quality, method=4)
+    else:
+        pil.save(path)

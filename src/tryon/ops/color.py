@@ -1,0 +1,41 @@
+"""Colour conversions and differences."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def rgb_to_lab(rgb: npt.NDArray[np.uint8] | FloatArray) -> FloatArray:
+    """Converts sRGB (uint8, or float in [0, 1]) of shape (..., 3) to CIELAB (D65).
+
+    Returns float32 with L in [0, 100] and a, b roughly in [-128, 127].
+    """
+    arr = np.asarray(rgb)
+    f = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+    shape = f.shape
+    lab = cv2.cvtColor(f.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB)
+    return lab.reshape(shape)
+
+
+def lab_to_rgb(lab: FloatArray) -> FloatArray:
+    """Converts CIELAB (..., 3) back to sRGB float in [0, 1] (clipped)."""
+    arr = np.asarray(lab, np.float32)
+    rgb = cv2.cvtColor(arr.reshape(-1, 1, 3), cv2.COLOR_LAB2RGB).reshape(arr.shape)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def delta_e76(lab_a: npt.ArrayLike, lab_b: npt.ArrayLike) -> FloatArray:
+    """CIE76 colour difference (Euclidean in CIELAB) along the last axis."""
+    a = np.asarray(lab_a, np.float32)
+    b = np.asarray(lab_b, np.float32)
+    return np.asarray(np.sqrt(((a - b) ** 2).sum(-1)), np.float32)
+
+
+def luminance(rgb: npt.NDArray[np.uint8]) -> FloatArray:
+    """Relative luminance in [0, 1] of an sRGB uint8 image (linear light, Rec. 709)."""
+    lin = (rgb.astype(np.float32) / 255.0) ** 2.2
+    return np.asarray(lin @ np.array([0.2126, 0.7152, 0.0722], np.float32), np.float32)

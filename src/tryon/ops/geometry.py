@@ -1,0 +1,50 @@
+"""Points, polylines and frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Points = npt.NDArray[np.float32]
+
+
+def polyline_length(polyline: npt.ArrayLike) -> float:
+    """Total length of an (N, 2) polyline."""
+    pts = np.asarray(polyline, np.float64)
+    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()) if len(pts) > 1 else 0.0
+
+
+def point_at_length(polyline: npt.ArrayLike, distance: float) -> tuple[Points, Points]:
+    """The point at arc length ``distance`` along a polyline, and the unit direction there.
+
+    Distances beyond the end extend the last segment; negative ones the first.
+
+    Returns:
+        (point (2,), direction (2,)), float32.
+    """
+    pts = np.asarray(polyline, np.float64)
+    seg = np.diff(pts, axis=0)
+    lengths = np.linalg.norm(seg, axis=1)
+    keep = lengths > 1e-9
+    if not keep.any():
+        return pts[0].astype(np.float32), np.array([0.0, 1.0], np.float32)
+    seg, lengths = seg[keep], lengths[keep]
+    starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+    i = int(np.clip(np.searchsorted(starts, distance, side="right") - 1, 0, len(seg) - 1))
+    direction = seg[i] / lengths[i]
+    origin = pts[0] + seg[:i].sum(axis=0)
+    point = origin + direction * (distance - starts[i])
+    return point.astype(np.float32), direction.astype(np.float32)
+
+
+def perpendicular(direction: npt.ArrayLike) -> Points:
+    """Rotates a 2-D direction by +90 degrees in image coordinates (x right, y down)."""
+    d = np.asarray(direction, np.float32)
+    return np.array([-d[1], d[0]], np.float32)
+
+
+def unit(vector: npt.ArrayLike) -> Points:
+    """Normalises a vector; the zero vector becomes (1, 0)."""
+    v = np.asarray(vector, np.float32)
+    n = float(np.linalg.norm(v))
+    return (v / n).astype(np.float32) if n > 1e-9 else np.array([1.0, 0.0], np.float32)

@@ -1,0 +1,137 @@
+"""Binary mask operations: drawing, morphology, components. Masks are (H, W) bool."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from tryon.types import Mask
+
+
+def _distance_outside(mask: Mask) -> npt.NDArray[np.float32]:
+    """Euclidean distance of every pixel to the nearest mask pixel (0 on the mask)."""
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def dilate(mask: Mask, radius: float) -> Mask:
+    """Grows ``mask`` by ``radius`` pixels (Euclidean); radius <= 0 returns a copy.
+
+    Computed with a distance transform, so the cost does not grow with the radius.
+    """
+    if radius <= 0 or not mask.any():
+        return mask.copy()
+    return _distance_outside(mask) <= radius
+
+
+def erode(mask: Mask, radius: float) -> Mask:
+    """Shrinks ``mask`` by ``radius`` pixels (Euclidean); radius <= 0 returns a copy."""
+    if radius <= 0:
+        return mask.copy()
+    if mask.all():
+        return mask.copy()
+    return ~dilate(~mask, radius)
+
+
+def close(mask: Mask, radius: float) -> Mask:
+    """Morphological closing: fills gaps narrower than about 2 * radius."""
+    return erode(dilate(mask, radius), radius)
+
+
+def open_(mask: Mask, radius: float) -> Mask:
+    """Morphological opening: removes specks and strands narrower than about 2 * radius."""
+    return dilate(erode(mask, radius), radius)
+
+
+def fill_holes(mask: Mask) -> Mask:
+    """Fills every background region not connected to the image border."""
+    h, w = mask.shape
+    padded = np.zeros((h + 2, w + 2), np.uint8)
+    padded[1:-1, 1:-1] = mask
+    flood = padded.copy()
+    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
+    return (padded[1:-1, 1:-1] | (flood[1:-1, 1:-1] == 0)).astype(bool)
+
+
+def components(mask: Mask) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Labels 8-connected components; returns (labels, areas) with areas[0] the background."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return labels, stats[:, cv2.CC_STAT_AREA].astype(np.int32)
+
+
+def largest_component(mask: Mask) -> Mask:
+    """Keeps only the largest 8-connected component (empty in, empty out)."""
+    labels, areas = components(mask)
+    if len(areas) <= 1:
+        return np.zeros_like(mask, bool)
+    return labels == 1 + int(np.argmax(areas[1:]))
+
+
+def component_at(mask: Mask, points: npt.ArrayLike) -> Mask:
+    """Keeps the components of ``mask`` that contain any of the (N, 2) (x, y) points."""
+    labels, _ = components(mask)
+    h, w = mask.shape
+    keep = set()
+    for x, y in np.asarray(points, np.float64).reshape(-1, 2):
+        xi, yi = int(round(x)), int(round(y))
+        if 0 <= xi < w and 0 <= yi < h and labels[yi, xi] > 0:
+            keep.add(int(labels[yi, xi]))
+    return np.isin(labels, sorted(keep)) if keep else np.zeros_like(mask, bool)
+
+
+def draw_polygon(shape: tuple[int, int], polygon: npt.ArrayLike) -> Mask:
+    """Rasterises a filled (N, 2) (x, y) polygon into a mask of ``shape`` (H, W)."""
+    canvas = np.zeros(shape, np.uint8)
+    pts = np.round(np.asarray(polygon, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(canvas, [pts], 1)
+    return canvas.astype(bool)
+
+
+def draw_stroke(shape: tuple[int, int], polyline: npt.ArrayLike, width: float) -> Mask:
+    """Rasterises a polyline of the given width with round joints and caps."""
+    canvas = np.zeros(shape, np.uint8)
+    pts = np.round(np.asarray(polyline, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+    thickness = max(1, round(width))
+    cv2.polylines(canvas, [pts], False, 1, thickness=thickness, lineType=cv2.LINE_8)
+    for x, y in pts.reshape(-1, 2):
+        cv2.circle(canvas, (int(x), int(y)), max(1, thickness // 2), 1, -1)
+    return canvas.astype(bool)
+
+
+def draw_ellipse(
+    shape: tuple[int, int], centre: npt.ArrayLike, axes: tuple[float, float], angle_deg: float
+) -> Mask:
+    """Rasterises a filled ellipse with semi-axes ``axes`` rotated by ``angle_deg``."""
+    canvas = np.zeros(shape, np.uint8)
+    cx, cy = np.asarray(centre, np.float64)
+    cv2.ellipse(
+        canvas,
+        (round(cx), round(cy)),
+        (max(1, round(axes[0])), max(1, round(axes[1]))),
+        angle_deg,
+        0,
+        360,
+        1,
+        -1,
+    )
+    return canvas.astype(bool)
+
+
+def half_plane(shape: tuple[int, int], origin: npt.ArrayLike, normal: npt.ArrayLike) -> Mask:
+    """Pixels p with (p - origin) . normal > 0, for a unit ``normal``."""
+    o = np.asarray(origin, np.float64)
+    n = np.asarray(normal, np.float64)
+    along = np.array([-n[1], n[0]])
+    big = 4.0 * (shape[0] + shape[1]) + float(np.abs(o).sum())
+    return draw_polygon(shape, [o + along * big, o + along * big + n * big, o - along * big + n * big, o - along * big])
+
+
+def inner_ramp(mask: Mask, width: float) -> npt.NDArray[np.float32]:
+    """Returns a weight that is 0 outside ``mask``, rising to 1 at ``width`` pixels inside.
+
+    Used to blend seams so that nothing outside the mask changes.
+    """
+    if width <= 0:
+        return mask.astype(np.float32)
+    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    return np.clip(dist / width, 0.0, 1.0).astype(np.float32)

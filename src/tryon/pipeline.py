@@ -1,0 +1,82 @@
+"""``TryOn``: the public entry point."""
+
+from __future__ import annotations
+
+import time
+
+from tryon.engines import Engine, create_engine
+from tryon.imageio import ImageSource, load_image
+from tryon.types import Category, GarmentAnalysis, TryOnResult
+
+
+class TryOn:
+    """Dresses a person photo in a garment.
+
+    Example:
+        >>> result = TryOn(engine="warp").run("person.jpg", "shirt.jpg", category="upper")
+        >>> result.image.shape  # same as the person photo
+
+    Args:
+        engine: engine name ("warp") or an engine instance.
+    """
+
+    def __init__(self, engine: str | Engine = "warp") -> None:
+        self.engine = create_engine(engine) if isinstance(engine, str) else engine
+
+    def analyze_garment(self, garment: ImageSource, category: str | Category = "auto") -> GarmentAnalysis:
+        """Analyses a garment photo once, for reuse across many people.
+
+        Args:
+            garment: path, encoded bytes or RGB uint8 array of the garment photo.
+            category: "upper", "lower", "overall" or "auto" (inferred from the garment).
+        """
+        image = load_image(garment, role="garment photo")
+        return self.engine.analyze_garment(image, _category(category))
+
+    def run(
+        self,
+        person: ImageSource,
+        garment: ImageSource | GarmentAnalysis,
+        category: str | Category = "auto",
+    ) -> TryOnResult:
+        """Dresses ``person`` in ``garment``.
+
+        Args:
+            person: path, encoded bytes or RGB uint8 (H, W, 3) array of the person photo.
+            garment: the same for the garment photo (product or worn), or a
+                ``GarmentAnalysis`` from ``analyze_garment`` (then nothing is re-analysed).
+            category: "upper", "lower", "overall" or "auto" (inferred from the garment).
+
+        Returns:
+            The result; ``result.image`` has the person photo's size and orientation.
+
+        Raises:
+            TryOnError: bad input; the message says what was wrong and what to do.
+        """
+        start = time.perf_counter()
+        wanted = _category(category)
+        image = load_image(person, role="person photo")
+        read = time.perf_counter() - start
+        if isinstance(garment, GarmentAnalysis):
+            analysis, analysed = garment, 0.0
+        else:
+            t0 = time.perf_counter()
+            analysis = self.analyze_garment(garment, wanted or "auto")
+            analysed = time.perf_counter() - t0
+        result = self.engine.dress(image, analysis, wanted)
+        timings = {"read": read, "garment": analysed, **result.timings}
+        timings["total"] = time.perf_counter() - start
+        result.timings.clear()
+        result.timings.update(timings)
+        if wanted is None and analysis.source == "worn":
+            result.warnings.append(
+                "the garment photo shows a person; took their upper garment (pass a category "
+                "to choose another)"
+            )
+        return result
+
+
+def _category(value: str | Category) -> Category | None:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    return Category.parse(value)

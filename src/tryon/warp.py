@@ -1,0 +1,323 @@
+"""Warp: move the garment onto the body with one thin-plate spline per piece.
+
+The torso (or the trousers' seat) follows a frame spanned by the shoulders and hips;
+each sleeve and trouser leg follows its limb (shoulder-elbow-wrist, hip-knee-ankle), so
+it bends at the joint. Pieces share their seam points (shoulder, armpit, crotch), so
+they meet. Every spline maps person pixels back to garment pixels; it is evaluated on
+a coarse grid and upsampled (``dense_backward_map``), then the garment is resampled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from tryon.body.agnostic import body_frame
+from tryon.ops.geometry import perpendicular, point_at_length, polyline_length, unit
+from tryon.ops.tps import dense_backward_map, fit_tps
+from tryon.types import (
+    BodyAnalysis,
+    Category,
+    GarmentAnalysis,
+    GarmentLandmarks,
+    Joint,
+    LimbShape,
+    Piece,
+    WarpedGarment,
+)
+
+Vec = npt.NDArray[np.float32]
+
+# The piece whose spline moves each landmark into the person photo (default: torso).
+_LANDMARK_PIECE = {
+    "sleeve_end_r": Piece.SLEEVE_R,
+    "sleeve_end_l": Piece.SLEEVE_L,
+    "waist_r": Piece.LEG_R,
+    "crotch": Piece.LEG_R,
+    "leg_hem_r": Piece.LEG_R,
+    "waist_l": Piece.LEG_L,
+    "leg_hem_l": Piece.LEG_L,
+}
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    """Fit of the garment on the body.
+
+    Attributes:
+        shoulder_out: garment shoulder seam outside the shoulder joint, x shoulder width.
+        shoulder_up: and above it, x shoulder width.
+        hem_below_hip: top's hem below the hip joints, x torso length.
+        waist_above_hip: trousers' waistband above the hip joints, x torso length.
+        full_length: a sleeve or leg at least this fraction of the limb ends at the
+            wrist or ankle (full-length garments are not shown short).
+        grid_step: spacing of the coarse grid the splines are evaluated on, pixels.
+        samples: control points along each sleeve or leg.
+    """
+
+    shoulder_out: float = 0.1
+    shoulder_up: float = 0.07
+    hem_below_hip: float = 0.06
+    waist_above_hip: float = 0.28
+    full_length: float = 0.8
+    grid_step: int = 8
+    samples: int = 7
+
+
+@dataclass(frozen=True)
+class PieceFit:
+    """Control points of one piece: ``source`` in the garment photo, ``target`` on the person."""
+
+    piece: Piece
+    source: npt.NDArray[np.float32]
+    target: npt.NDArray[np.float32]
+
+
+class TorsoFrame:
+    """Maps garment torso points to the body: across the shoulders at the top, across
+    the hips at the hem, interpolated in between."""
+
+    def __init__(
+        self,
+        g_right: Vec,
+        g_left: Vec,
+        g_hem_depth: float,
+        b_right: Vec,
+        b_left: Vec,
+        b_hem_centre: Vec,
+        b_hem_across: Vec,
+    ) -> None:
+        self.g_origin = (g_right + g_left) / 2
+        self.g_across = unit(g_left - g_right)
+        self.g_down = -perpendicular(self.g_across)
+        if self.g_down[1] < 0:
+            self.g_down = -self.g_down
+        self.g_hem_depth = max(g_hem_depth, 1.0)
+        self.b_origin = (b_right + b_left) / 2
+        self.b_across = unit(b_left - b_right)
+        self.b_hem_centre = b_hem_centre
+        self.b_hem_across = b_hem_across
+        self.scale = float(np.linalg.norm(b_left - b_right) / max(np.linalg.norm(g_left - g_right), 1.0))
+
+    def __call__(self, points: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        p = np.asarray(points, np.float32).reshape(-1, 2) - self.g_origin
+        a = p @ self.g_across
+        t = (p @ self.g_down) / self.g_hem_depth
+        centre = self.b_origin + t[:, None] * (self.b_hem_centre - self.b_origin)
+        across = (1 - np.clip(t, 0, 1))[:, None] * self.b_across + np.clip(t, 0, 1)[:, None] * self.b_hem_across
+        across /= np.linalg.norm(across, axis=1, keepdims=True)
+        return (centre + self.scale * a[:, None] * across).astype(np.float32)
+
+
+def _arr(p: tuple[float, float] | None) -> Vec:
+    if p is None:
+        raise ValueError("missing landmark")
+    return np.asarray(p, np.float32)
+
+
+def _lattice(box: tuple[float, float, float, float], n: int = 5) -> npt.NDArray[np.float32]:
+    x0, y0, x1, y1 = box
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2).astype(np.float32)
+
+
+def _limb_fit(
+    piece: Piece,
+    limb: LimbShape,
+    scale: float,
+    root_sides: tuple[Vec, Vec],
+    target_root_sides: tuple[Vec, Vec],
+    body_path: npt.NDArray[np.float32],
+    cfg: WarpConfig,
+) -> PieceFit:
+    """Control points of a sleeve or leg: its axis laid along the body's limb."""
+    src_len = polyline_length(limb.axis)
+    body_len = polyline_length(body_path)
+    length = src_len * scale
+    if length >= cfg.full_length * body_len:
+        length = body_len
+    src, dst = [*root_sides], [*target_root_sides]
+    widths = np.interp(np.linspace(0, 1, cfg.samples), np.linspace(0, 1, len(limb.widths)), limb.widths)
+    for i, f in enumerate(np.linspace(0, 1, cfg.samples)):
+        sp, sd = point_at_length(limb.axis, f * src_len)
+        tp, td = point_at_length(body_path, f * length)
+        half = widths[i] / 2
+        src += [sp, sp + perpendicular(sd) * half, sp - perpendicular(sd) * half]
+        dst += [tp, tp + perpendicular(td) * half * scale, tp - perpendicular(td) * half * scale]
+    return PieceFit(piece, np.array(src, np.float32), np.array(dst, np.float32))
+
+
+def fit_pieces(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig) -> list[PieceFit]:
+    """Control points (garment -> person) for every piece of the garment."""
+    if garment.category is Category.LOWER:
+        return _fit_trousers(garment, body, cfg)
+    return _fit_top(garment, body, category, cfg)
+
+
+def _fit_top(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig) -> list[PieceFit]:
+    kp, lm = body.keypoints, garment.landmarks
+    frame = body_frame(kp)
+    rs, ls = kp.joint(Joint.R_SHOULDER), kp.joint(Joint.L_SHOULDER)
+    sw = float(np.linalg.norm(ls - rs))
+    across = unit(ls - rs)
+    up = -frame.down
+    t_rs = rs - across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
+    t_ls = ls + across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
+    g_rs, g_ls = _arr(lm.shoulder_r), _arr(lm.shoulder_l)
+    hem_mid = (_arr(lm.hem_r) + _arr(lm.hem_l)) / 2
+    g_origin = (g_rs + g_ls) / 2
+    g_down = -perpendicular(unit(g_ls - g_rs))
+    g_down = g_down if g_down[1] > 0 else -g_down
+    g_depth = float((hem_mid - g_origin) @ g_down)
+    hip_across = unit(kp.joint(Joint.L_HIP) - kp.joint(Joint.R_HIP))
+    if category is Category.OVERALL:
+        # A dress keeps its own length: isotropic scale from the shoulders.
+        scale = float(np.linalg.norm(t_ls - t_rs) / max(np.linalg.norm(g_ls - g_rs), 1.0))
+        hem_centre = (t_rs + t_ls) / 2 + frame.down * g_depth * scale
+    else:
+        hem_centre = frame.hip_mid + frame.down * cfg.hem_below_hip * frame.torso_length
+    to_body = TorsoFrame(g_rs, g_ls, g_depth, t_rs, t_ls, hem_centre, hip_across)
+    mask_ys, mask_xs = np.nonzero(garment.pieces == Piece.TORSO)
+    box = (float(mask_xs.min()), float(mask_ys.min()), float(mask_xs.max()), float(mask_ys.max()))
+    named = np.array([v for v in lm.as_dict().values()], np.float32)
+    src = np.vstack([named, _lattice(box)])
+    fits = [PieceFit(Piece.TORSO, src, to_body(src))]
+    arms = {
+        Piece.SLEEVE_R: (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST, lm.shoulder_r, lm.armpit_r),
+        Piece.SLEEVE_L: (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST, lm.shoulder_l, lm.armpit_l),
+    }
+    for piece, (sj, ej, wj, g_sh, g_ap) in arms.items():
+        limb = garment.limbs.get(piece)
+        if limb is None:
+            continue
+        sides = (_arr(g_sh), _arr(g_ap))
+        t_sides = (to_body(sides[0])[0], to_body(sides[1])[0])
+        root = (t_sides[0] + t_sides[1]) / 2
+        path = np.stack([root, kp.joint(ej), kp.joint(wj)]).astype(np.float32)
+        fits.append(_limb_fit(piece, limb, to_body.scale, sides, t_sides, path, cfg))
+    return fits
+
+
+def _hip_width(body: BodyAnalysis, centre: Vec, across: Vec, joint_width: float) -> float:
+    """Frontal width of the body at the hips, from the silhouette, within sane bounds."""
+    h, w = body.person_mask.shape
+    ts = np.arange(-1.5 * joint_width, 1.5 * joint_width, 1.0)
+    pts = np.round(centre + ts[:, None] * across).astype(int)
+    ok = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+    inside = np.zeros(len(ts), bool)
+    inside[ok] = body.person_mask[pts[ok, 1], pts[ok, 0]]
+    mid = len(ts) // 2
+    if not inside[mid]:
+        return 1.6 * joint_width
+    lo = mid
+    while lo > 0 and inside[lo - 1]:
+        lo -= 1
+    hi = mid
+    while hi < len(ts) - 1 and inside[hi + 1]:
+        hi += 1
+    return float(np.clip(hi - lo, 1.3 * joint_width, 2.0 * joint_width))
+
+
+def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig) -> list[PieceFit]:
+    kp, lm = body.keypoints, garment.landmarks
+    frame = body_frame(kp)
+    rh, lh = kp.joint(Joint.R_HIP), kp.joint(Joint.L_HIP)
+    across = unit(lh - rh)
+    joint_width = max(float(np.linalg.norm(lh - rh)), 4 * frame.r)
+    waist_centre = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
+    width = _hip_width(body, frame.hip_mid, across, joint_width)
+    g_wr, g_wl, g_crotch = _arr(lm.waist_r), _arr(lm.waist_l), _arr(lm.crotch)
+    scale = width / max(float(np.linalg.norm(g_wl - g_wr)), 1.0)
+    t_wr, t_wl = waist_centre - across * width / 2, waist_centre + across * width / 2
+    rise = float(np.linalg.norm(g_crotch - (g_wr + g_wl) / 2)) * scale
+    t_crotch = waist_centre + frame.down * rise
+    fits = []
+    legs = {
+        Piece.LEG_R: (g_wr, t_wr, Joint.R_KNEE, Joint.R_ANKLE),
+        Piece.LEG_L: (g_wl, t_wl, Joint.L_KNEE, Joint.L_ANKLE),
+    }
+    for piece, (g_waist, t_waist, kj, aj) in legs.items():
+        limb = garment.limbs.get(piece)
+        if limb is None:
+            continue
+        root = (t_waist + t_crotch) / 2 + frame.down * rise * 0.5
+        path = np.stack([root, kp.joint(kj), kp.joint(aj)]).astype(np.float32)
+        # Ankle: the hem reaches the top of the foot, a little below the joint.
+        path[-1] = path[-1] + unit(path[-1] - path[-2]) * 0.04 * polyline_length(path)
+        g_mid = (g_wr + g_wl) / 2
+        t_mid = waist_centre
+        fit = _limb_fit(piece, limb, scale, (g_waist, g_crotch), (t_waist, t_crotch), path, cfg)
+        fits.append(
+            PieceFit(piece, np.vstack([fit.source, g_mid[None]]), np.vstack([fit.target, t_mid[None]]))
+        )
+    return fits
+
+
+def warp_garment(
+    garment: GarmentAnalysis,
+    body: BodyAnalysis,
+    category: Category,
+    cfg: WarpConfig | None = None,
+) -> WarpedGarment:
+    """Warps the garment onto the person.
+
+    Args:
+        garment: the analysed garment.
+        body: the analysed person (its keypoints set the target).
+        category: the category being tried on.
+        cfg: fit parameters; defaults to ``WarpConfig()``.
+
+    Returns:
+        The garment in the person photo's frame, with anti-aliased coverage and the
+        garment landmarks moved along.
+    """
+    cfg = cfg or WarpConfig()
+    h, w = body.person_mask.shape
+    image = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    labels = np.zeros((h, w), np.uint8)
+    moved: dict[str, tuple[float, float]] = {}
+    src_rgb = garment.image.astype(np.float32)
+    for fit in fit_pieces(garment, body, category, cfg):
+        backward = fit_tps(fit.target, fit.source, regularization=1e-3)
+        forward = fit_tps(fit.source, fit.target, regularization=1e-3)
+        box = _target_box(fit.target, (h, w))
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        map_x, map_y = dense_backward_map(backward, y1 - y0, x1 - x0, cfg.grid_step, origin=(x0, y0))
+        piece_alpha = (garment.pieces == fit.piece).astype(np.float32)
+        a = cv2.remap(piece_alpha, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+        rgb = cv2.remap(src_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        region = (slice(y0, y1), slice(x0, x1))
+        image[region] = a[..., None] * rgb + (1 - a[..., None]) * image[region]
+        alpha[region] = a + (1 - a) * alpha[region]
+        labels[region][a > 0.5] = fit.piece
+        for name, point in garment.landmarks.as_dict().items():
+            if _LANDMARK_PIECE.get(name, Piece.TORSO) == fit.piece:
+                xy = forward.transform(np.asarray(point, np.float64))
+                moved[name] = (float(xy[0]), float(xy[1]))
+    # Colours where alpha > 0 are garment colours (image was accumulated premultiplied).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        colour = np.where(alpha[..., None] > 1e-4, image / np.maximum(alpha[..., None], 1e-4), 0)
+    return WarpedGarment(
+        image=np.clip(colour, 0, 255).astype(np.uint8),
+        alpha=alpha,
+        pieces=labels,
+        landmarks=GarmentLandmarks(**moved),
+    )
+
+
+def _target_box(target: npt.NDArray[np.float32], shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Bounding box of a piece on the person, padded, clipped to the image."""
+    h, w = shape
+    lo, hi = target.min(0), target.max(0)
+    pad = 0.15 * float(np.max(hi - lo)) + 8
+    x0, y0 = int(max(0, lo[0] - pad)), int(max(0, lo[1] - pad))
+    x1, y1 = int(min(w, hi[0] + pad)), int(min(h, hi[1] + pad))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return x0, y0, x1, y1
