@@ -22,6 +22,7 @@ import numpy.typing as npt
 from tryon.body.agnostic import body_frame
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
+from tryon.ops.geometry import point_at_length, polyline_length
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
 
 FloatImage = npt.NDArray[np.float32]
@@ -102,20 +103,52 @@ def estimate_shading(person: Image, region: Mask, shoulder_width: float, cfg: Co
     return shading
 
 
+_DECODE = ((np.arange(256, dtype=np.float32) / 255.0) ** 2.2).astype(np.float32)
+
+
 def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
     """Multiplies colours by the shading in linear light; returns float RGB in [0, 255]."""
-    linear = (rgb.astype(np.float32) / 255.0) ** 2.2
-    lit = np.clip(linear * shading[..., None], 0, 1) ** (1 / 2.2)
-    return lit * 255.0
+    linear = _DECODE[rgb] * shading[..., None]
+    lit = cv2.pow(np.clip(linear, 0.0, 1.0), 1 / 2.2)
+    return np.asarray(lit * 255.0, np.float32)
 
 
-def _arm_strokes(body: BodyAnalysis, width_factor: float) -> Mask:
+def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -> Mask:
+    """Each arm from where the new sleeve ends (or a third down the upper arm for a
+    sleeveless top) to the wrist, as a stroke ``width_factor * r`` wide."""
     kp, shape = body.keypoints, body.person_mask.shape
     r = body_frame(kp).r
     out = np.zeros(shape, bool)
-    for s, e, w in ((Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST), (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST)):
-        out |= M.draw_stroke(shape, [kp.joint(s), kp.joint(e), kp.joint(w)], width_factor * r)
+    sides = (
+        (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST, warped.landmarks.sleeve_end_r),
+        (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST, warped.landmarks.sleeve_end_l),
+    )
+    for s, e, w, sleeve_end in sides:
+        path = np.stack([kp.joint(s), kp.joint(e), kp.joint(w)]).astype(np.float32)
+        total = polyline_length(path)
+        start = 0.3 * float(np.linalg.norm(path[1] - path[0]))
+        if sleeve_end is not None:
+            start = max(start, _arc_position(path, np.asarray(sleeve_end, np.float32)) + r)
+        if start >= total:
+            continue
+        first, _ = point_at_length(path, start)
+        rest = [p for p, d in zip(path[1:], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1)), strict=True) if d > start]
+        out |= M.draw_stroke(shape, [first, *rest], width_factor * r)
     return out
+
+
+def _arc_position(path: npt.NDArray[np.float32], point: npt.NDArray[np.float32]) -> float:
+    """Arc length along ``path`` of the point's closest projection."""
+    best, best_d, run = 0.0, np.inf, 0.0
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        seg = b - a
+        n = float(seg @ seg) or 1.0
+        t = float(np.clip((point - a) @ seg / n, 0, 1))
+        d = float(np.linalg.norm(a + t * seg - point))
+        if d < best_d:
+            best, best_d = run + t * np.sqrt(n), d
+        run += float(np.sqrt(n))
+    return best
 
 
 def _skin_like(person: Image, body: BodyAnalysis, where: Mask) -> Mask:
@@ -130,23 +163,35 @@ def _skin_like(person: Image, body: BodyAnalysis, where: Mask) -> Mask:
     return out
 
 
-def _fill(person: Image, body: BodyAnalysis, hole: Mask, skin_zone: Mask, shading: FloatImage) -> FloatImage:
+def _fill(
+    person: Image, body: BodyAnalysis, hole: Mask, old: Mask, skin_zone: Mask, shading: FloatImage
+) -> Image:
     """Plausible content for ``hole``: shaded skin inside ``skin_zone``, else background
-    continued inwards from the hole's surroundings."""
-    out = person.astype(np.float32)
+    continued inwards from around the old garment ``old`` (never from the old garment
+    itself). Other pixels are the person's."""
+    out = person.copy()
     if not hole.any():
         return out
     h, w = hole.shape
     factor = min(1.0, 256 / max(h, w))
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     small = cv2.resize(person, size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(M.dilate(hole, 2 / factor).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    unknown = M.dilate(hole | old, 2 / factor)
+    small_hole = cv2.resize(unknown.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     painted = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-    background = cv2.resize(painted, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    skin_rgb = lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0
-    skin = _apply_shading(np.broadcast_to(skin_rgb.astype(np.uint8), (h, w, 3)), shading)
-    content = np.where(skin_zone[..., None], skin, background)
-    out[hole] = content[hole]
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    # Upsample only the hole's bounding box (pixel centres mapped into the small image).
+    gx = ((np.arange(x0, x1, dtype=np.float32) + 0.5) * factor - 0.5)[None, :].repeat(y1 - y0, 0)
+    gy = ((np.arange(y0, y1, dtype=np.float32) + 0.5) * factor - 0.5)[:, None].repeat(x1 - x0, 1)
+    background = cv2.remap(painted, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    sub = hole[y0:y1, x0:x1]
+    out[y0:y1, x0:x1][sub] = background[sub]
+    if skin_zone.any():
+        skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
+        count = int(skin_zone.sum())
+        skin = _apply_shading(np.broadcast_to(skin_rgb, (count, 1, 3)), shading[skin_zone][:, None])
+        out[skin_zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
     return out
 
 
@@ -171,28 +216,37 @@ def compose(
         The composite; outside ``agnostic`` it equals ``person`` exactly.
     """
     cfg = cfg or ComposeConfig()
+    if not agnostic.any():
+        return Composite(person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic))
     h = person.shape[0]
     kp = body.keypoints
     sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
     old = agnostic & body.person_mask
     shading = estimate_shading(person, old, sw, cfg)
     alpha = warped.alpha.copy()
+    skin_zone = np.zeros_like(old)
     if category is not Category.LOWER:
-        # Bare forearms over the body stay in front of the new top's body (not its sleeves).
-        front = _skin_like(person, body, _arm_strokes(body, 6.0) & old) & (warped.pieces == Piece.TORSO)
-        alpha[M.open_(front, 2)] = 0.0
+        # Below a sleeve's end the arm is in front of the top's body: keep bare skin
+        # where the photo has it and paint shaded skin where an old sleeve covered it.
+        r = body_frame(kp).r
+        sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
+        arms = _bare_arms(body, warped, 4.5) & old & ~M.dilate(sleeves, r)
+        alpha[arms & ~sleeves] = 0.0
+        bare = _skin_like(person, body, arms)
+        old = old & ~bare
+        skin_zone = (arms & ~bare) | (_neck_zone(body) & body.person_mask)
     covered = alpha > 0.5
     hole = old & ~covered
-    skin_zone = np.zeros_like(hole)
-    if category is not Category.LOWER:
-        skin_zone = (_arm_strokes(body, 5.0) | _neck_zone(body)) & body.person_mask
-    base = _fill(person, body, hole, skin_zone & hole, shading)
-    seam = cfg.seam * h / 1024
-    fade = M.inner_ramp(agnostic, seam)
-    a = (alpha * fade)[..., None]
-    garment = _apply_shading(warped.image, shading)
-    out = a * garment + (1 - a) * base
-    image = np.where(agnostic[..., None], np.clip(np.round(out), 0, 255).astype(np.uint8), person)
+    base = _fill(person, body, hole, old, skin_zone & hole, shading)
+    # Blend only inside the mask's bounding box: nothing else may change.
+    rows, cols = np.flatnonzero(agnostic.any(1)), np.flatnonzero(agnostic.any(0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
+    a = (alpha[box] * fade)[..., None]
+    garment = _apply_shading(warped.image[box], shading[box])
+    blended = np.clip(np.round(a * garment + (1 - a) * base[box].astype(np.float32)), 0, 255).astype(np.uint8)
+    image = person.copy()
+    image[box] = np.where(agnostic[box][..., None], blended, person[box])
     return Composite(image=image, shading=shading, fill_mask=hole)
 
 

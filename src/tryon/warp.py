@@ -56,6 +56,8 @@ class WarpConfig:
             wrist or ankle (full-length garments are not shown short).
         grid_step: spacing of the coarse grid the splines are evaluated on, pixels.
         samples: control points along each sleeve or leg.
+        tube_width: a sleeve or leg seen from the front is narrower than laid flat (a
+            tube's diameter is 2/pi of its flattened width; cloth is never a perfect tube).
     """
 
     shoulder_out: float = 0.1
@@ -63,6 +65,7 @@ class WarpConfig:
     hem_below_hip: float = 0.06
     waist_above_hip: float = 0.28
     full_length: float = 0.8
+    tube_width: float = 0.75
     grid_step: int = 8
     samples: int = 7
 
@@ -128,25 +131,54 @@ def _limb_fit(
     piece: Piece,
     limb: LimbShape,
     scale: float,
-    root_sides: tuple[Vec, Vec],
-    target_root_sides: tuple[Vec, Vec],
-    body_path: npt.NDArray[np.float32],
+    seam: tuple[Vec, Vec],
+    target_seam: tuple[Vec, Vec],
+    joints: npt.NDArray[np.float32],
+    tube_width: float,
+    reference: float,
+    full_ratio: float,
     cfg: WarpConfig,
 ) -> PieceFit:
-    """Control points of a sleeve or leg: its axis laid along the body's limb."""
+    """Control points of a sleeve or leg: its axis laid along the body's limb.
+
+    The axis starts at the seam's midpoint and follows the limb through its joints. Near
+    the seam the piece's sides are held by the seam's ends; further out they are the
+    points across the axis at the piece's width, narrowed to ``tube_width`` of the
+    flat width. The blend between the two keeps a flat sleeve, whose seam sits at an
+    angle to its axis, from folding over when the arm hangs down.
+
+    Args:
+        seam: the two ends of the seam joining the piece to the body, garment pixels.
+        target_seam: where they land on the person.
+        joints: (K, 2) the limb's joints after the root (elbow, wrist / knee, ankle).
+        reference, full_ratio: the piece is full-length (ends at the wrist or ankle)
+            when its flat length is at least ``full_ratio`` x ``reference`` (the flat
+            shoulder or waist width): proportions of the garment itself, whatever the
+            body's.
+    """
+    path = np.vstack([((target_seam[0] + target_seam[1]) / 2)[None], joints]).astype(np.float32)
     src_len = polyline_length(limb.axis)
-    body_len = polyline_length(body_path)
+    body_len = polyline_length(path)
     length = src_len * scale
-    if length >= cfg.full_length * body_len:
+    if length >= cfg.full_length * body_len or src_len >= full_ratio * reference:
         length = body_len
-    src, dst = [*root_sides], [*target_root_sides]
-    widths = np.interp(np.linspace(0, 1, cfg.samples), np.linspace(0, 1, len(limb.widths)), limb.widths)
-    for i, f in enumerate(np.linspace(0, 1, cfg.samples)):
+    src_across = perpendicular(unit(limb.axis[1] - limb.axis[0]))
+    # Which seam end lies on the "+across" side of the axis.
+    plus, minus = (0, 1) if float((seam[0] - seam[1]) @ src_across) > 0 else (1, 0)
+    src, dst = [seam[0], seam[1]], [target_seam[0], target_seam[1]]
+    fractions = np.linspace(0, 1, cfg.samples)
+    widths = np.interp(fractions, np.linspace(0, 1, len(limb.widths)), limb.widths)
+    for f, width in zip(fractions[1:], widths[1:], strict=True):
         sp, sd = point_at_length(limb.axis, f * src_len)
-        tp, td = point_at_length(body_path, f * length)
-        half = widths[i] / 2
-        src += [sp, sp + perpendicular(sd) * half, sp - perpendicular(sd) * half]
-        dst += [tp, tp + perpendicular(td) * half * scale, tp - perpendicular(td) * half * scale]
+        tp, td = point_at_length(path, f * length)
+        hold = max(0.0, 1.0 - f / 0.4)
+        squeeze = 1.0 + (tube_width - 1.0) * (1.0 - hold)
+        half, worn = width / 2, width / 2 * scale * squeeze
+        for sign, end in ((1.0, plus), (-1.0, minus)):
+            src.append((1 - hold) * (sp + sign * perpendicular(sd) * half) + hold * seam[end])
+            dst.append((1 - hold) * (tp + sign * perpendicular(td) * worn) + hold * target_seam[end])
+        src.append(sp)
+        dst.append(tp)
     return PieceFit(piece, np.array(src, np.float32), np.array(dst, np.float32))
 
 
@@ -193,11 +225,12 @@ def _fit_top(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, c
         limb = garment.limbs.get(piece)
         if limb is None:
             continue
-        sides = (_arr(g_sh), _arr(g_ap))
-        t_sides = (to_body(sides[0])[0], to_body(sides[1])[0])
-        root = (t_sides[0] + t_sides[1]) / 2
-        path = np.stack([root, kp.joint(ej), kp.joint(wj)]).astype(np.float32)
-        fits.append(_limb_fit(piece, limb, to_body.scale, sides, t_sides, path, cfg))
+        seam = (_arr(g_sh), _arr(g_ap))
+        joints = np.stack([kp.joint(ej), kp.joint(wj)]).astype(np.float32)
+        target_seam = (to_body(seam[0])[0], to_body(seam[1])[0])
+        shoulders = float(np.linalg.norm(g_ls - g_rs))
+        fit = _limb_fit(piece, limb, to_body.scale, seam, target_seam, joints, cfg.tube_width, shoulders, 0.9, cfg)
+        fits.append(fit)
     return fits
 
 
@@ -228,7 +261,7 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
     across = unit(lh - rh)
     joint_width = max(float(np.linalg.norm(lh - rh)), 4 * frame.r)
     waist_centre = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
-    width = _hip_width(body, frame.hip_mid, across, joint_width)
+    width = min(_hip_width(body, frame.hip_mid, across, joint_width), 1.6 * joint_width)
     g_wr, g_wl, g_crotch = _arr(lm.waist_r), _arr(lm.waist_l), _arr(lm.crotch)
     scale = width / max(float(np.linalg.norm(g_wl - g_wr)), 1.0)
     t_wr, t_wl = waist_centre - across * width / 2, waist_centre + across * width / 2
@@ -243,16 +276,15 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
         limb = garment.limbs.get(piece)
         if limb is None:
             continue
-        root = (t_waist + t_crotch) / 2 + frame.down * rise * 0.5
-        path = np.stack([root, kp.joint(kj), kp.joint(aj)]).astype(np.float32)
+        joints = np.stack([kp.joint(kj), kp.joint(aj)]).astype(np.float32)
         # Ankle: the hem reaches the top of the foot, a little below the joint.
-        path[-1] = path[-1] + unit(path[-1] - path[-2]) * 0.04 * polyline_length(path)
-        g_mid = (g_wr + g_wl) / 2
-        t_mid = waist_centre
-        fit = _limb_fit(piece, limb, scale, (g_waist, g_crotch), (t_waist, t_crotch), path, cfg)
-        fits.append(
-            PieceFit(piece, np.vstack([fit.source, g_mid[None]]), np.vstack([fit.target, t_mid[None]]))
-        )
+        joints[-1] += unit(joints[-1] - joints[-2]) * 0.04 * polyline_length(joints)
+        waist = float(np.linalg.norm(g_wl - g_wr))
+        fit = _limb_fit(piece, limb, scale, (g_waist, g_crotch), (t_waist, t_crotch), joints, 1.0, waist, 1.5, cfg)
+        # Both legs share the waist's centre and the crotch, so they meet.
+        shared_src = np.stack([(g_wr + g_wl) / 2, g_crotch])
+        shared_dst = np.stack([waist_centre, t_crotch])
+        fits.append(PieceFit(piece, np.vstack([fit.source, shared_src]), np.vstack([fit.target, shared_dst])))
     return fits
 
 
@@ -276,39 +308,38 @@ def warp_garment(
     """
     cfg = cfg or WarpConfig()
     h, w = body.person_mask.shape
-    image = np.zeros((h, w, 3), np.float32)
+    fits = [(fit, box) for fit in fit_pieces(garment, body, category, cfg) if (box := _target_box(fit.target, (h, w)))]
+    moved: dict[str, tuple[float, float]] = {}
+    colour = np.zeros((h, w, 3), np.uint8)
     alpha = np.zeros((h, w), np.float32)
     labels = np.zeros((h, w), np.uint8)
-    moved: dict[str, tuple[float, float]] = {}
+    if not fits:
+        return WarpedGarment(colour, alpha, labels, GarmentLandmarks())
+    # Accumulate premultiplied colour over the union of the pieces' windows only.
+    ux0, uy0 = min(b[0] for _, b in fits), min(b[1] for _, b in fits)
+    ux1, uy1 = max(b[2] for _, b in fits), max(b[3] for _, b in fits)
+    premult = np.zeros((uy1 - uy0, ux1 - ux0, 3), np.float32)
+    cover = alpha[uy0:uy1, ux0:ux1]
+    top = labels[uy0:uy1, ux0:ux1]
     src_rgb = garment.image.astype(np.float32)
-    for fit in fit_pieces(garment, body, category, cfg):
+    for fit, (x0, y0, x1, y1) in fits:
         backward = fit_tps(fit.target, fit.source, regularization=1e-3)
-        forward = fit_tps(fit.source, fit.target, regularization=1e-3)
-        box = _target_box(fit.target, (h, w))
-        if box is None:
-            continue
-        x0, y0, x1, y1 = box
         map_x, map_y = dense_backward_map(backward, y1 - y0, x1 - x0, cfg.grid_step, origin=(x0, y0))
         piece_alpha = (garment.pieces == fit.piece).astype(np.float32)
         a = cv2.remap(piece_alpha, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
         rgb = cv2.remap(src_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        region = (slice(y0, y1), slice(x0, x1))
-        image[region] = a[..., None] * rgb + (1 - a[..., None]) * image[region]
-        alpha[region] = a + (1 - a) * alpha[region]
-        labels[region][a > 0.5] = fit.piece
+        win = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
+        premult[win] = a[..., None] * rgb + (1 - a[..., None]) * premult[win]
+        cover[win] = a + (1 - a) * cover[win]
+        top[win][a > 0.5] = fit.piece
+        forward = fit_tps(fit.source, fit.target, regularization=1e-3)
         for name, point in garment.landmarks.as_dict().items():
             if _LANDMARK_PIECE.get(name, Piece.TORSO) == fit.piece:
                 xy = forward.transform(np.asarray(point, np.float64))
                 moved[name] = (float(xy[0]), float(xy[1]))
-    # Colours where alpha > 0 are garment colours (image was accumulated premultiplied).
-    with np.errstate(invalid="ignore", divide="ignore"):
-        colour = np.where(alpha[..., None] > 1e-4, image / np.maximum(alpha[..., None], 1e-4), 0)
-    return WarpedGarment(
-        image=np.clip(colour, 0, 255).astype(np.uint8),
-        alpha=alpha,
-        pieces=labels,
-        landmarks=GarmentLandmarks(**moved),
-    )
+    straight = premult / np.maximum(cover[..., None], 1e-4)
+    colour[uy0:uy1, ux0:ux1] = np.where(cover[..., None] > 1e-4, np.clip(straight, 0, 255), 0).astype(np.uint8)
+    return WarpedGarment(image=colour, alpha=alpha, pieces=labels, landmarks=GarmentLandmarks(**moved))
 
 
 def _target_box(target: npt.NDArray[np.float32], shape: tuple[int, int]) -> tuple[int, int, int, int] | None:

@@ -12,7 +12,7 @@ from tryon.ops import masks as M
 from tryon.ops.color import rgb_to_lab
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
 
-ANALYSIS_SIDE = 960
+ANALYSIS_SIDE = 640
 """Long side of the copy the models see; MediaPipe works at 256 px internally, so a
 larger copy only costs conversion time."""
 
@@ -190,10 +190,12 @@ def _hands_mask(kp: BodyKeypoints, person: Mask) -> Mask:
         if length < 1:
             continue
         direction = (knuckles - wrist) / length
+        # The hand starts a little past the wrist joint: a sleeve's cuff covers the joint.
+        base = wrist + direction * 0.35 * length
         tips = wrist + direction * 2.4 * length
-        outline = np.vstack([fingers, wrist[None], tips[None], (fingers - wrist) * 2.0 + wrist])
+        outline = np.vstack([fingers, base[None], tips[None], (fingers - wrist) * 2.0 + wrist])
         hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
-        out |= M.dilate(M.draw_polygon((h, w), hull), 0.45 * length)
+        out |= M.dilate(M.draw_polygon((h, w), hull), 0.4 * length)
     return out & person
 
 

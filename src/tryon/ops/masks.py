@@ -21,7 +21,14 @@ def dilate(mask: Mask, radius: float) -> Mask:
     """
     if radius <= 0 or not mask.any():
         return mask.copy()
-    return _distance_outside(mask) <= radius
+    # Only the mask's bounding box grown by the radius can change: work on that window.
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    pad = int(np.ceil(radius)) + 1
+    y0, y1 = max(0, rows[0] - pad), min(mask.shape[0], rows[-1] + pad + 1)
+    x0, x1 = max(0, cols[0] - pad), min(mask.shape[1], cols[-1] + pad + 1)
+    out = np.zeros_like(mask, dtype=bool)
+    out[y0:y1, x0:x1] = _distance_outside(mask[y0:y1, x0:x1]) <= radius
+    return out
 
 
 def erode(mask: Mask, radius: float) -> Mask:
