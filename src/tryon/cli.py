@@ -235,10 +235,8 @@ def output_path(value: str, inputs: tuple[str, ...]) -> Path:
     """Checks --out before any work: known image type, writable, not an input photo."""
     path = Path(value).expanduser()
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
-        suffix = f"type {path.suffix!r}" if path.suffix else "name without a suffix"
-        raise TryOnError(
-            f"--out {value!r}: unknown image {suffix}; end the name with .png, .jpg or .webp"
-        )
+        kind = f"{path.suffix} is not a supported output type" if path.suffix else "no type"
+        raise TryOnError(f"--out {value!r}: {kind}; end the name with .png, .jpg or .webp")
     if path.is_dir():
         raise TryOnError(f"--out {value!r} is a folder; give a file name such as result.png")
     if any(path.exists() and Path(p).exists() and path.samefile(p) for p in inputs):

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -56,7 +57,9 @@ class Composite:
     fill_mask: Mask
 
 
-def estimate_shading(person: Image, region: Mask, shoulder_width: float, cfg: ComposeConfig) -> FloatImage:
+def estimate_shading(
+    person: Image, region: Mask, shoulder_width: float, cfg: ComposeConfig
+) -> FloatImage:
     """Relative shading (1 = average) of the photo inside ``region``, 1 elsewhere.
 
     Args:
@@ -74,7 +77,9 @@ def estimate_shading(person: Image, region: Mask, shoulder_width: float, cfg: Co
     factor = min(1.0, 384 / max(crop.shape[:2]))
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-    small_region = cv2.resize(sub.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    small_region = cv2.resize(sub.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(
+        bool
+    )
     if small_region.sum() < 20:
         return shading
     lum = luminance(small) + 1e-3
@@ -132,7 +137,13 @@ def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -
         if start >= total:
             continue
         first, _ = point_at_length(path, start)
-        rest = [p for p, d in zip(path[1:], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1)), strict=True) if d > start]
+        rest = [
+            p
+            for p, d in zip(
+                path[1:], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1)), strict=True
+            )
+            if d > start
+        ]
         out |= M.draw_stroke(shape, [first, *rest], width_factor * r)
     return out
 
@@ -140,7 +151,7 @@ def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -
 def _arc_position(path: npt.NDArray[np.float32], point: npt.NDArray[np.float32]) -> float:
     """Arc length along ``path`` of the point's closest projection."""
     best, best_d, run = 0.0, np.inf, 0.0
-    for a, b in zip(path[:-1], path[1:], strict=True):
+    for a, b in itertools.pairwise(path):
         seg = b - a
         n = float(seg @ seg) or 1.0
         t = float(np.clip((point - a) @ seg / n, 0, 1))
@@ -217,7 +228,9 @@ def compose(
     """
     cfg = cfg or ComposeConfig()
     if not agnostic.any():
-        return Composite(person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic))
+        return Composite(
+            person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic)
+        )
     h = person.shape[0]
     kp = body.keypoints
     sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
@@ -244,7 +257,9 @@ def compose(
     fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
     a = (alpha[box] * fade)[..., None]
     garment = _apply_shading(warped.image[box], shading[box])
-    blended = np.clip(np.round(a * garment + (1 - a) * base[box].astype(np.float32)), 0, 255).astype(np.uint8)
+    blended = np.clip(
+        np.round(a * garment + (1 - a) * base[box].astype(np.float32)), 0, 255
+    ).astype(np.uint8)
     image = person.copy()
     image[box] = np.where(agnostic[box][..., None], blended, person[box])
     return Composite(image=image, shading=shading, fill_mask=hole)
@@ -254,4 +269,6 @@ def _neck_zone(body: BodyAnalysis) -> Mask:
     kp = body.keypoints
     frame = body_frame(kp)
     neck = frame.neck
-    return M.draw_stroke(body.person_mask.shape, [neck - frame.down * 0.35 * frame.torso_length, neck], 4 * frame.r)
+    return M.draw_stroke(
+        body.person_mask.shape, [neck - frame.down * 0.35 * frame.torso_length, neck], 4 * frame.r
+    )

@@ -57,7 +57,12 @@ def load_image(source: ImageSource, role: str = "image") -> Image:
             pil.load()
     except (ImageSizeError, InvalidImageError):
         raise
-    except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise ImageSizeError(
+            f"{role}: {name} has more than {MAX_PIXELS // 1_000_000} megapixels (the limit); "
+            "downscale it first"
+        ) from None
+    except UnidentifiedImageError:
         raise InvalidImageError(
             f"{role}: {name} is not an image this tool can read; send a JPEG, PNG or WebP photo"
         ) from None
@@ -66,8 +71,7 @@ def load_image(source: ImageSource, role: str = "image") -> Image:
             f"{role}: {name} could not be decoded ({exc}); the file may be truncated or "
             "corrupt, so export it again"
         ) from None
-    pil = ImageOps.exif_transpose(pil)
-    return _to_rgb(pil)
+    return _to_rgb(ImageOps.exif_transpose(pil))
 
 
 def _check_size(size: tuple[int, int], role: str) -> None:

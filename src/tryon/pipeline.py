@@ -23,7 +23,9 @@ class TryOn:
     def __init__(self, engine: str | Engine = "warp") -> None:
         self.engine = create_engine(engine) if isinstance(engine, str) else engine
 
-    def analyze_garment(self, garment: ImageSource, category: str | Category = "auto") -> GarmentAnalysis:
+    def analyze_garment(
+        self, garment: ImageSource, category: str | Category = "auto"
+    ) -> GarmentAnalysis:
         """Analyses a garment photo once, for reuse across many people.
 
         Args:

@@ -34,6 +34,8 @@ TILE_HEIGHT = 384
 """Height of every tile of the contact sheet, pixels."""
 
 AGNOSTIC_GREY = (128, 128, 128)
+WHITE = (255, 255, 255)
+BLACK = (0, 0, 0)
 
 PIECE_COLOURS: dict[Piece, tuple[int, int, int]] = {
     Piece.NONE: (0, 0, 0),
@@ -254,13 +256,10 @@ def draw_points(
     font = label_font(out)
     for name, (x, y) in points.items():
         box = (x - radius, y - radius, x + radius, y + radius)
-        draw.ellipse(box, fill=colour, outline=(255, 255, 255))
+        draw.ellipse(box, fill=colour, outline=WHITE)
         fits = x + radius + 2 + font.getlength(name) < out.width
         xy, anchor = ((x + radius + 2, y), "lm") if fits else ((x - radius - 2, y), "rm")
-        draw.text(
-            xy, name, fill=(255, 255, 255), font=font, anchor=anchor,
-            stroke_width=2, stroke_fill=(0, 0, 0),
-        )  # fmt: skip
+        draw.text(xy, name, WHITE, font, anchor=anchor, stroke_width=2, stroke_fill=BLACK)
     return out
 
 
@@ -275,18 +274,18 @@ def draw_legend(
     for row, (name, colour) in enumerate(entries.items()):
         top = size // 2 + row * (size + size // 2)
         draw.rectangle((size // 2, top, size // 2 + size, top + size), fill=colour)
-        draw.text((2 * size, top + size / 2), name, fill=(255, 255, 255), font=font, anchor="lm")
+        draw.text((2 * size, top + size / 2), name, fill=WHITE, font=font, anchor="lm")
     return out
 
 
 def marker_radius(picture: PILImage.Image) -> int:
     """A dot or line size that stays visible at any photo size."""
-    return max(3, round(min(picture.size) / 150))
+    return max(3, round(min(picture.size) / 120))
 
 
 def label_font(picture: PILImage.Image, size: int | None = None) -> ImageFont.FreeTypeFont:
-    """PIL's default font, sized for ``picture`` (about 1/45 of its short side)."""
-    font = ImageFont.load_default(size=size or max(12, round(min(picture.size) / 45)))
+    """PIL's default font, sized for ``picture`` (about 1/32 of its short side)."""
+    font = ImageFont.load_default(size=size or max(12, round(min(picture.size) / 32)))
     assert isinstance(font, ImageFont.FreeTypeFont), "Pillow was built without FreeType"
     return font
 
@@ -297,7 +296,9 @@ def contact_sheet(tiles: Sequence[tuple[PILImage.Image, str]]) -> PILImage.Image
     line = int(font.size) + 4
     scaled = [to_height(picture, TILE_HEIGHT) for picture, _ in tiles]
     widths = [max(picture.width, 160) for picture in scaled]
-    captions = [wrap(caption, font, width) for (_, caption), width in zip(tiles, widths, strict=True)]
+    captions = [
+        wrap(caption, font, width) for (_, caption), width in zip(tiles, widths, strict=True)
+    ]
     gap = 8
     text_height = line * max(len(lines) for lines in captions) + gap
     sheet = PILImage.new(
@@ -309,7 +310,7 @@ def contact_sheet(tiles: Sequence[tuple[PILImage.Image, str]]) -> PILImage.Image
         sheet.paste(picture, (left + (width - picture.width) // 2, gap))
         for row, text in enumerate(lines):
             y = TILE_HEIGHT + 2 * gap + row * line
-            draw.text((left + width / 2, y), text, fill=(0, 0, 0), font=font, anchor="mt")
+            draw.text((left + width / 2, y), text, fill=BLACK, font=font, anchor="mt")
         left += width + gap
     return sheet
 
@@ -359,13 +360,17 @@ def mediapipe_json(result: TryOnResult) -> dict[str, Any]:
     """The 33 MediaPipe pose landmarks, named, in person-photo pixels."""
     keypoints = result.body.keypoints
     h, w = keypoints.image_size
+    rows = zip(MEDIAPIPE_NAMES, keypoints.mediapipe, keypoints.visibility, strict=True)
     landmarks = [
-        {"index": i, "name": name, "x": round(float(x), 2), "y": round(float(y), 2),
-         "visibility": round(float(v), 4)}
-        for i, (name, (x, y), v) in enumerate(
-            zip(MEDIAPIPE_NAMES, keypoints.mediapipe, keypoints.visibility, strict=True)
-        )
-    ]  # fmt: skip
+        {
+            "index": i,
+            "name": name,
+            "x": round(float(x), 2),
+            "y": round(float(y), 2),
+            "visibility": round(float(v), 4),
+        }
+        for i, (name, (x, y), v) in enumerate(rows)
+    ]
     return {"image_width": w, "image_height": h, "landmarks": landmarks}
 
 

@@ -13,7 +13,7 @@ Conventions used everywhere in the package:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ Mask = npt.NDArray[np.bool_]
 Points = npt.NDArray[np.float32]
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """Which part of the outfit a garment replaces."""
 
     UPPER = "upper"
@@ -70,7 +70,26 @@ class Joint(IntEnum):
 
 
 # MediaPipe pose index for every OpenPose-18 joint (-1: the neck, the shoulders' midpoint).
-MEDIAPIPE_FOR_OPENPOSE: tuple[int, ...] = (0, -1, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
+MEDIAPIPE_FOR_OPENPOSE: tuple[int, ...] = (
+    0,
+    -1,
+    12,
+    14,
+    16,
+    11,
+    13,
+    15,
+    24,
+    26,
+    28,
+    23,
+    25,
+    27,
+    5,
+    2,
+    8,
+    7,
+)
 
 
 @dataclass(frozen=True)

@@ -103,14 +103,18 @@ class TorsoFrame:
         self.b_across = unit(b_left - b_right)
         self.b_hem_centre = b_hem_centre
         self.b_hem_across = b_hem_across
-        self.scale = float(np.linalg.norm(b_left - b_right) / max(np.linalg.norm(g_left - g_right), 1.0))
+        self.scale = float(np.linalg.norm(b_left - b_right)) / max(
+            float(np.linalg.norm(g_left - g_right)), 1.0
+        )
 
     def __call__(self, points: npt.ArrayLike) -> npt.NDArray[np.float32]:
         p = np.asarray(points, np.float32).reshape(-1, 2) - self.g_origin
         a = p @ self.g_across
         t = (p @ self.g_down) / self.g_hem_depth
         centre = self.b_origin + t[:, None] * (self.b_hem_centre - self.b_origin)
-        across = (1 - np.clip(t, 0, 1))[:, None] * self.b_across + np.clip(t, 0, 1)[:, None] * self.b_hem_across
+        across = (1 - np.clip(t, 0, 1))[:, None] * self.b_across + np.clip(t, 0, 1)[
+            :, None
+        ] * self.b_hem_across
         across /= np.linalg.norm(across, axis=1, keepdims=True)
         return (centre + self.scale * a[:, None] * across).astype(np.float32)
 
@@ -176,20 +180,26 @@ def _limb_fit(
         half, worn = width / 2, width / 2 * scale * squeeze
         for sign, end in ((1.0, plus), (-1.0, minus)):
             src.append((1 - hold) * (sp + sign * perpendicular(sd) * half) + hold * seam[end])
-            dst.append((1 - hold) * (tp + sign * perpendicular(td) * worn) + hold * target_seam[end])
+            dst.append(
+                (1 - hold) * (tp + sign * perpendicular(td) * worn) + hold * target_seam[end]
+            )
         src.append(sp)
         dst.append(tp)
     return PieceFit(piece, np.array(src, np.float32), np.array(dst, np.float32))
 
 
-def fit_pieces(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig) -> list[PieceFit]:
+def fit_pieces(
+    garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig
+) -> list[PieceFit]:
     """Control points (garment -> person) for every piece of the garment."""
     if garment.category is Category.LOWER:
         return _fit_trousers(garment, body, cfg)
     return _fit_top(garment, body, category, cfg)
 
 
-def _fit_top(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig) -> list[PieceFit]:
+def _fit_top(
+    garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig
+) -> list[PieceFit]:
     kp, lm = body.keypoints, garment.landmarks
     frame = body_frame(kp)
     rs, ls = kp.joint(Joint.R_SHOULDER), kp.joint(Joint.L_SHOULDER)
@@ -207,7 +217,7 @@ def _fit_top(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, c
     hip_across = unit(kp.joint(Joint.L_HIP) - kp.joint(Joint.R_HIP))
     if category is Category.OVERALL:
         # A dress keeps its own length: isotropic scale from the shoulders.
-        scale = float(np.linalg.norm(t_ls - t_rs) / max(np.linalg.norm(g_ls - g_rs), 1.0))
+        scale = float(np.linalg.norm(t_ls - t_rs)) / max(float(np.linalg.norm(g_ls - g_rs)), 1.0)
         hem_centre = (t_rs + t_ls) / 2 + frame.down * g_depth * scale
     else:
         hem_centre = frame.hip_mid + frame.down * cfg.hem_below_hip * frame.torso_length
@@ -218,10 +228,20 @@ def _fit_top(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, c
     src = np.vstack([named, _lattice(box)])
     fits = [PieceFit(Piece.TORSO, src, to_body(src))]
     arms = {
-        Piece.SLEEVE_R: (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST, lm.shoulder_r, lm.armpit_r),
-        Piece.SLEEVE_L: (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST, lm.shoulder_l, lm.armpit_l),
+        Piece.SLEEVE_R: (
+            Joint.R_ELBOW,
+            Joint.R_WRIST,
+            lm.shoulder_r,
+            lm.armpit_r,
+        ),
+        Piece.SLEEVE_L: (
+            Joint.L_ELBOW,
+            Joint.L_WRIST,
+            lm.shoulder_l,
+            lm.armpit_l,
+        ),
     }
-    for piece, (sj, ej, wj, g_sh, g_ap) in arms.items():
+    for piece, (ej, wj, g_sh, g_ap) in arms.items():
         limb = garment.limbs.get(piece)
         if limb is None:
             continue
@@ -229,7 +249,18 @@ def _fit_top(garment: GarmentAnalysis, body: BodyAnalysis, category: Category, c
         joints = np.stack([kp.joint(ej), kp.joint(wj)]).astype(np.float32)
         target_seam = (to_body(seam[0])[0], to_body(seam[1])[0])
         shoulders = float(np.linalg.norm(g_ls - g_rs))
-        fit = _limb_fit(piece, limb, to_body.scale, seam, target_seam, joints, cfg.tube_width, shoulders, 0.9, cfg)
+        fit = _limb_fit(
+            piece,
+            limb,
+            to_body.scale,
+            seam,
+            target_seam,
+            joints,
+            cfg.tube_width,
+            shoulders,
+            0.9,
+            cfg,
+        )
         fits.append(fit)
     return fits
 
@@ -280,11 +311,26 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
         # Ankle: the hem reaches the top of the foot, a little below the joint.
         joints[-1] += unit(joints[-1] - joints[-2]) * 0.04 * polyline_length(joints)
         waist = float(np.linalg.norm(g_wl - g_wr))
-        fit = _limb_fit(piece, limb, scale, (g_waist, g_crotch), (t_waist, t_crotch), joints, 1.0, waist, 1.5, cfg)
+        fit = _limb_fit(
+            piece,
+            limb,
+            scale,
+            (g_waist, g_crotch),
+            (t_waist, t_crotch),
+            joints,
+            1.0,
+            waist,
+            1.5,
+            cfg,
+        )
         # Both legs share the waist's centre and the crotch, so they meet.
         shared_src = np.stack([(g_wr + g_wl) / 2, g_crotch])
         shared_dst = np.stack([waist_centre, t_crotch])
-        fits.append(PieceFit(piece, np.vstack([fit.source, shared_src]), np.vstack([fit.target, shared_dst])))
+        fits.append(
+            PieceFit(
+                piece, np.vstack([fit.source, shared_src]), np.vstack([fit.target, shared_dst])
+            )
+        )
     return fits
 
 
@@ -308,7 +354,11 @@ def warp_garment(
     """
     cfg = cfg or WarpConfig()
     h, w = body.person_mask.shape
-    fits = [(fit, box) for fit in fit_pieces(garment, body, category, cfg) if (box := _target_box(fit.target, (h, w)))]
+    fits = [
+        (fit, box)
+        for fit in fit_pieces(garment, body, category, cfg)
+        if (box := _target_box(fit.target, (h, w)))
+    ]
     moved: dict[str, tuple[float, float]] = {}
     colour = np.zeros((h, w, 3), np.uint8)
     alpha = np.zeros((h, w), np.float32)
@@ -324,7 +374,9 @@ def warp_garment(
     src_rgb = garment.image.astype(np.float32)
     for fit, (x0, y0, x1, y1) in fits:
         backward = fit_tps(fit.target, fit.source, regularization=1e-3)
-        map_x, map_y = dense_backward_map(backward, y1 - y0, x1 - x0, cfg.grid_step, origin=(x0, y0))
+        map_x, map_y = dense_backward_map(
+            backward, y1 - y0, x1 - x0, cfg.grid_step, origin=(x0, y0)
+        )
         piece_alpha = (garment.pieces == fit.piece).astype(np.float32)
         a = cv2.remap(piece_alpha, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
         rgb = cv2.remap(src_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -338,11 +390,17 @@ def warp_garment(
                 xy = forward.transform(np.asarray(point, np.float64))
                 moved[name] = (float(xy[0]), float(xy[1]))
     straight = premult / np.maximum(cover[..., None], 1e-4)
-    colour[uy0:uy1, ux0:ux1] = np.where(cover[..., None] > 1e-4, np.clip(straight, 0, 255), 0).astype(np.uint8)
-    return WarpedGarment(image=colour, alpha=alpha, pieces=labels, landmarks=GarmentLandmarks(**moved))
+    colour[uy0:uy1, ux0:ux1] = np.where(
+        cover[..., None] > 1e-4, np.clip(straight, 0, 255), 0
+    ).astype(np.uint8)
+    return WarpedGarment(
+        image=colour, alpha=alpha, pieces=labels, landmarks=GarmentLandmarks(**moved)
+    )
 
 
-def _target_box(target: npt.NDArray[np.float32], shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+def _target_box(
+    target: npt.NDArray[np.float32], shape: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
     """Bounding box of a piece on the person, padded, clipped to the image."""
     h, w = shape
     lo, hi = target.min(0), target.max(0)

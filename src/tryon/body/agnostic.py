@@ -80,7 +80,10 @@ def _upper_zone(body: BodyAnalysis, frame: BodyFrame, cfg: AgnosticConfig) -> Ma
     zone = M.draw_polygon(shape, [rs, ls, lh2, rh2])
     zone |= M.draw_stroke(shape, [rs, rh2], 6 * r) | M.draw_stroke(shape, [ls, lh2], 6 * r)
     zone |= M.draw_stroke(shape, [rh2, lh2], 12 * r)
-    for side in ((Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST), (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST)):
+    for side in (
+        (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST),
+        (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST),
+    ):
         s, e, w = (kp.joint(j) for j in side)
         w_ext = e + 1.1 * (w - e)
         zone |= M.draw_stroke(shape, [s, e, w_ext], cfg.arm_width * r)
@@ -90,7 +93,7 @@ def _upper_zone(body: BodyAnalysis, frame: BodyFrame, cfg: AgnosticConfig) -> Ma
     nose_x = kp.joint(Joint.NOSE)[0]
     zone |= M.draw_polygon(
         shape,
-        [(nose_x - 0.55 * size, chin), (nose_x + 0.55 * size, chin), ls, rs],
+        np.array([(nose_x - 0.55 * size, chin), (nose_x + 0.55 * size, chin), ls, rs], np.float32),
     )
     # The person's own pixels between the neck and the hem line: the old top, whole.
     top = frame.neck - frame.down * 0.25 * frame.torso_length
@@ -105,8 +108,13 @@ def _lower_zone(body: BodyAnalysis, frame: BodyFrame, cfg: AgnosticConfig) -> Ma
     waist = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
     half = unit(lh - rh) * max(float(np.linalg.norm(lh - rh)), 8 * r) * 0.8
     crotch = frame.hip_mid + frame.down * 0.15 * frame.torso_length
-    zone |= M.draw_polygon(shape, [waist - half, waist + half, lh + half * 0.2, crotch, rh - half * 0.2])
-    for side in ((Joint.R_HIP, Joint.R_KNEE, Joint.R_ANKLE), (Joint.L_HIP, Joint.L_KNEE, Joint.L_ANKLE)):
+    zone |= M.draw_polygon(
+        shape, [waist - half, waist + half, lh + half * 0.2, crotch, rh - half * 0.2]
+    )
+    for side in (
+        (Joint.R_HIP, Joint.R_KNEE, Joint.R_ANKLE),
+        (Joint.L_HIP, Joint.L_KNEE, Joint.L_ANKLE),
+    ):
         hip, knee, ankle = (kp.joint(j) for j in side)
         zone |= M.draw_stroke(shape, [hip, knee, ankle], 12 * r)
     # The person's own pixels from the waist down, except the arms and hands.
@@ -129,13 +137,18 @@ def _feet_mask(body: BodyAnalysis, r: float) -> Mask:
 def _arms_mask(body: BodyAnalysis, r: float) -> Mask:
     kp, shape = body.keypoints, body.person_mask.shape
     out = np.zeros(shape, bool)
-    for side in ((Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST), (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST)):
+    for side in (
+        (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST),
+        (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST),
+    ):
         s, e, w = (kp.joint(j) for j in side)
         out |= M.draw_stroke(shape, [s + (e - s) * 0.35, e, w], 7 * r)
     return out & body.person_mask
 
 
-def agnostic_mask(body: BodyAnalysis, category: Category, cfg: AgnosticConfig | None = None) -> Mask:
+def agnostic_mask(
+    body: BodyAnalysis, category: Category, cfg: AgnosticConfig | None = None
+) -> Mask:
     """The pixels a try-on of ``category`` may change.
 
     Args:

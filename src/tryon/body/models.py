@@ -47,7 +47,9 @@ class BodyModels:
         self._mesh = solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, min_detection_confidence=0.3
         )
-        self.face_oval = sorted({i for edge in solutions.face_mesh.FACEMESH_FACE_OVAL for i in edge})
+        self.face_oval = sorted(
+            {i for edge in solutions.face_mesh.FACEMESH_FACE_OVAL for i in edge}
+        )
         self._lock = threading.Lock()
 
     def pose(self, image: Image) -> PoseOutput | None:

@@ -21,7 +21,9 @@ def create_engine(name: str) -> Engine:
         factory = ENGINES[name]
     except KeyError:
         known = ", ".join(sorted(ENGINES))
-        raise UnknownEngineError(f"unknown engine {name!r}: available engines are {known}") from None
+        raise UnknownEngineError(
+            f"unknown engine {name!r}: available engines are {known}"
+        ) from None
     return factory()
 
 

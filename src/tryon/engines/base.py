@@ -16,6 +16,8 @@ class Engine(Protocol):
         """Analyses a garment photo (cacheable per garment)."""
         ...
 
-    def dress(self, person: Image, garment: GarmentAnalysis, category: Category | None) -> TryOnResult:
+    def dress(
+        self, person: Image, garment: GarmentAnalysis, category: Category | None
+    ) -> TryOnResult:
         """Runs the try-on of ``garment`` on ``person``."""
         ...

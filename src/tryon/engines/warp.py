@@ -24,7 +24,10 @@ T = TypeVar("T")
 REQUIRED_JOINTS: dict[Category, tuple[tuple[Joint, ...], str]] = {
     Category.UPPER: ((Joint.R_SHOULDER, Joint.L_SHOULDER), "shoulders"),
     Category.LOWER: ((Joint.R_HIP, Joint.L_HIP, Joint.R_KNEE, Joint.L_KNEE), "hips and knees"),
-    Category.OVERALL: ((Joint.R_SHOULDER, Joint.L_SHOULDER, Joint.R_HIP, Joint.L_HIP), "shoulders and hips"),
+    Category.OVERALL: (
+        (Joint.R_SHOULDER, Joint.L_SHOULDER, Joint.R_HIP, Joint.L_HIP),
+        "shoulders and hips",
+    ),
 }
 
 
@@ -49,15 +52,23 @@ class WarpEngine:
     def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
         return self.garments.analyze(garment, category)
 
-    def dress(self, person: Image, garment: GarmentAnalysis, category: Category | None) -> TryOnResult:
+    def dress(
+        self, person: Image, garment: GarmentAnalysis, category: Category | None
+    ) -> TryOnResult:
         timings: dict[str, float] = {}
         chosen = category or garment.category
         body = _timed(timings, "body", lambda: self.body.analyze(person))
         check_visible(body, chosen)
-        mask = _timed(timings, "agnostic_mask", lambda: agnostic_mask(body, chosen, self.agnostic_config))
-        warped = _timed(timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config))
+        mask = _timed(
+            timings, "agnostic_mask", lambda: agnostic_mask(body, chosen, self.agnostic_config)
+        )
+        warped = _timed(
+            timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config)
+        )
         result = _timed(
-            timings, "compose", lambda: compose(person, body, warped, mask, chosen, self.compose_config)
+            timings,
+            "compose",
+            lambda: compose(person, body, warped, mask, chosen, self.compose_config),
         )
         warnings = []
         if body.other_people:
@@ -86,7 +97,11 @@ def check_visible(body: BodyAnalysis, category: Category) -> None:
     missing = [j for j in joints if not body.keypoints.joint_visible(j)]
     if missing:
         names = ", ".join(j.name.lower().replace("_", " ") for j in missing)
-        hint = "a full-body photo" if category is not Category.UPPER else "a photo showing both shoulders"
+        hint = (
+            "a full-body photo"
+            if category is not Category.UPPER
+            else "a photo showing both shoulders"
+        )
         raise BodyNotVisibleError(
             f"a {category.value} garment needs the {words} in the person photo, but these "
             f"are not visible: {names}; use {hint}"

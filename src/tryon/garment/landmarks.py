@@ -61,7 +61,7 @@ def outline(mask: Mask) -> Outline:
     pts = contour.reshape(-1, 2).astype(np.float32)
     if hull is not None and len(hull) > 3:
         defects = cv2.convexityDefects(contour, np.sort(hull, axis=0))
-        for s, e, f, d in (defects.reshape(-1, 4) if defects is not None else []):
+        for s, e, f, d in defects.reshape(-1, 4) if defects is not None else []:
             depth = d / 256.0
             if depth > 0.02 * max(w, h):
                 notches.append(Notch(pts[s], pts[e], pts[f], depth))
@@ -79,7 +79,7 @@ def infer_category(shape: Outline) -> Category:
 
 
 def _crotch_notch(shape: Outline) -> Notch | None:
-    x0, y0, x1, y1 = shape.box
+    x0, _y0, x1, y1 = shape.box
     cx = (x0 + x1) / 2
     best = None
     for n in shape.notches:
@@ -126,13 +126,15 @@ def _shoulder_from_profile(mask: Mask, shape: Outline, sign: int) -> float:
     return float(x)
 
 
-def _split_sleeve(mask: Mask, cut: npt.NDArray[np.float32], centre: npt.NDArray[np.float32]) -> Mask:
+def _split_sleeve(
+    mask: Mask, cut: npt.NDArray[np.float32], centre: npt.NDArray[np.float32]
+) -> Mask:
     """Pixels cut off from the torso by the polyline ``cut``, on the far side from ``centre``."""
     severed = mask.copy()
     pts = np.round(cut).astype(np.int32).reshape(-1, 1, 2)
     cv2.polylines(severed.view(np.uint8), [pts], False, 0, thickness=3)
     n, labels = cv2.connectedComponents(severed.astype(np.uint8), connectivity=4)
-    cx, cy = int(round(centre[0])), int(round(centre[1]))
+    cx, cy = round(centre[0]), round(centre[1])
     torso_label = labels[cy, cx] if 0 <= cy < mask.shape[0] and 0 <= cx < mask.shape[1] else 0
     direction = unit(cut[-1] - cut[0])
     normal = perpendicular(direction)
@@ -150,7 +152,9 @@ def _split_sleeve(mask: Mask, cut: npt.NDArray[np.float32], centre: npt.NDArray[
     return out | (M.dilate(out, 2) & mask & ~severed)
 
 
-def _sleeve_shape(sleeve: Mask, root: npt.NDArray[np.float32], root_width: float) -> LimbShape | None:
+def _sleeve_shape(
+    sleeve: Mask, root: npt.NDArray[np.float32], root_width: float
+) -> LimbShape | None:
     ys, xs = np.nonzero(sleeve)
     if len(xs) < 20:
         return None
@@ -183,7 +187,9 @@ def _hem_edge(mask: Mask, hem_y: float, h: float, cx: float, sign: int) -> int:
     return int(np.median(edges)) if edges else int(cx)
 
 
-def top_landmarks(mask: Mask, shape: Outline) -> tuple[GarmentLandmarks, npt.NDArray[np.uint8], dict[Piece, LimbShape]]:
+def top_landmarks(
+    mask: Mask, shape: Outline
+) -> tuple[GarmentLandmarks, npt.NDArray[np.uint8], dict[Piece, LimbShape]]:
     """Landmarks, piece map and sleeves of a top (or dress) lying flat, front view.
 
     The image's left is the garment's right side (as on a person facing the camera).
@@ -227,7 +233,9 @@ def top_landmarks(mask: Mask, shape: Outline) -> tuple[GarmentLandmarks, npt.NDA
         marks[f"shoulder_{side}"] = _pt(shoulder)
         marks[f"armpit_{side}"] = _pt(armpit)
         marks[f"hem_{side}"] = (float(edge), float(hem_y))
-        limb = _sleeve_shape(sleeve, (shoulder + armpit) / 2, float(np.linalg.norm(shoulder - armpit)))
+        limb = _sleeve_shape(
+            sleeve, (shoulder + armpit) / 2, float(np.linalg.norm(shoulder - armpit))
+        )
         if limb is not None:
             limbs[piece] = limb
             pieces[sleeve] = piece
@@ -235,12 +243,16 @@ def top_landmarks(mask: Mask, shape: Outline) -> tuple[GarmentLandmarks, npt.NDA
     return GarmentLandmarks(**marks), pieces, limbs
 
 
-def bottom_landmarks(mask: Mask, shape: Outline) -> tuple[GarmentLandmarks, npt.NDArray[np.uint8], dict[Piece, LimbShape]]:
+def bottom_landmarks(
+    mask: Mask, shape: Outline
+) -> tuple[GarmentLandmarks, npt.NDArray[np.uint8], dict[Piece, LimbShape]]:
     """Landmarks, piece map and legs of trousers lying flat, front view."""
-    x0, y0, x1, y1 = shape.box
-    w, h = shape.width, shape.height
+    x0, y0, x1, _y1 = shape.box
+    _w, h = shape.width, shape.height
     notch = _crotch_notch(shape)
-    crotch = notch.deepest if notch is not None else np.array([(x0 + x1) / 2, y0 + 0.35 * h], np.float32)
+    crotch = (
+        notch.deepest if notch is not None else np.array([(x0 + x1) / 2, y0 + 0.35 * h], np.float32)
+    )
     waist_y = y0 + 0.02 * h
     waist = _run_at(mask, int(waist_y), crotch[0]) or (int(x0), int(x1))
     waist_r = np.array([waist[0], waist_y], np.float32)
@@ -252,10 +264,15 @@ def bottom_landmarks(mask: Mask, shape: Outline) -> tuple[GarmentLandmarks, npt.
     pieces[ys[~right], xs[~right]] = Piece.LEG_L
     limbs: dict[Piece, LimbShape] = {}
     hems: dict[str, Point] = {}
-    for side, piece, sel, outer in (("r", Piece.LEG_R, right, waist_r), ("l", Piece.LEG_L, ~right, waist_l)):
+    for side, piece, sel, outer in (
+        ("r", Piece.LEG_R, right, waist_r),
+        ("l", Piece.LEG_L, ~right, waist_l),
+    ):
         lx, ly = xs[sel], ys[sel]
         if len(lx) == 0:
-            raise GarmentNotFoundError("the trousers' outline has no legs; is this a skirt? use --category overall")
+            raise GarmentNotFoundError(
+                "the trousers' outline has no legs; is this a skirt? use --category overall"
+            )
         bottom = ly.max()
         foot = lx[ly > bottom - 0.02 * h]
         hem = np.array([foot.mean(), bottom], np.float32)
@@ -263,10 +280,16 @@ def bottom_landmarks(mask: Mask, shape: Outline) -> tuple[GarmentLandmarks, npt.
         root = np.array([(outer[0] + crotch[0]) / 2, crotch[1]], np.float32)
         hem_width = float(np.ptp(foot)) + 1
         root_width = float(abs(outer[0] - crotch[0]))
-        limbs[piece] = LimbShape(np.stack([root, hem]), np.array([root_width, hem_width], np.float32))
+        limbs[piece] = LimbShape(
+            np.stack([root, hem]), np.array([root_width, hem_width], np.float32)
+        )
         hems[side] = (float(hem[0]), float(hem[1]))
     marks = GarmentLandmarks(
-        waist_r=_pt(waist_r), waist_l=_pt(waist_l), crotch=_pt(crotch), leg_hem_r=hems["r"], leg_hem_l=hems["l"]
+        waist_r=_pt(waist_r),
+        waist_l=_pt(waist_l),
+        crotch=_pt(crotch),
+        leg_hem_r=hems["r"],
+        leg_hem_l=hems["l"],
     )
     return marks, pieces, limbs
 

@@ -39,7 +39,9 @@ class SegmentConfig:
     max_border_noise: float = 12.0
 
 
-def _backdrop_field(lab: npt.NDArray[np.float32], border: int) -> tuple[npt.NDArray[np.float32], float]:
+def _backdrop_field(
+    lab: npt.NDArray[np.float32], border: int
+) -> tuple[npt.NDArray[np.float32], float]:
     """Fits a quadratic colour field to the border pixels; returns (field, residual spread)."""
     h, w = lab.shape[:2]
     frame = np.zeros((h, w), bool)
@@ -53,7 +55,9 @@ def _backdrop_field(lab: npt.NDArray[np.float32], border: int) -> tuple[npt.NDAr
     # Robust refit: ignore border pixels that belong to something else (a garment edge).
     inliers = residual < max(3 * np.median(residual), 2.0)
     coef, *_ = np.linalg.lstsq(basis[inliers], samples[inliers], rcond=None)
-    spread = float(np.percentile(np.linalg.norm(samples[inliers] - basis[inliers] @ coef, axis=1), 90))
+    spread = float(
+        np.percentile(np.linalg.norm(samples[inliers] - basis[inliers] @ coef, axis=1), 90)
+    )
     gy, gx = np.mgrid[0:h, 0:w]
     gu, gv = gx / w - 0.5, gy / h - 0.5
     full = np.stack([np.ones_like(gu), gu, gv, gu * gu, gv * gv, gu * gv], -1) @ coef
@@ -77,7 +81,9 @@ def segment_product(image: Image, cfg: SegmentConfig | None = None) -> Mask:
     cfg = cfg or SegmentConfig()
     h, w = image.shape[:2]
     scale = min(1.0, 512 / max(h, w))
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
     lab = rgb_to_lab(small)
     border = max(2, round(cfg.border * min(small.shape[:2])))
     field, spread = _backdrop_field(lab, border)

@@ -7,6 +7,8 @@ warp will put the matching points on the target person, so the warp maps body to
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -89,13 +91,24 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
         right = M.half_plane(mask.shape, waist, -unit(hip_across)) & mask
         pieces[right] = Piece.LEG_R
         pieces[mask & ~right] = Piece.LEG_L
-        marks = {"waist_r": waist - hip_across * half, "waist_l": waist + hip_across * half, "crotch": crotch}
-        for piece, side, knee, ankle in ((Piece.LEG_R, "r", Joint.R_KNEE, Joint.R_ANKLE), (Piece.LEG_L, "l", Joint.L_KNEE, Joint.L_ANKLE)):
-            root = (marks[f"waist_{side}"] + crotch) / 2 + down * 0.5 * float(np.linalg.norm(crotch - waist))
+        marks = {
+            "waist_r": waist - hip_across * half,
+            "waist_l": waist + hip_across * half,
+            "crotch": crotch,
+        }
+        for piece, side, knee, ankle in (
+            (Piece.LEG_R, "r", Joint.R_KNEE, Joint.R_ANKLE),
+            (Piece.LEG_L, "l", Joint.L_KNEE, Joint.L_ANKLE),
+        ):
+            root = (marks[f"waist_{side}"] + crotch) / 2 + down * 0.5 * float(
+                np.linalg.norm(crotch - waist)
+            )
             path = np.stack([root, kp.joint(knee), kp.joint(ankle)]).astype(np.float32)
             length = _extent_along(pieces == piece, path, 8 * frame.r)
             end, _ = point_at_length(path, length)
-            limbs[piece] = LimbShape(_truncate(path, length), np.array([1.2 * half, 0.6 * half], np.float32))
+            limbs[piece] = LimbShape(
+                _truncate(path, length), np.array([1.2 * half, 0.6 * half], np.float32)
+            )
             marks[f"leg_hem_{side}"] = end
         landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
         return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
@@ -113,8 +126,14 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
         "hem_r": hem - across * 0.5 * sw,
         "hem_l": hem + across * 0.5 * sw,
     }
-    torso = M.draw_polygon(mask.shape, [t_rs, t_ls, marks["armpit_l"], marks["hem_l"], marks["hem_r"], marks["armpit_r"]])
-    for piece, side, elbow, wrist in ((Piece.SLEEVE_R, "r", Joint.R_ELBOW, Joint.R_WRIST), (Piece.SLEEVE_L, "l", Joint.L_ELBOW, Joint.L_WRIST)):
+    torso = M.draw_polygon(
+        mask.shape,
+        [t_rs, t_ls, marks["armpit_l"], marks["hem_l"], marks["hem_r"], marks["armpit_r"]],
+    )
+    for piece, side, elbow, wrist in (
+        (Piece.SLEEVE_R, "r", Joint.R_ELBOW, Joint.R_WRIST),
+        (Piece.SLEEVE_L, "l", Joint.L_ELBOW, Joint.L_WRIST),
+    ):
         root = (marks[f"shoulder_{side}"] + marks[f"armpit_{side}"]) / 2
         path = np.stack([root, kp.joint(elbow), kp.joint(wrist)]).astype(np.float32)
         sleeve = M.draw_stroke(mask.shape, path, 10 * frame.r) & mask & ~torso
@@ -123,7 +142,9 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
             continue
         pieces[sleeve] = piece
         root_width = float(np.linalg.norm(marks[f"shoulder_{side}"] - marks[f"armpit_{side}"]))
-        limbs[piece] = LimbShape(_truncate(path, length), np.array([root_width, 0.6 * root_width], np.float32))
+        limbs[piece] = LimbShape(
+            _truncate(path, length), np.array([root_width, 0.6 * root_width], np.float32)
+        )
         marks[f"sleeve_end_{side}"], _ = point_at_length(path, length)
     landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
     return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
@@ -133,7 +154,7 @@ def _truncate(path: npt.NDArray[np.float32], length: float) -> npt.NDArray[np.fl
     """The first ``length`` pixels of a polyline, ending exactly there."""
     out = [path[0]]
     run = 0.0
-    for a, b in zip(path[:-1], path[1:], strict=True):
+    for a, b in itertools.pairwise(path):
         seg = float(np.linalg.norm(b - a))
         if run + seg >= length:
             end, _ = point_at_length(path, length)

@@ -62,7 +62,7 @@ def fill_holes(mask: Mask) -> Mask:
 
 def components(mask: Mask) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Labels 8-connected components; returns (labels, areas) with areas[0] the background."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     return labels, stats[:, cv2.CC_STAT_AREA].astype(np.int32)
 
 
@@ -80,13 +80,13 @@ def component_at(mask: Mask, points: npt.ArrayLike) -> Mask:
     h, w = mask.shape
     keep = set()
     for x, y in np.asarray(points, np.float64).reshape(-1, 2):
-        xi, yi = int(round(x)), int(round(y))
+        xi, yi = round(x), round(y)
         if 0 <= xi < w and 0 <= yi < h and labels[yi, xi] > 0:
             keep.add(int(labels[yi, xi]))
     return np.isin(labels, sorted(keep)) if keep else np.zeros_like(mask, bool)
 
 
-def draw_polygon(shape: tuple[int, int], polygon: npt.ArrayLike) -> Mask:
+def draw_polygon(shape: tuple[int, ...], polygon: npt.ArrayLike) -> Mask:
     """Rasterises a filled (N, 2) (x, y) polygon into a mask of ``shape`` (H, W)."""
     canvas = np.zeros(shape, np.uint8)
     pts = np.round(np.asarray(polygon, np.float64)).astype(np.int32).reshape(-1, 1, 2)
@@ -94,7 +94,7 @@ def draw_polygon(shape: tuple[int, int], polygon: npt.ArrayLike) -> Mask:
     return canvas.astype(bool)
 
 
-def draw_stroke(shape: tuple[int, int], polyline: npt.ArrayLike, width: float) -> Mask:
+def draw_stroke(shape: tuple[int, ...], polyline: npt.ArrayLike, width: float) -> Mask:
     """Rasterises a polyline of the given width with round joints and caps."""
     canvas = np.zeros(shape, np.uint8)
     pts = np.round(np.asarray(polyline, np.float64)).astype(np.int32).reshape(-1, 1, 2)
@@ -106,7 +106,7 @@ def draw_stroke(shape: tuple[int, int], polyline: npt.ArrayLike, width: float) -
 
 
 def draw_ellipse(
-    shape: tuple[int, int], centre: npt.ArrayLike, axes: tuple[float, float], angle_deg: float
+    shape: tuple[int, ...], centre: npt.ArrayLike, axes: tuple[float, float], angle_deg: float
 ) -> Mask:
     """Rasterises a filled ellipse with semi-axes ``axes`` rotated by ``angle_deg``."""
     canvas = np.zeros(shape, np.uint8)
@@ -124,13 +124,16 @@ def draw_ellipse(
     return canvas.astype(bool)
 
 
-def half_plane(shape: tuple[int, int], origin: npt.ArrayLike, normal: npt.ArrayLike) -> Mask:
+def half_plane(shape: tuple[int, ...], origin: npt.ArrayLike, normal: npt.ArrayLike) -> Mask:
     """Pixels p with (p - origin) . normal > 0, for a unit ``normal``."""
     o = np.asarray(origin, np.float64)
     n = np.asarray(normal, np.float64)
     along = np.array([-n[1], n[0]])
     big = 4.0 * (shape[0] + shape[1]) + float(np.abs(o).sum())
-    return draw_polygon(shape, [o + along * big, o + along * big + n * big, o - along * big + n * big, o - along * big])
+    return draw_polygon(
+        shape,
+        [o + along * big, o + along * big + n * big, o - along * big + n * big, o - along * big],
+    )
 
 
 def inner_ramp(mask: Mask, width: float) -> npt.NDArray[np.float32]:

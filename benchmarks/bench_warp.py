@@ -1,0 +1,97 @@
+"""Times the warp engine per stage at 768x1024 on this machine.
+
+Usage: python benchmarks/bench_warp.py [--runs N] [--person P] [--garment G]
+
+Prints a Markdown table (p50 / p95 per stage, cached and uncached garment analysis)
+and one JSON line with the same figures plus peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from tryon import TryOn
+from tryon.imageio import load_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def person_768x1024(path: Path) -> np.ndarray:
+    """The photo centre-cropped to 3:4 and resized to 768x1024 (W x H)."""
+    image = load_image(path)
+    h, w = image.shape[:2]
+    if h * 3 > w * 4:
+        top = (h - w * 4 // 3) // 2
+        image = image[top : top + w * 4 // 3]
+    else:
+        left = (w - h * 3 // 4) // 2
+        image = image[:, left : left + h * 3 // 4]
+    return cv2.resize(image, (768, 1024), interpolation=cv2.INTER_AREA)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--person", type=Path, default=ROOT / "samples/people/p1_studio.jpg")
+    parser.add_argument(
+        "--garment", type=Path, default=ROOT / "samples/garments/shirts_2_front.jpg"
+    )
+    args = parser.parse_args()
+    person = person_768x1024(args.person)
+    garment_bytes = args.garment.read_bytes()
+    tryon = TryOn(engine="warp")
+    cached = tryon.analyze_garment(garment_bytes)
+    for _ in range(3):  # warm-up: first calls allocate model buffers
+        tryon.run(person, cached)
+    stages: dict[str, dict[str, list[float]]] = {"cached": {}, "uncached": {}}
+    for mode in stages:
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            result = tryon.run(person, cached if mode == "cached" else garment_bytes)
+            wall = time.perf_counter() - start
+            for name, seconds in {**result.timings, "end_to_end": wall}.items():
+                stages[mode].setdefault(name, []).append(seconds)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"warp engine, 768x1024 person, {args.runs} runs each, {os.cpu_count()} CPUs\n")
+    print("| stage | cached p50 ms | cached p95 ms | uncached p50 ms | uncached p95 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for name in stages["uncached"]:
+        c, u = stages["cached"][name], stages["uncached"][name]
+        print(
+            f"| {name} | {percentile(c, 50):.1f} | {percentile(c, 95):.1f} | {percentile(u, 50):.1f} | {percentile(u, 95):.1f} |"
+        )
+    print(f"\npeak RSS: {peak_rss_mb:.0f} MB")
+    summary = {
+        "benchmark": "warp_768x1024",
+        "runs": args.runs,
+        "cached_p50_ms": round(percentile(stages["cached"]["end_to_end"], 50), 1),
+        "uncached_p50_ms": round(percentile(stages["uncached"]["end_to_end"], 50), 1),
+        "stages_p50_ms": {
+            k: round(statistics.median(v) * 1000, 1) for k, v in stages["cached"].items()
+        },
+        "peak_rss_mb": round(peak_rss_mb),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Bad input gets a clear error (type and message), never a crash or a silent result."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import FULL_BODY, GARMENTS, SELFIES
+from tryon import (
+    BodyNotVisibleError,
+    GarmentNotFoundError,
+    ImageSizeError,
+    InvalidImageError,
+    NoPersonError,
+    TryOn,
+    TryOnError,
+    UnknownEngineError,
+)
+from tryon.imageio import load_image
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_not_an_image() -> None:
+    with pytest.raises(InvalidImageError, match="not an image"):
+        load_image(b"hello, I am a text file", role="person photo")
+
+
+def test_truncated_file() -> None:
+    data = FULL_BODY[0].read_bytes()
+    with pytest.raises(InvalidImageError, match="truncated"):
+        load_image(data[: len(data) // 3], role="person photo")
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InvalidImageError, match="no such file"):
+        load_image("does/not/exist.jpg")
+
+
+def test_one_pixel() -> None:
+    with pytest.raises(ImageSizeError, match="at least 64 pixels"):
+        load_image(_png(Image.new("RGB", (1, 1))))
+
+
+def test_huge_image_refused_before_decoding() -> None:
+    # A 40,000 x 40,000 PNG compresses to a few hundred kB: a decompression bomb.
+    bomb = _png(Image.new("L", (40_000, 40_000)))
+    with pytest.raises(ImageSizeError, match="megapixels"):
+        load_image(bomb)
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "P", "I;16"])
+def test_other_colour_modes_are_converted(mode: str) -> None:
+    rgb = Image.open(GARMENTS[0]).convert("RGB").resize((128, 128))
+    converted = rgb.convert(mode) if mode != "I;16" else rgb.convert("L").convert("I;16")
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    buf = io.BytesIO()
+    converted.save(buf, format=fmt)
+    out = load_image(buf.getvalue())
+    assert out.shape == (128, 128, 3) and out.dtype == np.uint8
+
+
+def test_exif_orientation_is_applied() -> None:
+    image = Image.open(FULL_BODY[0]).convert("RGB").resize((96, 128))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: stored landscape, shown portrait
+    buf = io.BytesIO()
+    image.transpose(Image.Transpose.ROTATE_90).save(buf, format="JPEG", exif=exif)
+    assert load_image(buf.getvalue()).shape == (128, 96, 3)
+
+
+def test_no_person(tryon: TryOn) -> None:
+    empty = np.full((800, 600, 3), 200, np.uint8)
+    with pytest.raises(NoPersonError, match="no person"):
+        tryon.run(empty, GARMENTS[0], category="upper")
+
+
+def test_selfie_asked_for_trousers(tryon: TryOn) -> None:
+    pants = next(g for g in GARMENTS if g.name.startswith("pants"))
+    with pytest.raises(BodyNotVisibleError, match="hips and knees"):
+        tryon.run(SELFIES[0], pants, category="lower")
+
+
+def test_selfie_can_wear_a_top(tryon: TryOn) -> None:
+    shirt = next(g for g in GARMENTS if g.name.startswith("shirts"))
+    result = tryon.run(SELFIES[0], shirt, category="upper")
+    assert result.image.shape == load_image(SELFIES[0]).shape
+
+
+def test_white_garment_on_white_backdrop(tryon: TryOn) -> None:
+    plain = np.full((600, 600, 3), 246, np.uint8)
+    plain[100:500, 150:450] = 250  # a white shirt on white: no usable contrast
+    with pytest.raises(GarmentNotFoundError, match="white garment on a white backdrop"):
+        tryon.analyze_garment(plain)
+
+
+def test_garment_photo_without_plain_backdrop(tryon: TryOn) -> None:
+    noise = np.random.default_rng(0).integers(0, 255, (600, 600, 3), dtype=np.uint8)
+    with pytest.raises(GarmentNotFoundError):
+        tryon.analyze_garment(noise)
+
+
+def test_trousers_asked_as_top(tryon: TryOn) -> None:
+    pants = next(g for g in GARMENTS if g.name.startswith("pants"))
+    with pytest.raises(GarmentNotFoundError, match="trousers"):
+        tryon.analyze_garment(pants, category="upper")
+
+
+def test_unknown_category_and_engine() -> None:
+    with pytest.raises(ValueError, match="unknown category"):
+        TryOn.__new__(TryOn).run(FULL_BODY[0], GARMENTS[0], category="hat")
+    with pytest.raises(UnknownEngineError, match="available engines"):
+        TryOn(engine="magic")
+
+
+def test_every_error_is_a_tryon_error() -> None:
+    for error in (
+        InvalidImageError,
+        ImageSizeError,
+        NoPersonError,
+        BodyNotVisibleError,
+        GarmentNotFoundError,
+    ):
+        assert issubclass(error, TryOnError)
