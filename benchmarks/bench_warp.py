@@ -75,9 +75,8 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|")
     for name in stages["uncached"]:
         c, u = stages["cached"][name], stages["uncached"][name]
-        print(
-            f"| {name} | {percentile(c, 50):.1f} | {percentile(c, 95):.1f} | {percentile(u, 50):.1f} | {percentile(u, 95):.1f} |"
-        )
+        cells = [percentile(c, 50), percentile(c, 95), percentile(u, 50), percentile(u, 95)]
+        print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in cells) + " |")
     print(f"\npeak RSS: {peak_rss_mb:.0f} MB")
     summary = {
         "benchmark": "warp_768x1024",

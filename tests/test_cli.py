@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
+from tests import photos
 from tests.photos import GARMENT, PERSON
 from tryon import TryOn, TryOnResult, cli
 from tryon.imageio import load_image
@@ -183,10 +184,7 @@ def test_bad_input_exits_2_with_one_error_line(tmp_path: Path, capsys, monkeypat
 
 
 def test_a_photo_without_the_needed_body_parts_exits_2(tmp_path: Path, capsys) -> None:
-    selfie = PERSON.with_name("p1_selfie.jpg")
-    if not selfie.is_file():
-        pytest.skip("no selfie photo in this photo set")
-    pants = GARMENT.with_name("pants_1_front.jpg")
+    selfie, pants = photos.person("p2_selfie.jpg"), photos.garment("pants_1_front.jpg")
     argv = run_args(tmp_path / "out.png", "--category", "lower", person=selfie, garment=pants)
     assert cli.main(argv) == 2
     (line,) = error_lines(capsys.readouterr().err)

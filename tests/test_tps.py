@@ -52,7 +52,7 @@ def test_affine_maps_are_reproduced_everywhere() -> None:
 
 def test_dense_map_matches_direct_evaluation() -> None:
     src = np.array([[0, 0], [100, 0], [0, 80], [100, 80], [50, 40]], float)
-    dst = [*src, [3, 2], [-4, 1], [2, -3], [0, 5], [6, 6]]
+    dst = src + np.array([[3, 2], [-4, 1], [2, -3], [0, 5], [6, 6]], float)
     spline = fit_tps(src, dst)
     mx, my = dense_backward_map(spline, 60, 90, step=8, origin=(10, 5))
     ys, xs = np.mgrid[5:65, 10:100]
