@@ -210,6 +210,11 @@ def test_run_help_explains_every_option(capsys) -> None:
         assert words in text
 
 
+def test_version(capsys) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("tryon 0.")
+
+
 def test_python_dash_m_tryon_is_the_same_cli(monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys, "argv", ["tryon", "--help"])
     with pytest.raises(SystemExit) as exit_info:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+from tryon import __version__
 from tryon.engines import ENGINES
 from tryon.errors import TryOnError
 from tryon.imageio import load_image, save_image
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tryon {__version__}")
     commands = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", required=True
     )
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
         return report_error(str(exc))
-    except SystemExit as exc:  # --help
+    except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     try:
         return run_command(args)
@@ -221,8 +223,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 def dress(person: Image, garment: Image, category: str, engine: str) -> TryOnResult:
     """Loads the models and runs the try-on, keeping MediaPipe's log lines off stderr."""
-    # MediaPipe reads these when it is imported (inside TryOn). They quieten its glog and
-    # TensorFlow parts; its absl log lines ignore them, hence quiet_native_logs.
+    # Read when MediaPipe is imported (inside TryOn) by the glog and TensorFlow code it
+    # bundles. The lines MediaPipe 0.10.21 actually prints come from absl logging and
+    # TensorFlow Lite, which ignore both (checked), hence quiet_native_logs.
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with quiet_native_logs():
