@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from tryon import TryOn, TryOnError  # noqa: E402
-from tryon.imageio import load_image  # noqa: E402
+from tryon import TryOn, TryOnError
+from tryon.imageio import load_image
 
 CELL_W = 300
 
