@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -21,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import body_frame
+from tryon.body.analyze import skin_like
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
-from tryon.ops.geometry import point_at_length, polyline_length
+from tryon.ops.geometry import arc_position, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
 
 FloatImage = npt.NDArray[np.float32]
@@ -71,9 +71,9 @@ def estimate_shading(
     shading = np.ones((h, w), np.float32)
     if region.sum() < 50:
         return shading
-    ys, xs = np.nonzero(region)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop, sub = person[y0:y1, x0:x1], region[y0:y1, x0:x1]
+    box = M.bounding_box(region)
+    assert box is not None  # the region has at least 50 pixels
+    crop, sub = person[box], region[box]
     factor = min(1.0, 384 / max(crop.shape[:2]))
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
@@ -103,8 +103,8 @@ def estimate_shading(
     weight = cv2.GaussianBlur(small_region.astype(np.float32), (0, 0), sigma)
     smooth = cv2.GaussianBlur(relative * small_region, (0, 0), sigma) / np.maximum(weight, 1e-3)
     smooth = np.clip(smooth, *cfg.shading_range) ** cfg.shading_strength
-    full = cv2.resize(smooth.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-    shading[y0:y1, x0:x1] = np.where(sub, full, 1.0)
+    full = cv2.resize(smooth.astype(np.float32), sub.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    shading[box] = np.where(sub, full, 1.0)
     return shading
 
 
@@ -133,44 +133,10 @@ def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -
         total = polyline_length(path)
         start = 0.3 * float(np.linalg.norm(path[1] - path[0]))
         if sleeve_end is not None:
-            start = max(start, _arc_position(path, np.asarray(sleeve_end, np.float32)) + r)
+            start = max(start, arc_position(path, sleeve_end) + r)
         if start >= total:
             continue
-        first, _ = point_at_length(path, start)
-        rest = [
-            p
-            for p, d in zip(
-                path[1:], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1)), strict=True
-            )
-            if d > start
-        ]
-        out |= M.draw_stroke(shape, [first, *rest], width_factor * r)
-    return out
-
-
-def _arc_position(path: npt.NDArray[np.float32], point: npt.NDArray[np.float32]) -> float:
-    """Arc length along ``path`` of the point's closest projection."""
-    best, best_d, run = 0.0, np.inf, 0.0
-    for a, b in itertools.pairwise(path):
-        seg = b - a
-        n = float(seg @ seg) or 1.0
-        t = float(np.clip((point - a) @ seg / n, 0, 1))
-        d = float(np.linalg.norm(a + t * seg - point))
-        if d < best_d:
-            best, best_d = run + t * np.sqrt(n), d
-        run += float(np.sqrt(n))
-    return best
-
-
-def _skin_like(person: Image, body: BodyAnalysis, where: Mask) -> Mask:
-    """Pixels of ``where`` whose colour is close to the face's skin."""
-    out = np.zeros(where.shape, bool)
-    if not where.any():
-        return out
-    lab = rgb_to_lab(person[where])
-    chroma = np.linalg.norm(lab[:, 1:] - body.skin_lab[1:], axis=1)
-    light = np.abs(lab[:, 0] - body.skin_lab[0])
-    out[where] = (chroma < 12) & (light < 30)
+        out |= M.draw_stroke(shape, polyline_between(path, start, total), width_factor * r)
     return out
 
 
@@ -190,14 +156,15 @@ def _fill(
     unknown = M.dilate(hole | old, 2 / factor)
     small_hole = cv2.resize(unknown.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     painted = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    box = M.bounding_box(hole)
+    assert box is not None  # the hole is not empty
+    (y0, y1), (x0, x1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
     # Upsample only the hole's bounding box (pixel centres mapped into the small image).
     gx = ((np.arange(x0, x1, dtype=np.float32) + 0.5) * factor - 0.5)[None, :].repeat(y1 - y0, 0)
     gy = ((np.arange(y0, y1, dtype=np.float32) + 0.5) * factor - 0.5)[:, None].repeat(x1 - x0, 1)
     background = cv2.remap(painted, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    sub = hole[y0:y1, x0:x1]
-    out[y0:y1, x0:x1][sub] = background[sub]
+    sub = hole[box]
+    out[box][sub] = background[sub]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
@@ -227,7 +194,8 @@ def compose(
         The composite; outside ``agnostic`` it equals ``person`` exactly.
     """
     cfg = cfg or ComposeConfig()
-    if not agnostic.any():
+    box = M.bounding_box(agnostic)
+    if box is None:
         return Composite(
             person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic)
         )
@@ -245,15 +213,13 @@ def compose(
         sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
         arms = _bare_arms(body, warped, 4.5) & old & ~M.dilate(sleeves, r)
         alpha[arms & ~sleeves] = 0.0
-        bare = _skin_like(person, body, arms)
+        bare = skin_like(person, body.skin_lab, arms, chroma=12, lightness=30)
         old = old & ~bare
         skin_zone = (arms & ~bare) | (_neck_zone(body) & body.person_mask)
     covered = alpha > 0.5
     hole = old & ~covered
     base = _fill(person, body, hole, old, skin_zone & hole, shading)
     # Blend only inside the mask's bounding box: nothing else may change.
-    rows, cols = np.flatnonzero(agnostic.any(1)), np.flatnonzero(agnostic.any(0))
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
     a = (alpha[box] * fade)[..., None]
     garment = _apply_shading(warped.image[box], shading[box])

@@ -199,6 +199,20 @@ def _hands_mask(kp: BodyKeypoints, person: Mask) -> Mask:
     return out & person
 
 
+def skin_like(
+    image: Image, skin_lab: npt.NDArray[np.float32], where: Mask, chroma: float, lightness: float
+) -> Mask:
+    """Pixels of ``where`` whose CIELAB colour is within ``chroma`` (a*b* distance) and
+    ``lightness`` (L* difference) of the skin colour ``skin_lab``."""
+    out = np.zeros(where.shape, bool)
+    if not where.any():
+        return out
+    lab = rgb_to_lab(image[where])
+    near_hue = np.linalg.norm(lab[:, 1:] - skin_lab[1:], axis=1) < chroma
+    out[where] = near_hue & (np.abs(lab[:, 0] - skin_lab[0]) < lightness)
+    return out
+
+
 def _skin_colour(image: Image, face: Mask, kp: BodyKeypoints) -> npt.NDArray[np.float32]:
     """Median CIELAB of the cheeks and forehead (beards and mouths excluded)."""
     rows = np.flatnonzero(face.any(1))

@@ -7,16 +7,14 @@ warp will put the matching points on the target person, so the warp maps body to
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import agnostic_mask, body_frame
+from tryon.body.analyze import skin_like
 from tryon.errors import GarmentNotFoundError
 from tryon.ops import masks as M
-from tryon.ops.color import rgb_to_lab
-from tryon.ops.geometry import point_at_length, polyline_length, unit
+from tryon.ops.geometry import point_at_length, polyline_between, polyline_length, unit
 from tryon.types import (
     BodyAnalysis,
     Category,
@@ -32,13 +30,6 @@ from tryon.warp import WarpConfig
 
 SKIN_DISTANCE = 14.0
 """CIELAB distance under which a pixel counts as the wearer's skin."""
-
-
-def _skin(image: Image, body: BodyAnalysis) -> Mask:
-    lab = rgb_to_lab(image)
-    chroma = np.linalg.norm(lab[..., 1:] - body.skin_lab[1:], axis=-1)
-    light = np.abs(lab[..., 0] - body.skin_lab[0])
-    return (chroma < SKIN_DISTANCE) & (light < 2.5 * SKIN_DISTANCE)
 
 
 def _extent_along(mask: Mask, path: npt.NDArray[np.float32], width: float) -> float:
@@ -70,7 +61,8 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
     kp, cfg = body.keypoints, WarpConfig()
     frame = body_frame(kp)
     region = agnostic_mask(body, category) & body.person_mask
-    region &= ~(body.head_mask | body.hands_mask | _skin(image, body))
+    region &= ~(body.head_mask | body.hands_mask)
+    region &= ~skin_like(image, body.skin_lab, region, SKIN_DISTANCE, 2.5 * SKIN_DISTANCE)
     mask = M.fill_holes(M.largest_component(M.open_(region, frame.r)))
     if mask.sum() < 0.02 * mask.size:
         raise GarmentNotFoundError(
@@ -107,7 +99,7 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
             length = _extent_along(pieces == piece, path, 8 * frame.r)
             end, _ = point_at_length(path, length)
             limbs[piece] = LimbShape(
-                _truncate(path, length), np.array([1.2 * half, 0.6 * half], np.float32)
+                polyline_between(path, 0.0, length), np.array([1.2 * half, 0.6 * half], np.float32)
             )
             marks[f"leg_hem_{side}"] = end
         landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
@@ -143,23 +135,9 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
         pieces[sleeve] = piece
         root_width = float(np.linalg.norm(marks[f"shoulder_{side}"] - marks[f"armpit_{side}"]))
         limbs[piece] = LimbShape(
-            _truncate(path, length), np.array([root_width, 0.6 * root_width], np.float32)
+            polyline_between(path, 0.0, length),
+            np.array([root_width, 0.6 * root_width], np.float32),
         )
         marks[f"sleeve_end_{side}"], _ = point_at_length(path, length)
     landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
     return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
-
-
-def _truncate(path: npt.NDArray[np.float32], length: float) -> npt.NDArray[np.float32]:
-    """The first ``length`` pixels of a polyline, ending exactly there."""
-    out = [path[0]]
-    run = 0.0
-    for a, b in itertools.pairwise(path):
-        seg = float(np.linalg.norm(b - a))
-        if run + seg >= length:
-            end, _ = point_at_length(path, length)
-            out.append(end)
-            return np.array(out, np.float32)
-        out.append(b)
-        run += seg
-    return np.array(out, np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -35,6 +37,33 @@ def point_at_length(polyline: npt.ArrayLike, distance: float) -> tuple[Points, P
     origin = pts[0] + seg[:i].sum(axis=0)
     point = origin + direction * (distance - starts[i])
     return point.astype(np.float32), direction.astype(np.float32)
+
+
+def polyline_between(polyline: npt.ArrayLike, start: float, end: float) -> Points:
+    """The part of a polyline between arc lengths ``start`` and ``end`` (start < end),
+    beginning and ending exactly there, with the original vertices in between."""
+    pts = np.asarray(polyline, np.float32)
+    first, _ = point_at_length(pts, start)
+    last, _ = point_at_length(pts, end)
+    reach = np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))
+    inner = [p for p, d in zip(pts[1:], reach, strict=True) if start < d < end]
+    return np.array([first, *inner, last], np.float32)
+
+
+def arc_position(polyline: npt.ArrayLike, point: npt.ArrayLike) -> float:
+    """Arc length along a polyline of the point's closest projection onto it."""
+    pts = np.asarray(polyline, np.float64)
+    p = np.asarray(point, np.float64)
+    best, best_d, run = 0.0, np.inf, 0.0
+    for a, b in itertools.pairwise(pts):
+        seg = b - a
+        n = float(seg @ seg) or 1.0
+        t = float(np.clip((p - a) @ seg / n, 0, 1))
+        d = float(np.linalg.norm(a + t * seg - p))
+        if d < best_d:
+            best, best_d = run + t * np.sqrt(n), d
+        run += float(np.sqrt(n))
+    return best
 
 
 def perpendicular(direction: npt.ArrayLike) -> Points:

@@ -9,6 +9,17 @@ import numpy.typing as npt
 from tryon.types import Mask
 
 
+def bounding_box(mask: Mask, pad: int = 0) -> tuple[slice, slice] | None:
+    """(rows, cols) slices of the mask's bounding box grown by ``pad`` and clipped to the
+    image; None for an empty mask."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if len(rows) == 0:
+        return None
+    y0, y1 = max(0, rows[0] - pad), min(mask.shape[0], rows[-1] + pad + 1)
+    x0, x1 = max(0, cols[0] - pad), min(mask.shape[1], cols[-1] + pad + 1)
+    return slice(int(y0), int(y1)), slice(int(x0), int(x1))
+
+
 def _distance_outside(mask: Mask) -> npt.NDArray[np.float32]:
     """Euclidean distance of every pixel to the nearest mask pixel (0 on the mask)."""
     return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
@@ -22,12 +33,10 @@ def dilate(mask: Mask, radius: float) -> Mask:
     if radius <= 0 or not mask.any():
         return mask.copy()
     # Only the mask's bounding box grown by the radius can change: work on that window.
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    pad = int(np.ceil(radius)) + 1
-    y0, y1 = max(0, rows[0] - pad), min(mask.shape[0], rows[-1] + pad + 1)
-    x0, x1 = max(0, cols[0] - pad), min(mask.shape[1], cols[-1] + pad + 1)
+    box = bounding_box(mask, int(np.ceil(radius)) + 1)
     out = np.zeros_like(mask, dtype=bool)
-    out[y0:y1, x0:x1] = _distance_outside(mask[y0:y1, x0:x1]) <= radius
+    if box is not None:
+        out[box] = _distance_outside(mask[box]) <= radius
     return out
 
 
