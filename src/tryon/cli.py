@@ -13,10 +13,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tryon import __version__
 from tryon.engines import ENGINES
@@ -44,6 +44,12 @@ NATIVE_NOISE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|INFO: Created TensorFlow Lite XNNPACK delegate)"
 )
+
+# The other commands. Each module's ``register(commands)`` adds its parser to the
+# subparsers object and sets ``handler`` (parsed arguments -> exit code); a TryOnError
+# it raises becomes the usual one-line error with exit code 2.
+Register = Callable[["argparse._SubParsersAction[Any]"], None]
+SUBCOMMANDS: tuple[Register, ...] = ()
 
 DESCRIPTION = """\
 Virtual try-on: dresses the person in one photo in the garment shown in
@@ -173,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--quiet", action="store_true", help="print nothing on success (errors are still printed)"
     )
+    run.set_defaults(handler=run_command)
+    for register in SUBCOMMANDS:
+        register(commands)
     return parser
 
 
@@ -185,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     try:
-        return run_command(args)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
     except TryOnError as exc:
         return report_error(str(exc))
     except KeyboardInterrupt:
