@@ -8,6 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 scripts/setup.sh
+# Debian's chromium for tests/browser/ (installed only when missing).
+scripts/browser-setup.sh
 
 PY=.venv/bin/python
 
