@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tryon import __version__
+from tryon.catalog.cli import register as register_catalog
 from tryon.engines import ENGINES
 from tryon.errors import TryOnError
 from tryon.imageio import load_image, save_image
@@ -49,7 +50,7 @@ NATIVE_NOISE = re.compile(
 # subparsers object and sets ``handler`` (parsed arguments -> exit code); a TryOnError
 # it raises becomes the usual one-line error with exit code 2.
 Register = Callable[["argparse._SubParsersAction[Any]"], None]
-SUBCOMMANDS: tuple[Register, ...] = ()
+SUBCOMMANDS: tuple[Register, ...] = (register_catalog,)
 
 DESCRIPTION = """\
 Virtual try-on: dresses the person in one photo in the garment shown in
