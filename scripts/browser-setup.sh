@@ -23,6 +23,9 @@ fi
 
 echo "browser-setup: installing Debian's chromium (first run only)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
-"$CHROMIUM" --version
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+    chromium fonts-dejavu-core >/dev/null; }; then
+    echo "browser-setup: installing chromium failed; browser tests will be skipped" >&2
+    exit 0
+fi
+"$CHROMIUM" --version 2>/dev/null || true

@@ -84,7 +84,7 @@ function setBusy(busy, label = "Try on") {
 // ---------------------------------------------------------------- choices
 
 /** A radio button shown as a thumbnail; returns the <input>. */
-function thumbChoice(container, {group, value, label, src, alt}) {
+function thumbChoice(container, {group, value, label, detail = "", src, alt}) {
   const wrapper = document.createElement("label");
   wrapper.className = "thumb";
   const input = document.createElement("input");
@@ -99,7 +99,14 @@ function thumbChoice(container, {group, value, label, src, alt}) {
   const caption = document.createElement("span");
   caption.className = "thumb-label";
   caption.textContent = label;
+  caption.title = label;
   wrapper.append(input, img, caption);
+  if (detail) {
+    const extra = document.createElement("span");
+    extra.className = "thumb-detail";
+    extra.textContent = detail;
+    wrapper.append(extra);
+  }
   container.append(wrapper);
   return input;
 }
@@ -181,11 +188,12 @@ function renderGarments(garments, selectId) {
     return;
   }
   for (const garment of garments) {
-    const name = garment.name || garment.id.slice(0, 8);
+    const name = readable(garment.name || garment.id.slice(0, 8));
     const input = thumbChoice(list, {
       group: "garment",
       value: garment.id,
-      label: `${name} · ${garment.category}`,
+      label: name,
+      detail: garment.category,
       src: garment.photo_url,
       alt: `Garment: ${name} (${garment.category})`,
     });
