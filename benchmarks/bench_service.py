@@ -1,0 +1,387 @@
+"""Load benchmark of the HTTP service: many concurrent shoppers over loopback.
+
+Usage: python benchmarks/bench_service.py [--requests N] [--concurrency C] [--format F]
+
+Starts the real server in its own process (uvicorn, warp engine, a temporary
+catalog), adds the sample garments to the catalog over HTTP, then drives
+``POST /v1/tryon`` with catalogued garment ids and the sample people
+(centre-cropped to 768x1024) from C concurrent clients until N requests are done.
+
+Before the load run, a short sequential probe (one request at a time) splits each
+request's latency into the engine's own stages (``X-Tryon-Timings``) and what the
+server adds around them (upload parsing, decoding, encoding, thread hand-off).
+
+Prints a Markdown table (throughput, p50/p95/p99 latency, errors, server RSS
+before / after and every 500 requests) and one JSON line with the same figures.
+Targets (issue 4, 2-core machine): >= 8 try-ons/s at concurrency 8, p95 <= 0.5 s,
+zero errors, RSS flat within 10% over 2,000 requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from bench_warp import person_768x1024
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+RSS_EVERY = 500
+"""Sample the server's memory every this many completed requests."""
+
+TARGETS = {"throughput_per_s": 8.0, "p95_s": 0.5, "errors": 0, "rss_growth": 0.10}
+
+
+# ---------------------------------------------------------------- server
+
+
+def serve(port: int, catalog: Path) -> None:
+    """Runs the app in this process (the benchmark's server mode)."""
+    import uvicorn
+    from tryon.service.app import create_app
+
+    from tryon.service.settings import ServiceSettings
+
+    uvicorn.run(
+        create_app(ServiceSettings(catalog_dir=catalog)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, MB (Linux /proc)."""
+    total_kb = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = (task / "children").read_text().split()
+            pending.extend(int(child) for child in children)
+    return total_kb / 1024
+
+
+def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with code {server.returncode} before answering")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the server did not answer /healthz within {timeout_s:.0f} s")
+
+
+# ---------------------------------------------------------------- workload
+
+
+def encode_jpeg(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]
+    )
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return data.tobytes()
+
+
+def add_garments(client: httpx.Client) -> dict[str, str]:
+    """Adds every sample garment to the server's catalog; returns name -> garment id."""
+    ids = {}
+    for path in sorted((SAMPLES / "garments").glob("*_front.jpg")):
+        with path.open("rb") as photo:
+            response = client.post(
+                "/v1/garments",
+                files={"photo": (path.name, photo, "image/jpeg")},
+                data={"name": path.stem},
+            )
+        if response.status_code not in (200, 201):
+            raise SystemExit(f"adding {path.name} failed: {response.status_code} {response.text}")
+        ids[path.stem] = response.json()["id"]
+    return ids
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    person: str
+    garment: str
+    person_jpeg: bytes
+    garment_id: str
+
+
+def post_tryon(client: httpx.Client, pair: Pair, fmt: str | None) -> httpx.Response:
+    return client.post("/v1/tryon", files=person_file(pair), data=tryon_fields(pair, fmt))
+
+
+def person_file(pair: Pair) -> dict[str, tuple[str, bytes, str]]:
+    return {"person": (f"{pair.person}.jpg", pair.person_jpeg, "image/jpeg")}
+
+
+def tryon_fields(pair: Pair, fmt: str | None) -> dict[str, str]:
+    return {"garment_id": pair.garment_id, **({"format": fmt} if fmt else {})}
+
+
+def usable_pairs(
+    client: httpx.Client, people: dict[str, bytes], garments: dict[str, str], fmt: str | None
+) -> tuple[list[Pair], list[str]]:
+    """Every person x garment pair the engine accepts (a selfie has no legs for trousers)."""
+    pairs, excluded = [], []
+    for person, jpeg in people.items():
+        for garment, garment_id in garments.items():
+            pair = Pair(person, garment, jpeg, garment_id)
+            response = post_tryon(client, pair, fmt)
+            if response.status_code == 200:
+                pairs.append(pair)
+            else:
+                excluded.append(f"{person} x {garment} ({error_kind(response)})")
+    return pairs, excluded
+
+
+def error_kind(response: httpx.Response) -> str:
+    """The API's error type ("NoPersonError"), else the status code."""
+    try:
+        return str(response.json()["error"]["type"])
+    except (ValueError, KeyError, TypeError):
+        return str(response.status_code)
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+def overhead_probe(
+    client: httpx.Client, pairs: list[Pair], runs: int, fmt: str | None
+) -> dict[str, float]:
+    """Sequential requests: p50 of each engine stage, the latency and what the server adds."""
+    stages: dict[str, list[float]] = {}
+    latency, overhead = [], []
+    for i in range(runs):
+        pair = pairs[i % len(pairs)]
+        start = time.perf_counter()
+        response = post_tryon(client, pair, fmt)
+        wall = time.perf_counter() - start
+        response.raise_for_status()
+        timings = json.loads(response.headers.get("X-Tryon-Timings", "{}"))
+        for name, seconds in timings.items():
+            stages.setdefault(name, []).append(float(seconds))
+        engine = timings.get("total", sum(v for k, v in timings.items() if k != "total"))
+        latency.append(wall)
+        overhead.append(wall - float(engine))
+    summary = {f"stage_{name}_p50_ms": percentile_ms(values, 50) for name, values in stages.items()}
+    summary["latency_p50_ms"] = percentile_ms(latency, 50)
+    summary["server_overhead_p50_ms"] = percentile_ms(overhead, 50)
+    return summary
+
+
+async def load_run(
+    base: str,
+    pairs: list[Pair],
+    requests: int,
+    concurrency: int,
+    fmt: str | None,
+    server_pid: int,
+) -> tuple[list[float], Counter[str], list[tuple[int, float]], float]:
+    """Drives the server; returns latencies (s), error kinds, RSS samples and wall time."""
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    rss: list[tuple[int, float]] = []
+    issued = 0
+    done = 0
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        nonlocal issued, done
+        while issued < requests:
+            pair = pairs[issued % len(pairs)]
+            issued += 1
+            start = time.perf_counter()
+            try:
+                response = await client.post(
+                    "/v1/tryon", files=person_file(pair), data=tryon_fields(pair, fmt)
+                )
+                await response.aread()
+                if response.status_code == 200:
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    errors[f"{response.status_code} {error_kind(response)}"] += 1
+            except httpx.HTTPError as error:
+                errors[type(error).__name__] += 1
+            done += 1
+            if done % RSS_EVERY == 0:
+                rss.append((done, tree_rss_mb(server_pid)))
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return latencies, errors, rss, wall
+
+
+# ---------------------------------------------------------------- report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="try-ons in the load run")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--probe", type=int, default=20, help="sequential requests before the run")
+    parser.add_argument(
+        "--format",
+        choices=["webp", "png", "jpeg", "avif"],
+        default=None,
+        help="output format (default: the server's, WebP)",
+    )
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.catalog)
+        return 0
+
+    people = {
+        path.stem: encode_jpeg(person_768x1024(path))
+        for path in sorted((SAMPLES / "people").glob("*.jpg"))
+    }
+    with tempfile.TemporaryDirectory(prefix="tryon-bench-") as tmp:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(port),
+                "--catalog",
+                str(Path(tmp) / "catalog"),
+            ]
+        )
+        try:
+            wait_healthy(base, server)
+            rss_idle = tree_rss_mb(server.pid)
+            with httpx.Client(base_url=base, timeout=120) as client:
+                garments = add_garments(client)
+                pairs, excluded = usable_pairs(client, people, garments, args.format)
+                if not pairs:
+                    raise SystemExit(
+                        "no person x garment pair was accepted; see the server's errors"
+                    )
+                probe = overhead_probe(client, pairs, args.probe, args.format)
+            rss_before = tree_rss_mb(server.pid)
+            latencies, errors, rss, wall = asyncio.run(
+                load_run(base, pairs, args.requests, args.concurrency, args.format, server.pid)
+            )
+            rss_after = tree_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    completed = len(latencies)
+    throughput = completed / wall
+    p50, p95, p99 = (percentile_ms(latencies, q) for q in (50, 95, 99))
+    n_errors = sum(errors.values())
+    growth = (rss_after - rss_before) / rss_before
+    met = {
+        "throughput": throughput >= TARGETS["throughput_per_s"],
+        "p95": p95 / 1000 <= TARGETS["p95_s"],
+        "errors": n_errors == TARGETS["errors"],
+        "rss_flat": abs(growth) <= TARGETS["rss_growth"],
+    }
+
+    print(
+        f"\nservice load: warp engine, 768x1024 people, catalogued garments, {os.cpu_count()} CPUs"
+    )
+    print(f"pairs: {len(pairs)} ({', '.join(f'{p.person} x {p.garment}' for p in pairs)})")
+    if excluded:
+        print(f"excluded (refused by the engine, as designed): {', '.join(excluded)}")
+    print("\nsequential probe (one request at a time), p50 ms:")
+    print(", ".join(f"{k.removesuffix('_p50_ms')}: {v:.1f}" for k, v in probe.items()))
+    print(
+        "\n| requests | concurrency | try-ons/s | p50 ms | p95 ms | p99 ms | errors "
+        "| RSS before MB | RSS after MB |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {args.requests} | {args.concurrency} | {throughput:.2f} | {p50:.0f} | {p95:.0f} "
+        f"| {p99:.0f} | {n_errors} | {rss_before:.0f} | {rss_after:.0f} |"
+    )
+    print(
+        "\nserver RSS: "
+        + ", ".join(
+            [f"idle {rss_idle:.0f} MB", f"before {rss_before:.0f} MB"]
+            + [f"after {n} {mb:.0f} MB" for n, mb in rss]
+        )
+    )
+    if errors:
+        print(f"errors by kind: {dict(errors)}")
+    print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()))
+    print(
+        json.dumps(
+            {
+                "benchmark": "service_load",
+                "engine": "warp",
+                "cpus": os.cpu_count(),
+                "requests": args.requests,
+                "concurrency": args.concurrency,
+                "format": args.format or "default",
+                "completed": completed,
+                "wall_s": round(wall, 3),
+                "throughput_per_s": round(throughput, 3),
+                "p50_ms": round(p50, 1),
+                "p95_ms": round(p95, 1),
+                "p99_ms": round(p99, 1),
+                "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+                "errors": n_errors,
+                "error_kinds": dict(errors),
+                "rss_mb": {
+                    "idle": round(rss_idle, 1),
+                    "before": round(rss_before, 1),
+                    "after": round(rss_after, 1),
+                    "every_500": [[n, round(mb, 1)] for n, mb in rss],
+                },
+                "rss_growth": round(growth, 4),
+                "probe": {k: round(v, 1) for k, v in probe.items()},
+                "targets_met": met,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
