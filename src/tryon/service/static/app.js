@@ -12,6 +12,7 @@ const state = {
   busy: false,
   job: null, // {url, source} while a job runs
   urls: {original: null, result: null}, // object URLs to revoke when replaced
+  apiKey: sessionStorage.getItem("tryon-api-key") || "", // sent as X-API-Key when set
 };
 
 // ---------------------------------------------------------------- messages
@@ -39,9 +40,11 @@ async function errorFrom(response) {
 
 /** fetch() that turns a failed request or an error status into an ApiError. */
 async function request(url, options = {}) {
+  const headers = new Headers(options.headers || {});
+  if (state.apiKey) headers.set("X-API-Key", state.apiKey);
   let response;
   try {
-    response = await fetch(url, options);
+    response = await fetch(url, {...options, headers});
   } catch {
     throw new ApiError("Could not reach the server. Check that it is running, then try again.");
   }
@@ -92,9 +95,8 @@ function thumbChoice(container, {group, value, label, detail = "", src, alt}) {
   input.name = group;
   input.value = value;
   const img = document.createElement("img");
-  img.src = src;
+  setImageSource(img, src);
   img.alt = alt;
-  img.loading = "lazy";
   img.decoding = "async";
   const caption = document.createElement("span");
   caption.className = "thumb-label";
@@ -109,6 +111,24 @@ function thumbChoice(container, {group, value, label, detail = "", src, alt}) {
   }
   container.append(wrapper);
   return input;
+}
+
+/**
+ * Points an <img> at an API URL. With an API key the image is fetched with the key's
+ * header (an <img> cannot send one) and shown from a blob.
+ */
+async function setImageSource(img, url) {
+  if (!state.apiKey) {
+    img.src = url;
+    return;
+  }
+  try {
+    const blob = await (await request(url)).blob();
+    img.src = URL.createObjectURL(blob);
+    img.addEventListener("load", () => URL.revokeObjectURL(img.src), {once: true});
+  } catch {
+    img.alt = `${img.alt} (could not be loaded)`;
+  }
 }
 
 /** Makes a file or sample name readable: "shirts_2_front" -> "shirts 2 front". */
@@ -537,6 +557,11 @@ async function runJob(form, started) {
   $("job-cancel").disabled = false;
   setJobStatus(`Queued, position ${created.position ?? 0}.`);
 
+  if (state.apiKey) {
+    // EventSource cannot send the key's header: follow the job by polling instead.
+    pollJob(job, started);
+    return;
+  }
   const source = new EventSource(created.events_url);
   job.source = source;
   source.addEventListener("queued", (e) => {
@@ -627,7 +652,19 @@ async function onTryOn(event) {
 
 // ---------------------------------------------------------------- start
 
+function onApiKeyChange() {
+  state.apiKey = $("api-key").value.trim();
+  if (state.apiKey) sessionStorage.setItem("tryon-api-key", state.apiKey);
+  else sessionStorage.removeItem("tryon-api-key");
+  clearMessage();
+  loadEngines();
+  loadSamples();
+  loadGarments();
+}
+
 function start() {
+  $("api-key").value = state.apiKey;
+  $("api-key").addEventListener("change", onApiKeyChange);
   $("person-file").addEventListener("change", onPersonFile);
   $("garment-add").addEventListener("click", addGarment);
   $("engine").addEventListener("change", onEngineChange);
