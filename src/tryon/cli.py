@@ -24,6 +24,7 @@ from tryon.engines import ENGINES
 from tryon.errors import TryOnError
 from tryon.imageio import load_image, save_image
 from tryon.pipeline import TryOn
+from tryon.service.cli import register as register_serve
 from tryon.steps import save_steps
 from tryon.types import Image, TryOnResult
 
@@ -50,7 +51,7 @@ NATIVE_NOISE = re.compile(
 # subparsers object and sets ``handler`` (parsed arguments -> exit code); a TryOnError
 # it raises becomes the usual one-line error with exit code 2.
 Register = Callable[["argparse._SubParsersAction[Any]"], None]
-SUBCOMMANDS: tuple[Register, ...] = (register_catalog,)
+SUBCOMMANDS: tuple[Register, ...] = (register_catalog, register_serve)
 
 DESCRIPTION = """\
 Virtual try-on: dresses the person in one photo in the garment shown in

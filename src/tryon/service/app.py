@@ -1,0 +1,71 @@
+"""``create_app``: the one place the HTTP service is assembled.
+
+Routes live in ``tryon.service.routes`` (meta, garments, tryon, jobs); what they share
+comes through FastAPI dependencies (``tryon.service.deps``); errors become JSON in
+``tryon.service.errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tryon import __version__
+from tryon.pipeline import TryOn
+from tryon.service.deps import build_services
+from tryon.service.errors import install_error_handlers
+from tryon.service.metrics import MetricsMiddleware
+from tryon.service.routes import garments, jobs, meta, tryon
+from tryon.service.settings import ServiceSettings
+
+log = logging.getLogger("tryon.service")
+
+DESCRIPTION = """\
+Virtual try-on over HTTP. Catalogue garments once (`POST /v1/garments`), then dress
+person photos in them: `POST /v1/tryon` answers with the image (warp engine), `POST
+/v1/jobs` runs a try-on in the background with progress as server-sent events (diffusion
+engines). Errors are JSON: `{"error": {"type", "message"}}` with a 4xx status."""
+
+
+def create_app(
+    settings: ServiceSettings | None = None, tryon_engine: TryOn | None = None
+) -> FastAPI:
+    """Builds the service.
+
+    Args:
+        settings: how it runs (default: ``ServiceSettings()``).
+        tryon_engine: an existing ``TryOn`` to share (tests); by default one is created
+            here, once per process (loading the models takes about a second).
+    """
+    settings = settings or ServiceSettings()
+    services = build_services(settings, tryon_engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="tryon",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=services.metrics)
+    for module in (meta, garments, tryon, jobs):
+        app.include_router(module.router)
+    app.include_router(meta.v1)
+    app.mount("/static", StaticFiles(directory=settings.static_dir, check_dir=False), name="static")
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app with the settings in ``$TRYON_SERVICE_SETTINGS`` (``tryon serve
+    --workers N`` starts each worker process with this factory)."""
+    return create_app(ServiceSettings.from_env())

@@ -1,0 +1,198 @@
+"""``tryon serve``: the HTTP service with uvicorn.
+
+Imports FastAPI and uvicorn only when the command runs, so ``tryon`` works without the
+``service`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tryon.catalog.store import CATALOG_VARIABLE
+from tryon.errors import TryOnError
+
+if TYPE_CHECKING:
+    from tryon.service.settings import ServiceSettings
+
+API_KEYS_VARIABLE = "TRYON_API_KEYS"
+
+DESCRIPTION = """\
+Serves the try-on HTTP API and the web page: catalogue garments
+(POST /v1/garments), dress person photos (POST /v1/tryon answers with the
+image; POST /v1/jobs runs in the background with progress events). Open
+http://HOST:PORT/ for the page and /docs for the API reference."""
+
+EPILOG = f"""\
+privacy:
+  shoppers' photos stay in memory: they are never written to disk (unless
+  --keep-uploads DIR), and job results are forgotten after --result-ttl.
+  Logs carry request lines and error messages, never image data.
+
+API keys:
+  set {API_KEYS_VARIABLE}=key1,key2 (or --api-keys-file FILE, one key a line) and
+  every /v1 request must carry one in the X-API-Key header.
+
+example:
+  tryon serve --port 8000 --catalog shop-catalog --workers 2
+"""
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Adds ``tryon serve`` to the ``tryon`` parser."""
+    serve = commands.add_parser(
+        "serve",
+        help="serve the HTTP API and the web page",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--catalog",
+        metavar="DIR",
+        help=f"the garment catalog folder (default: ${CATALOG_VARIABLE} or the per-user "
+        "data folder)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes, each with its own engine and thread pool (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="try-ons computed at once per process (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-waiting",
+        type=int,
+        default=32,
+        help="requests that may wait for a thread per process; beyond, 503 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--job-workers",
+        type=int,
+        default=1,
+        help="jobs run at once per process (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-jobs",
+        type=int,
+        default=64,
+        help="jobs queued or running; beyond, 503 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--result-ttl",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long finished jobs and their results are kept (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=20.0,
+        help="largest uploaded photo (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-megapixels", type=float, default=50.0, help="largest photo (default: %(default)s)"
+    )
+    serve.add_argument("--samples", metavar="DIR", help="person photos offered by /v1/samples")
+    serve.add_argument("--weights", metavar="DIR", help="diffusion engines' weights")
+    serve.add_argument(
+        "--keep-uploads",
+        metavar="DIR",
+        help="also write shoppers' person photos into DIR (off by default: they stay in memory)",
+    )
+    serve.add_argument("--api-keys-file", metavar="FILE", help="accepted API keys, one a line")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="server log level (default: %(default)s)",
+    )
+    serve.set_defaults(handler=serve_command)
+
+
+def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
+    """The ``ServiceSettings`` the arguments describe."""
+    from tryon.service.settings import ServiceSettings
+
+    values: dict[str, Any] = {
+        "max_concurrency": args.threads,
+        "max_waiting": args.max_waiting,
+        "job_workers": args.job_workers,
+        "max_jobs": args.max_jobs,
+        "result_ttl_s": args.result_ttl,
+        "max_upload_bytes": int(args.max_upload_mb * 2**20),
+        "max_pixels": int(args.max_megapixels * 1e6),
+        "api_keys": api_keys(args.api_keys_file),
+    }
+    for option, name in (
+        ("catalog", "catalog_dir"),
+        ("samples", "samples_dir"),
+        ("weights", "weights_dir"),
+        ("keep_uploads", "keep_uploads_dir"),
+    ):
+        if getattr(args, option):
+            values[name] = Path(getattr(args, option)).expanduser()
+    try:
+        return ServiceSettings(**values)
+    except ValueError as exc:
+        raise TryOnError(f"tryon serve: {exc}") from None
+
+
+def api_keys(path: str | None) -> tuple[str, ...]:
+    """Keys from ``--api-keys-file`` and ``$TRYON_API_KEYS``."""
+    keys = [k.strip() for k in os.environ.get(API_KEYS_VARIABLE, "").split(",")]
+    if path:
+        try:
+            keys += [line.strip() for line in Path(path).read_text().splitlines()]
+        except OSError as exc:
+            raise TryOnError(f"--api-keys-file {path!r}: {exc.strerror}") from None
+    return tuple(k for k in keys if k and not k.startswith("#"))
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """``tryon serve``: runs uvicorn until interrupted."""
+    from tryon.cli import quiet_native_logs
+
+    if args.workers < 1:
+        raise TryOnError(f"--workers must be at least 1, got {args.workers}")
+    try:
+        import uvicorn
+
+        from tryon.service.app import create_app
+        from tryon.service.settings import SETTINGS_VARIABLE
+    except ImportError as exc:
+        raise TryOnError(
+            f"tryon serve needs the service extra ({exc.name} is missing): "
+            "pip install 'tryon[service]'"
+        ) from None
+    settings = settings_from_args(args)
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    with quiet_native_logs():
+        if args.workers == 1:
+            uvicorn.run(
+                create_app(settings), host=args.host, port=args.port, log_level=args.log_level
+            )
+        else:
+            # Worker processes build their own app (and engine) from the settings.
+            os.environ[SETTINGS_VARIABLE] = settings.to_json()
+            uvicorn.run(
+                "tryon.service.app:create_app_from_env",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                log_level=args.log_level,
+            )
+    return 0

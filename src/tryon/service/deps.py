@@ -1,0 +1,107 @@
+"""What the routes share (engine, catalog, pool, jobs, metrics) and how they get it.
+
+One ``Services`` per app, built once by ``create_app``; routes receive it, or parts of
+it, through FastAPI dependencies.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from tryon.catalog import Catalog
+from tryon.pipeline import TryOn
+from tryon.service.errors import APIError
+from tryon.service.jobs import InMemoryJobStore, JobQueue, JobStore
+from tryon.service.metrics import Metrics
+from tryon.service.pool import WorkPool
+from tryon.service.settings import ServiceSettings
+from tryon.service.work import run_job
+
+
+@dataclass(frozen=True)
+class Services:
+    """The long-lived parts of one service process.
+
+    Attributes:
+        settings: how the service runs.
+        tryon: the engine instance, created once per process and shared by all requests.
+        catalog: the garment catalog.
+        metrics: Prometheus metrics.
+        pool: the bounded thread pool for synchronous requests.
+        store: job state, events and results.
+        jobs: the worker threads running jobs.
+    """
+
+    settings: ServiceSettings
+    tryon: TryOn
+    catalog: Catalog
+    metrics: Metrics
+    pool: WorkPool
+    store: JobStore
+    jobs: JobQueue
+
+    def engine(self, name: str) -> TryOn:
+        """The instance of the engine ``name`` (only the warp engine runs so far)."""
+        if name != self.tryon.engine.name:
+            raise APIError(400, "EngineUnavailableError", f"engine {name} is not loaded")
+        return self.tryon
+
+    def close(self) -> None:
+        """Stops the job workers and the pool (running work finishes first)."""
+        self.jobs.close()
+        self.pool.close()
+
+
+def build_services(settings: ServiceSettings, tryon: TryOn | None = None) -> Services:
+    """Creates the engine (unless given), the catalog, the pool and the job workers."""
+    tryon = tryon or TryOn(engine="warp")
+    catalog = Catalog(settings.catalog_dir, tryon=tryon)
+    metrics = Metrics()
+    pool = WorkPool(settings.max_concurrency, settings.max_waiting, settings.retry_after_s, metrics)
+    store = InMemoryJobStore(ttl_s=settings.result_ttl_s)
+    execute = functools.partial(run_job, tryon, catalog, settings, metrics)
+    jobs = JobQueue(
+        store,
+        execute,
+        workers=settings.job_workers,
+        max_jobs=settings.max_jobs,
+        retry_after_s=settings.retry_after_s,
+        metrics=metrics,
+        purge_every_s=min(30.0, settings.result_ttl_s / 4),
+    )
+    return Services(settings, tryon, catalog, metrics, pool, store, jobs)
+
+
+def get_services(request: Request) -> Services:
+    """The app's ``Services``."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def require_api_key(
+    services: ServicesDep,
+    x_api_key: Annotated[
+        str | None, Header(description="API key, when the server has keys")
+    ] = None,
+) -> None:
+    """Refuses the request with 401 unless it carries a configured key (when keys are set).
+
+    Raises:
+        APIError: 401 missing or wrong key.
+    """
+    keys = services.settings.api_keys
+    if not keys:
+        return
+    if x_api_key is None:
+        raise APIError(401, "UnauthorizedError", "this server needs an API key: send X-API-Key")
+    given = x_api_key.encode()
+    if not any(hmac.compare_digest(given, key.encode()) for key in keys):
+        raise APIError(401, "UnauthorizedError", "the X-API-Key sent is not valid")

@@ -1,0 +1,77 @@
+"""Which engines this server offers, how each answers (sync or as a job), and why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from tryon.engines import ENGINES
+from tryon.errors import UnknownEngineError
+from tryon.service.errors import APIError
+from tryon.service.settings import ServiceSettings
+
+JOB_ENGINES = ("catvton", "hybrid")
+"""Diffusion engines: too slow to answer in one request, they run as jobs."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """An engine as ``GET /v1/engines`` lists it.
+
+    Attributes:
+        name: what the ``engine`` field takes.
+        mode: "sync" (``POST /v1/tryon`` answers with the image) or "job" (``POST
+            /v1/jobs``, then the result when done).
+        available: whether this server can run it now.
+        reason: why not, when it cannot.
+    """
+
+    name: str
+    mode: Literal["sync", "job"]
+    available: bool
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "mode": self.mode,
+            "available": self.available,
+            "reason": self.reason,
+        }
+
+
+def list_engines(settings: ServiceSettings) -> list[EngineInfo]:
+    """Every engine, the sync ones first."""
+    infos = [EngineInfo(name, "sync", True) for name in ENGINES if name not in JOB_ENGINES]
+    for name in JOB_ENGINES:
+        if settings.weights_dir is None:
+            reason: str | None = (
+                "weights not configured; start the server with --weights DIR pointing at the "
+                "downloaded diffusion weights"
+            )
+        elif name not in ENGINES:
+            reason = f"this installation of tryon has no {name} engine"
+        else:
+            reason = None
+        infos.append(EngineInfo(name, "job", reason is None, reason))
+    return infos
+
+
+def find_engine(settings: ServiceSettings, name: str) -> EngineInfo:
+    """The engine called ``name``, if this server can run it.
+
+    Raises:
+        UnknownEngineError: no engine has that name.
+        APIError: 400 when the engine exists but is not available here.
+    """
+    infos = {info.name: info for info in list_engines(settings)}
+    info = infos.get(name.strip().lower())
+    if info is None:
+        raise UnknownEngineError(
+            f"unknown engine {name!r}: engines are {', '.join(infos)} (see GET /v1/engines)"
+        )
+    if not info.available:
+        raise APIError(
+            400, "EngineUnavailableError", f"engine {info.name} is not available: {info.reason}"
+        )
+    return info

@@ -1,0 +1,114 @@
+"""Output image formats: which one a request asks for, and encoding to it."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import features
+
+from tryon.service.errors import APIError
+from tryon.types import Image
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """An image format the service can answer with.
+
+    Attributes:
+        name: the ``format`` field's value ("webp").
+        pil: Pillow's format name.
+        media_type: the Content-Type.
+    """
+
+    name: str
+    pil: str
+    media_type: str
+
+
+FORMATS: dict[str, OutputFormat] = {
+    "webp": OutputFormat("webp", "WEBP", "image/webp"),
+    "png": OutputFormat("png", "PNG", "image/png"),
+    "jpeg": OutputFormat("jpeg", "JPEG", "image/jpeg"),
+    "avif": OutputFormat("avif", "AVIF", "image/avif"),
+}
+ALIASES = {"jpg": "jpeg"}
+DEFAULT = FORMATS["webp"]
+
+
+def avif_supported() -> bool:
+    """True when this Pillow writes AVIF (Pillow 11.3 and later, built with libavif)."""
+    return bool(features.check("avif"))
+
+
+def choose_format(requested: str | None, accept: str | None) -> OutputFormat:
+    """The output format: the ``format`` field if given, else the best match of ``Accept``.
+
+    ``Accept`` is read with its q-values; ``*/*``, ``image/*``, an absent header or one
+    naming no image type this service writes give WebP.
+
+    Raises:
+        APIError: 415 for an unknown ``format``, or AVIF when this Pillow cannot write it.
+    """
+    if requested:
+        name = ALIASES.get(requested.strip().lower(), requested.strip().lower())
+        if name not in FORMATS:
+            raise APIError(
+                415,
+                "UnsupportedFormatError",
+                f"format {requested!r} is not offered; use one of {', '.join(FORMATS)}",
+            )
+        return _available(FORMATS[name])
+    offers = {f.media_type: f for f in FORMATS.values() if f.name != "avif" or avif_supported()}
+    best: tuple[float, int, OutputFormat] | None = None
+    for order, item in enumerate((accept or "").split(",")):
+        media, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        fmt = offers.get(media.strip().lower())
+        if fmt is not None and quality > 0 and (best is None or quality > best[0]):
+            best = (quality, order, fmt)
+    return best[2] if best else DEFAULT
+
+
+def _available(fmt: OutputFormat) -> OutputFormat:
+    if fmt.name == "avif" and not avif_supported():
+        raise APIError(
+            415,
+            "UnsupportedFormatError",
+            "this server's Pillow cannot write AVIF (it needs Pillow 11.3 or later built with "
+            "libavif); ask for webp, png or jpeg",
+        )
+    return fmt
+
+
+def encode(image: Image | PILImage.Image, fmt: OutputFormat, quality: int = 90) -> bytes:
+    """Encodes an RGB uint8 (H, W, 3) array, or a PIL image, in ``fmt``."""
+    pil = image if isinstance(image, PILImage.Image) else PILImage.fromarray(np.asarray(image))
+    if fmt.pil == "JPEG" and pil.mode not in ("RGB", "L"):
+        pil = pil.convert("RGB")
+    buf = io.BytesIO()
+    if fmt.pil == "WEBP":
+        # method 2 is ~3x faster than the default 4 at nearly the same size.
+        pil.save(buf, format="WEBP", quality=quality, method=2)
+    elif fmt.pil == "JPEG":
+        pil.save(buf, format="JPEG", quality=quality)
+    elif fmt.pil == "AVIF":
+        pil.save(buf, format="AVIF", quality=quality, speed=8)
+    else:
+        pil.save(buf, format=fmt.pil, compress_level=1)
+    return buf.getvalue()
+
+
+def data_uri(data: bytes, fmt: OutputFormat) -> str:
+    """``data:<media type>;base64,...``."""
+    return f"data:{fmt.media_type};base64,{base64.b64encode(data).decode()}"
