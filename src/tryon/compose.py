@@ -23,6 +23,7 @@ from tryon.body.agnostic import body_frame
 from tryon.body.analyze import skin_like
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
+from tryon.ops.fill import push_pull_fill
 from tryon.ops.geometry import arc_position, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
 
@@ -39,6 +40,8 @@ class ComposeConfig:
         shading_strength: exponent on the shading (1: as in the photo).
         shading_blur: smoothing of the shading, x shoulder width.
         seam: width of the fade at the mask edge, pixels at 1024 rows.
+        shading_side: long side, pixels, of the copy the shading is measured on (the
+            shading is smoothed over a tenth of the shoulder width, so more is wasted).
     """
 
     clusters: int = 4
@@ -46,6 +49,7 @@ class ComposeConfig:
     shading_strength: float = 0.9
     shading_blur: float = 0.006
     seam: float = 3.0
+    shading_side: int = 192
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def estimate_shading(
     box = M.bounding_box(region)
     assert box is not None  # the region has at least 50 pixels
     crop, sub = person[box], region[box]
-    factor = min(1.0, 384 / max(crop.shape[:2]))
+    factor = min(1.0, cfg.shading_side / max(crop.shape[:2]))
     size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
     small_region = cv2.resize(sub.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(
@@ -104,18 +108,19 @@ def estimate_shading(
     smooth = cv2.GaussianBlur(relative * small_region, (0, 0), sigma) / np.maximum(weight, 1e-3)
     smooth = np.clip(smooth, *cfg.shading_range) ** cfg.shading_strength
     full = cv2.resize(smooth.astype(np.float32), sub.shape[::-1], interpolation=cv2.INTER_LINEAR)
-    shading[box] = np.where(sub, full, 1.0)
+    shading[box][sub] = full[sub]
     return shading
 
 
-_DECODE = ((np.arange(256, dtype=np.float32) / 255.0) ** 2.2).astype(np.float32)
-
-
 def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
-    """Multiplies colours by the shading in linear light; returns float RGB in [0, 255]."""
-    linear = _DECODE[rgb] * shading[..., None]
-    lit = cv2.pow(np.clip(linear, 0.0, 1.0), 1 / 2.2)
-    return np.asarray(lit * 255.0, np.float32)
+    """Multiplies colours by the shading in linear light; returns float RGB in [0, 255].
+
+    With the sRGB curve taken as a 2.2 power, (c^2.2 * s)^(1/2.2) = c * s^(1/2.2): the
+    shading is encoded once per pixel instead of decoding and encoding every channel.
+    """
+    gain = cv2.pow(shading.astype(np.float32), 1 / 2.2).reshape(shading.shape)
+    lit = rgb.astype(np.float32) * np.repeat(gain[..., None], 3, axis=-1)
+    return np.minimum(lit, 255.0, out=lit)
 
 
 def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -> Mask:
@@ -149,22 +154,21 @@ def _fill(
     out = person.copy()
     if not hole.any():
         return out
+    unknown = M.dilate(hole | old, 2)
+    # The fill continues what surrounds the old garment: work on its box, grown so that
+    # there is something around it to continue.
     h, w = hole.shape
-    factor = min(1.0, 256 / max(h, w))
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    small = cv2.resize(person, size, interpolation=cv2.INTER_AREA)
-    unknown = M.dilate(hole | old, 2 / factor)
-    small_hole = cv2.resize(unknown.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-    painted = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-    box = M.bounding_box(hole)
-    assert box is not None  # the hole is not empty
-    (y0, y1), (x0, x1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
-    # Upsample only the hole's bounding box (pixel centres mapped into the small image).
-    gx = ((np.arange(x0, x1, dtype=np.float32) + 0.5) * factor - 0.5)[None, :].repeat(y1 - y0, 0)
-    gy = ((np.arange(y0, y1, dtype=np.float32) + 0.5) * factor - 0.5)[:, None].repeat(x1 - x0, 1)
-    background = cv2.remap(painted, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    sub = hole[box]
-    out[box][sub] = background[sub]
+    rows, cols = M.bounding_box(unknown) or M.bounding_box(hole)  # type: ignore[misc]
+    pad = max(rows.stop - rows.start, cols.stop - cols.start) // 4 + 8
+    box = (
+        slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
+        slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
+    )
+    known = ~unknown[box]
+    if known.any():
+        background = push_pull_fill(person[box], known)
+        sub = hole[box]
+        out[box][sub] = background[sub]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
@@ -221,13 +225,15 @@ def compose(
     base = _fill(person, body, hole, old, skin_zone & hole, shading)
     # Blend only inside the mask's bounding box: nothing else may change.
     fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
-    a = (alpha[box] * fade)[..., None]
+    a = alpha[box] * fade * agnostic[box]
+    a3 = cv2.merge([a, a, a])
     garment = _apply_shading(warped.image[box], shading[box])
-    blended = np.clip(
-        np.round(a * garment + (1 - a) * base[box].astype(np.float32)), 0, 255
-    ).astype(np.uint8)
-    image = person.copy()
-    image[box] = np.where(agnostic[box][..., None], blended, person[box])
+    below = base[box].astype(np.float32)
+    # Convex combinations of values in [0, 255]: rounding needs no clipping, and where
+    # a is 0 (everywhere outside the mask) the base comes back exactly.
+    blended = below + a3 * (garment - below)
+    image = base
+    image[box] = (blended + 0.5).astype(np.uint8)
     return Composite(image=image, shading=shading, fill_mask=hole)
 
 

@@ -2,7 +2,8 @@
 
 A thin-plate spline f: R^2 -> R^2 passes through N control points (exactly when the
 regularisation is 0) and bends as little as possible elsewhere; with fewer than three
-non-collinear points it degrades to the best affine map.
+non-collinear points it degrades to the best affine map, and a direction the control
+points leave undetermined (all of them on one line) is not moved.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ Array = npt.NDArray[np.float64]
 
 def _radial(r2: Array) -> Array:
     """U(r) = r^2 log r^2, with U(0) = 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = r2 * np.log(r2)
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.asarray(r2 * np.log(np.maximum(r2, 1e-300)), np.float64)
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,8 @@ class ThinPlateSpline:
 
     Attributes:
         controls: (N, 2) source control points, normalised coordinates.
-        weights: (N, 2) radial weights.
-        affine: (3, 2) affine part acting on (1, x, y).
+        weights: (N, 2) radial weights of the displacement.
+        affine: (3, 2) affine part of the displacement, acting on (1, x, y).
         centre: (2,) normalisation offset of the source frame.
         scale: normalisation scale of the source frame.
     """
@@ -45,9 +44,12 @@ class ThinPlateSpline:
         pts = np.asarray(points, np.float64)
         shape = pts.shape
         flat = (pts.reshape(-1, 2) - self.centre) / self.scale
-        d2 = ((flat[:, None, :] - self.controls[None, :, :]) ** 2).sum(-1)
-        out = _radial(d2) @ self.weights + self.affine[0] + flat @ self.affine[1:]
-        return out.reshape(shape)
+        # Per axis: a (points, controls) array each, far faster than a trailing axis of 2.
+        dx = flat[:, :1] - self.controls[:, 0]
+        dy = flat[:, 1:] - self.controls[:, 1]
+        d2: Array = np.asarray(dx * dx + dy * dy, np.float64)
+        shift = _radial(d2) @ self.weights + self.affine[0] + flat @ self.affine[1:]
+        return (pts.reshape(-1, 2) + shift).reshape(shape)
 
 
 def fit_tps(
@@ -87,7 +89,9 @@ def fit_tps(
     system[:n, n:] = p
     system[n:, :n] = p.T
     rhs = np.zeros((n + 3, 2))
-    rhs[:n] = dst
+    # The spline is fitted to the displacement: where the control points leave a
+    # direction undetermined (all on one line), points are not moved along it.
+    rhs[:n] = dst - src
     # lstsq: collinear or repeated control points leave the affine part underdetermined;
     # the minimum-norm solution is still a valid interpolant.
     solution = np.linalg.lstsq(system, rhs, rcond=None)[0]
@@ -115,13 +119,13 @@ def dense_backward_map(
     """
     import cv2
 
-    gh, gw = max(2, -(-height // step) + 1), max(2, -(-width // step) + 1)
-    ys = np.linspace(0, (gh - 1) * step, gh)
-    xs = np.linspace(0, (gw - 1) * step, gw)
-    grid = np.stack(np.meshgrid(xs + origin[0], ys + origin[1]), -1)
+    # Grid cells of step x step pixels with a sample at each cell's centre, which is
+    # where cv2.resize's half-pixel convention puts it when upsampling by ``step``. One
+    # extra ring of cells keeps the window's edges interpolated rather than clamped.
+    gh, gw = -(-height // step) + 2, -(-width // step) + 2
+    centres = (np.arange(max(gh, gw), dtype=np.float64) - 0.5) * step - 0.5
+    grid = np.stack(np.meshgrid(centres[:gw] + origin[0], centres[:gh] + origin[1]), -1)
     coarse = spline.transform(grid).astype(np.float32)
-    # Sample the coarse grid at (x / step, y / step): bilinear with exact corner alignment.
-    gx = np.broadcast_to(np.arange(width, dtype=np.float32) / step, (height, width))
-    gy = np.broadcast_to(np.arange(height, dtype=np.float32)[:, None] / step, (height, width))
-    fine = cv2.remap(coarse, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    fine = cv2.resize(coarse, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)
+    fine = fine[step : step + height, step : step + width]
     return np.ascontiguousarray(fine[..., 0]), np.ascontiguousarray(fine[..., 1])

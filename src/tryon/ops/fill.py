@@ -1,0 +1,78 @@
+"""Filling unknown pixels from their surroundings."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from tryon.types import Image, Mask
+
+
+def push_pull_fill(image: Image, known: Mask) -> Image:
+    """Fills the pixels outside ``known`` with a smooth continuation of the known ones.
+
+    Pull-push (Gortler et al., 1996): average the known pixels down an image pyramid,
+    then fill each level's gaps from the coarser level on the way back up. Unknown
+    pixels take the colours around them, blended over the width of the gap; known
+    pixels are returned unchanged. Linear in the number of pixels.
+
+    Args:
+        image: (H, W, 3) RGB uint8.
+        known: (H, W) bool, the pixels to keep and fill from; must not be empty.
+
+    Returns:
+        (H, W, 3) RGB uint8, equal to ``image`` on ``known``.
+
+    Raises:
+        ValueError: ``known`` is empty or its shape differs from the image's.
+    """
+    if known.shape != image.shape[:2]:
+        raise ValueError(f"known has shape {known.shape}, the image {image.shape[:2]}")
+    if not known.any():
+        raise ValueError("no known pixel to fill from")
+    # Level 0 is binary (known or not), so its fill is the image where known and the
+    # upsampled level 1 elsewhere; the pyramid proper starts at level 1. Weights are kept
+    # per channel: same-shape arithmetic is several times faster than broadcasting a
+    # trailing axis of 3.
+    mask = known.astype(np.uint8)
+    masked = cv2.bitwise_and(image, image, mask=mask).astype(np.float32)
+    colour = _halve(masked)
+    weight = _halve(mask.astype(np.float32))
+    weight = np.repeat(weight[..., None], image.shape[2], axis=2)
+    pyramid: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = []
+    while True:
+        pyramid.append((colour, weight))
+        h, w = weight.shape[:2]
+        if h == 1 and w == 1:
+            break
+        colour, weight = _halve(colour), _halve(weight)
+    colour, weight = pyramid[-1]
+    filled = colour / np.maximum(weight, 1e-6)
+    for colour, weight in reversed(pyramid[:-1]):
+        # Where a block is partly known, its known mean and the coarser fill mix by the
+        # known fraction (weight * colour / weight is just colour).
+        h, w = weight.shape[:2]
+        filled = colour + (1 - weight) * _double(filled, (h, w))
+    # Every level is a convex combination of known colours, so already within [0, 255].
+    full = (_double(filled, (image.shape[0], image.shape[1])) + 0.5).astype(np.uint8)
+    out = image.copy()
+    cv2.copyTo(full, 1 - mask, out)
+    return out
+
+
+def _double(array: npt.NDArray[np.float32], shape: tuple[int, int]) -> npt.NDArray[np.float32]:
+    """Bilinear upsampling of a level to the next finer level's (h, w)."""
+    h, w = shape
+    # A padded odd side: the finer level is one pixel narrower than twice this one.
+    up = cv2.resize(array, (array.shape[1] * 2, array.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(up[:h, :w].reshape(h, w, -1), np.float32)
+
+
+def _halve(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """2x2 block means; an odd side is padded with zeros (zero weight: no information)."""
+    h, w = array.shape[:2]
+    if h % 2 or w % 2:
+        array = cv2.copyMakeBorder(array, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT, value=0)
+    size = ((w + 1) // 2, (h + 1) // 2)
+    return np.asarray(cv2.resize(array, size, interpolation=cv2.INTER_AREA), np.float32)

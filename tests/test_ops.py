@@ -1,0 +1,70 @@
+"""Pure image and mask operations: known values, laws and wrong input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tryon.ops import masks as M
+from tryon.ops.fill import push_pull_fill
+
+
+def test_fill_keeps_known_pixels_and_continues_a_flat_colour() -> None:
+    image = np.zeros((37, 51, 3), np.uint8)
+    image[:] = (10, 200, 90)
+    known = np.ones((37, 51), bool)
+    known[5:30, 8:40] = False
+    image[~known] = (255, 0, 255)  # what was under the hole must not show through
+    out = push_pull_fill(image, known)
+    assert (out[known] == image[known]).all()
+    assert (out[~known] == (10, 200, 90)).all()
+
+
+def test_fill_blends_between_the_colours_around_a_gap() -> None:
+    image = np.zeros((40, 90, 3), np.uint8)
+    image[:, :30] = (200, 0, 0)
+    image[:, 60:] = (0, 0, 200)
+    known = np.ones((40, 90), bool)
+    known[:, 30:60] = False
+    out = push_pull_fill(image, known).astype(int)
+    gap = out[:, 30:60]
+    # Red fades into blue across the gap, never leaving the span of the two colours.
+    assert gap[20, 0, 0] > gap[20, -1, 0] and gap[20, 0, 2] < gap[20, -1, 2]
+    assert (gap[..., 1] == 0).all()
+    assert (gap[..., 0] + gap[..., 2] <= 201).all()
+
+
+def test_fill_from_a_single_known_pixel_fills_everything_with_it() -> None:
+    image = np.zeros((9, 14, 3), np.uint8)
+    image[4, 7] = (30, 60, 90)
+    known = np.zeros((9, 14), bool)
+    known[4, 7] = True
+    assert (push_pull_fill(image, known) == (30, 60, 90)).all()
+
+
+@pytest.mark.parametrize(
+    ("known", "message"),
+    [(np.zeros((8, 8), bool), "no known pixel"), (np.ones((8, 9), bool), "shape")],
+)
+def test_fill_rejects_bad_masks(known: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        push_pull_fill(np.zeros((8, 8, 3), np.uint8), known)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.3, 12.0))
+def test_dilate_grows_by_exactly_the_euclidean_radius(seed: int, radius: float) -> None:
+    """Small radii use a kernel, large ones a distance transform: both give the pixels
+    whose distance to the mask is at most the radius."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((30, 40)) > 0.97
+    ys, xs = np.mgrid[0:30, 0:40]
+    py, px = np.nonzero(mask)
+    if len(py) == 0:
+        assert not M.dilate(mask, radius).any()
+        return
+    d2 = (ys[..., None] - py) ** 2 + (xs[..., None] - px) ** 2
+    expected = d2.min(-1) <= radius * radius
+    assert (M.dilate(mask, radius) == expected).all()
