@@ -131,6 +131,12 @@ async function setImageSource(img, url) {
   }
 }
 
+/** Ends a text with a full stop unless it has one. */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** Makes a file or sample name readable: "shirts_2_front" -> "shirts 2 front". */
 function readable(name) {
   return String(name).replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ").trim();
@@ -257,7 +263,8 @@ async function addGarment() {
   const form = new FormData();
   form.append("photo", file);
   form.append("category", $("garment-category").value);
-  const name = $("garment-name").value.trim();
+  // Without a name of its own, the garment is named after its file ("shirts_2_front").
+  const name = $("garment-name").value.trim() || file.name.replace(/\.[a-z0-9]+$/i, "");
   if (name) form.append("name", name);
   const button = $("garment-add");
   button.disabled = true;
@@ -282,7 +289,9 @@ async function loadEngines() {
     const body = await (await request("/v1/engines")).json();
     engines = Array.isArray(body.engines) ? body.engines : [];
   } catch (error) {
-    $("engine-note").textContent = `Engines could not be listed: ${error.message}`;
+    const item = document.createElement("li");
+    item.textContent = `Engines could not be listed: ${error.message}`;
+    $("engine-note").replaceChildren(item);
     return;
   }
   if (engines.length === 0) return;
@@ -318,10 +327,16 @@ function onEngineChange() {
   }
   for (const other of state.engines.values()) {
     if (!other.available) {
-      notes.push(`${other.name} is unavailable: ${other.reason || "not configured on this server."}`);
+      notes.push(`${other.name} is unavailable: ${sentence(other.reason || "not configured on this server")}`);
     }
   }
-  $("engine-note").textContent = notes.join(" ");
+  const list = $("engine-note");
+  list.replaceChildren();
+  for (const note of notes) {
+    const item = document.createElement("li");
+    item.textContent = note;
+    list.append(item);
+  }
 }
 
 // ---------------------------------------------------------------- results
