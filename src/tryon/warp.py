@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import body_frame
+from tryon.ops import masks as M
 from tryon.ops.geometry import perpendicular, point_at_length, polyline_length, unit
 from tryon.ops.tps import dense_backward_map, fit_tps
 from tryon.types import (
@@ -222,8 +223,8 @@ def _fit_top(
     else:
         hem_centre = frame.hip_mid + frame.down * cfg.hem_below_hip * frame.torso_length
     to_body = TorsoFrame(g_rs, g_ls, g_depth, t_rs, t_ls, hem_centre, hip_across)
-    mask_ys, mask_xs = np.nonzero(garment.pieces == Piece.TORSO)
-    box = (float(mask_xs.min()), float(mask_ys.min()), float(mask_xs.max()), float(mask_ys.max()))
+    rows, cols = M.bounding_box(garment.pieces == Piece.TORSO) or (slice(0, 1), slice(0, 1))
+    box = (float(cols.start), float(rows.start), float(cols.stop - 1), float(rows.stop - 1))
     named = np.array([v for v in lm.as_dict().values()], np.float32)
     src = np.vstack([named, _lattice(box)])
     fits = [PieceFit(Piece.TORSO, src, to_body(src))]
@@ -403,8 +404,7 @@ def warp_garment(
         map_x = (map_x + 0.5) * factor - 0.5
         map_y = (map_y + 0.5) * factor - 0.5
     resampled = cv2.remap(sources, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    resampled[cover == 0] = 0
-    colour[uy0:uy1, ux0:ux1] = resampled
+    colour[uy0:uy1, ux0:ux1] = resampled  # where the cover is 0 the colour is unused
     return WarpedGarment(
         image=colour, alpha=alpha, pieces=labels, landmarks=GarmentLandmarks(**moved)
     )

@@ -9,12 +9,12 @@ import numpy.typing as npt
 from tryon.body.models import BodyModels
 from tryon.errors import NoPersonError
 from tryon.ops import masks as M
-from tryon.ops.color import rgb_to_lab
+from tryon.ops.color import delta_e76, rgb_to_lab
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
 
-ANALYSIS_SIDE = 640
-"""Long side of the copy the models see; MediaPipe works at 256 px internally, so a
-larger copy only costs conversion time."""
+ANALYSIS_SIDE = 512
+"""Long side of the copy the pose and face detection models see; they work on 256 px
+crops internally, so a larger copy only costs conversion time."""
 
 # MediaPipe hand points: wrist, pinky, index, thumb (right hand, then left hand).
 _HANDS = ((16, 18, 20, 22), (15, 17, 19, 21))
@@ -109,12 +109,22 @@ class BodyAnalyzer:
 
 
 def _downscale(image: Image, side: int) -> tuple[Image, float]:
+    """The image with its long side at most ``side``, and the scale factor applied."""
     h, w = image.shape[:2]
     factor = min(1.0, side / max(h, w))
     if factor == 1.0:
         return image, 1.0
-    small = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
-    return small, factor
+    # Halve (exact 2x2 means) while that stays at or above the target, then bilinear for
+    # the last step of less than 2x: cv2's area resampling is an order of magnitude
+    # slower at ratios that are not whole numbers.
+    while max(image.shape[:2]) >= 2 * side:
+        image = cv2.resize(
+            image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+        )
+    size = (round(w * factor), round(h * factor))
+    if (image.shape[1], image.shape[0]) == size:
+        return image, factor
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), factor
 
 
 def head_size(kp: BodyKeypoints) -> float:
@@ -162,14 +172,15 @@ def _head_mask(image: Image, kp: BodyKeypoints, person: Mask, face: Mask) -> Mas
     head = above_chin | box_face
     hair_zone = above_chin & ~M.dilate(box_face, 0.05 * size)
     if hair_zone.sum() > 0.15 * max(box_face.sum(), 1):
-        lab = rgb_to_lab(image[:y1, x0:x1])
-        hair_lab = np.median(lab[hair_zone], axis=0)
-        skin_lab = np.median(lab[box_face], axis=0) if box_face.any() else hair_lab
+        crop = image[:y1, x0:x1]
+        hair_lab = np.median(rgb_to_lab(crop[hair_zone]), axis=0)
+        skin_lab = np.median(rgb_to_lab(crop[box_face]), axis=0) if box_face.any() else hair_lab
         contrast = float(np.linalg.norm(hair_lab - skin_lab))
         if contrast > 12:
             below = box_person & (ys > chin)
-            hairlike = np.linalg.norm(lab - hair_lab, axis=-1) < 0.5 * contrast
-            hair = M.open_(below & hairlike, 0.03 * size)
+            hairlike = np.zeros_like(below)
+            hairlike[below] = delta_e76(rgb_to_lab(crop[below]), hair_lab) < 0.5 * contrast
+            hair = M.open_(hairlike, 0.03 * size)
             head |= M.component_at(hair | head, [nose - (x0, 0)]) & hair
     out = np.zeros((h, w), bool)
     out[:y1, x0:x1] = M.close(head, 0.05 * size)
