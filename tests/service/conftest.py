@@ -1,0 +1,75 @@
+"""One app per test session, sharing the session's warp engine, with a garment catalogued."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.conftest import GARMENTS
+from tryon import TryOn
+from tryon.service.app import create_app
+from tryon.service.settings import ServiceSettings
+
+
+def encoded(image: Image.Image | np.ndarray, fmt: str = "PNG", **options: object) -> bytes:
+    """An image's bytes in ``fmt``."""
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    buf = io.BytesIO()
+    picture.save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+def decoded(data: bytes) -> Image.Image:
+    """Decodes image bytes (fully, so a broken file fails here)."""
+    picture = Image.open(io.BytesIO(data))
+    picture.load()
+    return picture
+
+
+def error_of(response: object) -> dict[str, str]:
+    """The ``{"type", "message"}`` of a JSON error answer."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"type", "message"}, body
+    assert body["error"]["message"].strip(), body
+    return dict(body["error"])
+
+
+def make_client(tryon: TryOn, catalog: Path, **settings: object) -> TestClient:
+    """A test client of a fresh app (own settings, shared engine)."""
+    app = create_app(ServiceSettings(catalog_dir=catalog, **settings), tryon_engine=tryon)
+    return TestClient(app)
+
+
+@pytest.fixture(scope="session")
+def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("catalog")
+
+
+@pytest.fixture(scope="session")
+def client(tryon: TryOn, catalog_dir: Path) -> Iterator[TestClient]:
+    with make_client(tryon, catalog_dir) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def shirt_photo() -> bytes:
+    return next(g for g in GARMENTS if g.name.startswith("shirts")).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def pants_photo() -> bytes:
+    return next(g for g in GARMENTS if g.name.startswith("pants")).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def shirt_id(client: TestClient, shirt_photo: bytes) -> str:
+    response = client.post("/v1/garments", files={"photo": ("shirt.jpg", shirt_photo)})
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["id"])
