@@ -46,6 +46,9 @@ SAMPLES = ROOT / "samples"
 RSS_EVERY = 500
 """Sample the server's memory every this many completed requests."""
 
+SPLIT = ("latency", "engine", "encode", "rest")
+"""How one request's time is split (see ``split_latency``)."""
+
 TARGETS = {"throughput_per_s": 8.0, "p95_s": 0.5, "errors": 0, "rss_growth": 0.10}
 
 
@@ -55,8 +58,8 @@ TARGETS = {"throughput_per_s": 8.0, "p95_s": 0.5, "errors": 0, "rss_growth": 0.1
 def serve(port: int, catalog: Path) -> None:
     """Runs the app in this process (the benchmark's server mode)."""
     import uvicorn
-    from tryon.service.app import create_app
 
+    from tryon.service.app import create_app
     from tryon.service.settings import ServiceSettings
 
     uvicorn.run(
@@ -183,28 +186,35 @@ def percentile_ms(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
 
+def split_latency(response: httpx.Response, wall: float) -> dict[str, float]:
+    """One request's latency split into the engine, the image encoding and the rest.
+
+    The rest is what the server and the loopback add around them: receiving and
+    checking the upload, waiting for a pool thread, and sending the answer.
+    """
+    timings = json.loads(response.headers.get("X-Tryon-Timings", "{}"))
+    engine = float(timings.get("total", 0.0))
+    encode = float(timings.get("encode", 0.0))
+    return {"latency": wall, "engine": engine, "encode": encode, "rest": wall - engine - encode}
+
+
+def p50_ms(parts: list[dict[str, float]]) -> dict[str, float]:
+    """The p50 of each part of ``split_latency`` over many requests, ms."""
+    return {name: percentile_ms([p[name] for p in parts], 50) for name in parts[0]} if parts else {}
+
+
 def overhead_probe(
     client: httpx.Client, pairs: list[Pair], runs: int, fmt: str | None
-) -> dict[str, float]:
-    """Sequential requests: p50 of each engine stage, the latency and what the server adds."""
-    stages: dict[str, list[float]] = {}
-    latency, overhead = [], []
+) -> list[dict[str, float]]:
+    """Sequential requests (no queueing): each one's latency split by ``split_latency``."""
+    parts = []
     for i in range(runs):
-        pair = pairs[i % len(pairs)]
         start = time.perf_counter()
-        response = post_tryon(client, pair, fmt)
+        response = post_tryon(client, pairs[i % len(pairs)], fmt)
         wall = time.perf_counter() - start
         response.raise_for_status()
-        timings = json.loads(response.headers.get("X-Tryon-Timings", "{}"))
-        for name, seconds in timings.items():
-            stages.setdefault(name, []).append(float(seconds))
-        engine = timings.get("total", sum(v for k, v in timings.items() if k != "total"))
-        latency.append(wall)
-        overhead.append(wall - float(engine))
-    summary = {f"stage_{name}_p50_ms": percentile_ms(values, 50) for name, values in stages.items()}
-    summary["latency_p50_ms"] = percentile_ms(latency, 50)
-    summary["server_overhead_p50_ms"] = percentile_ms(overhead, 50)
-    return summary
+        parts.append(split_latency(response, wall))
+    return parts
 
 
 async def load_run(
@@ -214,9 +224,9 @@ async def load_run(
     concurrency: int,
     fmt: str | None,
     server_pid: int,
-) -> tuple[list[float], Counter[str], list[tuple[int, float]], float]:
-    """Drives the server; returns latencies (s), error kinds, RSS samples and wall time."""
-    latencies: list[float] = []
+) -> tuple[list[dict[str, float]], Counter[str], list[tuple[int, float]], float]:
+    """Drives the server; returns each answer's latency split, errors, RSS samples, wall time."""
+    parts: list[dict[str, float]] = []
     errors: Counter[str] = Counter()
     rss: list[tuple[int, float]] = []
     issued = 0
@@ -234,7 +244,7 @@ async def load_run(
                 )
                 await response.aread()
                 if response.status_code == 200:
-                    latencies.append(time.perf_counter() - start)
+                    parts.append(split_latency(response, time.perf_counter() - start))
                 else:
                     errors[f"{response.status_code} {error_kind(response)}"] += 1
             except httpx.HTTPError as error:
@@ -248,7 +258,7 @@ async def load_run(
         start = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
         wall = time.perf_counter() - start
-    return latencies, errors, rss, wall
+    return parts, errors, rss, wall
 
 
 # ---------------------------------------------------------------- report
@@ -303,7 +313,7 @@ def main() -> int:
                     )
                 probe = overhead_probe(client, pairs, args.probe, args.format)
             rss_before = tree_rss_mb(server.pid)
-            latencies, errors, rss, wall = asyncio.run(
+            parts, errors, rss, wall = asyncio.run(
                 load_run(base, pairs, args.requests, args.concurrency, args.format, server.pid)
             )
             rss_after = tree_rss_mb(server.pid)
@@ -311,6 +321,9 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
 
+    latencies = [p["latency"] for p in parts]
+    loaded = p50_ms(parts)
+    probe_p50 = p50_ms(probe)
     completed = len(latencies)
     throughput = completed / wall
     p50, p95, p99 = (percentile_ms(latencies, q) for q in (50, 95, 99))
@@ -329,8 +342,12 @@ def main() -> int:
     print(f"pairs: {len(pairs)} ({', '.join(f'{p.person} x {p.garment}' for p in pairs)})")
     if excluded:
         print(f"excluded (refused by the engine, as designed): {', '.join(excluded)}")
-    print("\nsequential probe (one request at a time), p50 ms:")
-    print(", ".join(f"{k.removesuffix('_p50_ms')}: {v:.1f}" for k, v in probe.items()))
+    print("\nwhere the time goes, p50 ms (rest: upload, checks, waiting for a thread, reply):")
+    print("| | latency | engine | encode | rest |")
+    print("|---|---:|---:|---:|---:|")
+    for label, split in (("one at a time", probe_p50), (f"{args.concurrency} at once", loaded)):
+        cells = " | ".join(f"{split.get(k, float('nan')):.0f}" for k in SPLIT)
+        print(f"| {label} | {cells} |")
     print(
         "\n| requests | concurrency | try-ons/s | p50 ms | p95 ms | p99 ms | errors "
         "| RSS before MB | RSS after MB |"
@@ -375,7 +392,10 @@ def main() -> int:
                     "every_500": [[n, round(mb, 1)] for n, mb in rss],
                 },
                 "rss_growth": round(growth, 4),
-                "probe": {k: round(v, 1) for k, v in probe.items()},
+                "p50_split_ms": {
+                    "sequential": {k: round(v, 1) for k, v in probe_p50.items()},
+                    "loaded": {k: round(v, 1) for k, v in loaded.items()},
+                },
                 "targets_met": met,
             }
         )
