@@ -2,10 +2,11 @@
 
 Usage: python benchmarks/bench_service.py [--requests N] [--concurrency C] [--format F]
 
-Starts the real server in its own process (uvicorn, warp engine, a temporary
-catalog), adds the sample garments to the catalog over HTTP, then drives
-``POST /v1/tryon`` with catalogued garment ids and the sample people
-(centre-cropped to 768x1024) from C concurrent clients until N requests are done.
+Starts the real server in its own process (``tryon serve``: uvicorn, warp engine,
+a temporary catalog; ``--workers`` and ``--threads`` are passed on), adds the
+sample garments to the catalog over HTTP, then drives ``POST /v1/tryon`` with
+catalogued garment ids and the sample people (centre-cropped to 768x1024) from C
+concurrent clients until N requests are done.
 
 Before the load run, a short sequential probe (one request at a time) splits each
 request's latency into the engine's own stages (``X-Tryon-Timings``) and what the
@@ -53,22 +54,6 @@ TARGETS = {"throughput_per_s": 8.0, "p95_s": 0.5, "errors": 0, "rss_growth": 0.1
 
 
 # ---------------------------------------------------------------- server
-
-
-def serve(port: int, catalog: Path) -> None:
-    """Runs the app in this process (the benchmark's server mode)."""
-    import uvicorn
-
-    from tryon.service.app import create_app
-    from tryon.service.settings import ServiceSettings
-
-    uvicorn.run(
-        create_app(ServiceSettings(catalog_dir=catalog)),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
 
 
 def free_port() -> int:
@@ -277,12 +262,13 @@ def main() -> int:
         default=None,
         help="output format (default: the server's, WebP)",
     )
-    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (tryon serve --workers)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="try-ons at once per process (tryon serve --threads)"
+    )
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.catalog)
-        return 0
 
     people = {
         path.stem: encode_jpeg(person_768x1024(path))
@@ -293,12 +279,9 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
             [
-                sys.executable,
-                __file__,
-                "--serve",
-                str(port),
-                "--catalog",
-                str(Path(tmp) / "catalog"),
+                *(sys.executable, "-m", "tryon", "serve", "--port", str(port)),
+                *("--catalog", str(Path(tmp) / "catalog"), "--log-level", "warning"),
+                *("--workers", str(args.workers), "--threads", str(args.threads)),
             ]
         )
         try:
@@ -337,7 +320,8 @@ def main() -> int:
     }
 
     print(
-        f"\nservice load: warp engine, 768x1024 people, catalogued garments, {os.cpu_count()} CPUs"
+        f"\nservice load: warp engine, 768x1024 people, catalogued garments, {os.cpu_count()} CPUs,"
+        f" server: {args.workers} process(es) x {args.threads} thread(s)"
     )
     print(f"pairs: {len(pairs)} ({', '.join(f'{p.person} x {p.garment}' for p in pairs)})")
     if excluded:
@@ -375,6 +359,8 @@ def main() -> int:
                 "cpus": os.cpu_count(),
                 "requests": args.requests,
                 "concurrency": args.concurrency,
+                "server_workers": args.workers,
+                "server_threads": args.threads,
                 "format": args.format or "default",
                 "completed": completed,
                 "wall_s": round(wall, 3),
