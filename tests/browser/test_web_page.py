@@ -137,22 +137,32 @@ def test_non_image_person_shows_the_api_error(page: Page, live_server: LiveServe
     save_screenshot(page, "error.png")
 
 
-def test_job_shows_progress_until_done(page: Page, live_server: LiveServer) -> None:
-    shirt = catalogue(live_server)
-    probe = httpx.post(
-        f"{live_server.url}/v1/jobs",
+def submit_job(server: LiveServer, garment_id: str) -> str:
+    """Queues a warp job over HTTP; returns its URL (skips when the app runs no warp jobs)."""
+    response = httpx.post(
+        f"{server.url}/v1/jobs",
         files={"person": (PERSON.name, PERSON.read_bytes(), "image/jpeg")},
-        data={"garment_id": shirt["id"], "engine": "warp"},
+        data={"garment_id": garment_id, "engine": "warp"},
         timeout=120,
     )
-    if probe.status_code != 202:
-        pytest.skip(f"the app does not run warp as a job (POST /v1/jobs: {probe.status_code})")
+    if response.status_code != 202:
+        pytest.skip(f"the app does not run warp as a job (POST /v1/jobs: {response.status_code})")
+    return server.url + response.json()["url"]
 
+
+def start_page_job(page: Page, garment_id: str) -> None:
+    """Chooses the person and garment in the page and asks for a background job."""
     page.reload()
-    pick_garment(page, shirt["id"])
+    pick_garment(page, garment_id)
     page.set_input_files("#person-file", str(PERSON))
     page.click("details.advanced summary")
     page.check("#as-job")
+
+
+def test_job_shows_progress_until_done(page: Page, live_server: LiveServer) -> None:
+    shirt = catalogue(live_server)
+    submit_job(live_server, shirt["id"])
+    start_page_job(page, shirt["id"])
     # Record every status line the page shows while the job runs.
     page.evaluate(
         """() => {
@@ -176,3 +186,26 @@ def test_job_shows_progress_until_done(page: Page, live_server: LiveServer) -> N
         assert natural_size(page, "#result-image") == photo.size
     assert page.is_disabled("#job-cancel")
     save_screenshot(page, "job-done.png")
+
+
+def test_cancel_a_queued_job(page: Page, live_server: LiveServer) -> None:
+    shirt = catalogue(live_server)
+    # Jobs run one at a time: three ahead keep the page's job queued long enough to cancel.
+    ahead = [submit_job(live_server, shirt["id"]) for _ in range(3)]
+    try:
+        start_page_job(page, shirt["id"])
+        page.click("#tryon-button")
+        page.wait_for_function(
+            "document.getElementById('job-status').textContent.startsWith('Queued: position')"
+        )
+        with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+            page.click("#job-cancel")
+        assert deleted.value.status == 204
+        page.wait_for_function("document.getElementById('job-status').textContent === 'Cancelled.'")
+        job = httpx.get(deleted.value.url, timeout=30).json()
+        assert job["status"] == "cancelled"
+        assert page.is_hidden("#result-image")
+        assert page.is_enabled("#tryon-button")
+    finally:
+        for url in ahead:
+            httpx.delete(url, timeout=30)

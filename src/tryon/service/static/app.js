@@ -480,6 +480,13 @@ async function runSync(form, started) {
   });
 }
 
+/** The queue position as a sentence (1 is the next job to start). */
+function queuedText(position) {
+  if (!Number.isInteger(position) || position < 1) return "Queued.";
+  if (position === 1) return "Queued: next to start.";
+  return `Queued: position ${position} (${position - 1} ahead).`;
+}
+
 function setJobStatus(text, step = null, total = null) {
   $("job-status").textContent = text;
   const bar = $("job-progress");
@@ -556,7 +563,7 @@ async function pollJob(job, started) {
       return endJob();
     }
     const progress = body.progress || {};
-    if (body.status === "queued") setJobStatus(`Queued, position ${body.position ?? "?"}.`);
+    if (body.status === "queued") setJobStatus(queuedText(body.position));
     else setJobStatus(`Running: step ${progress.step ?? 0} of ${progress.total ?? "?"}.`,
       progress.step ?? null, progress.total ?? null);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -570,7 +577,7 @@ async function runJob(form, started) {
   state.job = job;
   $("job").hidden = false;
   $("job-cancel").disabled = false;
-  setJobStatus(`Queued, position ${created.position ?? 0}.`);
+  setJobStatus(queuedText(created.position));
 
   if (state.apiKey) {
     // EventSource cannot send the key's header: follow the job by polling instead.
@@ -581,7 +588,7 @@ async function runJob(form, started) {
   job.source = source;
   source.addEventListener("queued", (e) => {
     const data = parseEventData(e);
-    setJobStatus(`Queued, position ${data.position ?? "?"}.`);
+    setJobStatus(queuedText(data.position));
   });
   source.addEventListener("started", () => setJobStatus("Running…"));
   source.addEventListener("progress", (e) => {
