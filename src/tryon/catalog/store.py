@@ -158,10 +158,8 @@ class Catalog:
         Raises:
             UnknownGarmentError: no such garment.
         """
-        record = self.find(garment_id)
-        if record is None:
-            raise self._unknown(garment_id)
-        return record
+        with self._holding(garment_id, exclusive=False) as record:
+            return record
 
     def __contains__(self, garment_id: object) -> bool:
         return isinstance(garment_id, str) and self.find(garment_id) is not None
@@ -182,10 +180,7 @@ class Catalog:
         Raises:
             UnknownGarmentError: no such garment.
         """
-        with self._locked(exclusive=False):
-            record = self._read_record(garment_id) if ID_PATTERN.match(garment_id) else None
-            if record is None:
-                raise self._unknown(garment_id)
+        with self._holding(garment_id, exclusive=False) as record:
             return record.photo_path.read_bytes()
 
     def mask_png(self, garment_id: str) -> bytes:
@@ -194,10 +189,7 @@ class Catalog:
         Raises:
             UnknownGarmentError: no such garment.
         """
-        with self._locked(exclusive=False):
-            record = self._read_record(garment_id) if ID_PATTERN.match(garment_id) else None
-            if record is None:
-                raise self._unknown(garment_id)
+        with self._holding(garment_id, exclusive=False) as record:
             return record.mask_path.read_bytes()
 
     def analysis(self, garment_id: str) -> GarmentAnalysis:
@@ -211,12 +203,7 @@ class Catalog:
             UnknownGarmentError: no such garment.
             GarmentNotFoundError: re-analysis with the current version found no garment.
         """
-        if not ID_PATTERN.match(garment_id):
-            raise self._unknown(garment_id)
-        with self._locked(exclusive=False):
-            record = self._read_record(garment_id)
-            if record is None:
-                raise self._unknown(garment_id)
+        with self._holding(garment_id, exclusive=False) as record:
             if record.current:
                 stamp = self._stamp(record)
                 with self._cache_lock:
@@ -294,10 +281,7 @@ class Catalog:
         Raises:
             UnknownGarmentError: no such garment.
         """
-        with self._locked(exclusive=True):
-            record = self._read_record(garment_id) if ID_PATTERN.match(garment_id) else None
-            if record is None:
-                raise self._unknown(garment_id)
+        with self._holding(garment_id, exclusive=True) as record:
             trash = self._garments / f".trash-{garment_id}-{os.getpid()}-{time.time_ns()}"
             os.rename(record.path, trash)
         shutil.rmtree(trash, ignore_errors=True)
@@ -324,10 +308,7 @@ class Catalog:
             CatalogError: the name is not valid.
         """
         _check_artifact_name(name)
-        with self._locked(exclusive=True):
-            record = self._read_record(garment_id) if ID_PATTERN.match(garment_id) else None
-            if record is None:
-                raise self._unknown(garment_id)
+        with self._holding(garment_id, exclusive=True) as record:
             folder = record.path / ARTIFACTS_DIR
             folder.mkdir(exist_ok=True)
             write_atomic(folder / name, bytes(data))
@@ -341,10 +322,7 @@ class Catalog:
             CatalogError: the name is not valid.
         """
         _check_artifact_name(name)
-        with self._locked(exclusive=False):
-            record = self._read_record(garment_id) if ID_PATTERN.match(garment_id) else None
-            if record is None:
-                raise self._unknown(garment_id)
+        with self._holding(garment_id, exclusive=False) as record:
             if not record.current:
                 return None
             try:
@@ -379,6 +357,19 @@ class Catalog:
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    @contextmanager
+    def _holding(self, garment_id: str, exclusive: bool) -> Iterator[GarmentRecord]:
+        """Holds the lock and yields the garment's record.
+
+        Raises:
+            UnknownGarmentError: no such garment (or a malformed id).
+        """
+        with self._locked(exclusive):
+            record = self._read_record(garment_id) if ID_PATTERN.match(garment_id) else None
+            if record is None:
+                raise self._unknown(garment_id)
+            yield record
 
     def _read_record(self, garment_id: str) -> GarmentRecord | None:
         folder = self._garments / garment_id
