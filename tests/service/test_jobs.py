@@ -51,6 +51,11 @@ def test_job_runs_to_done(client: TestClient, shirt_id: str) -> None:
     progress = [data for name, data in seen if name == "progress"]
     assert progress[-1] == {"step": 3, "total": 3}
     assert [p["step"] for p in progress] == sorted(p["step"] for p in progress)
+    # A client that reconnects gets only what it missed.
+    with client.stream(
+        "GET", str(job["events_url"]), headers={"Last-Event-ID": str(len(seen) - 2)}
+    ) as stream:
+        assert stream.read().decode().count("event: ") == 1
     state = client.get(str(job["url"])).json()
     assert state == {
         "id": job["id"],
