@@ -45,15 +45,16 @@ def list_engines(settings: ServiceSettings) -> list[EngineInfo]:
     infos = [EngineInfo(name, "sync", True) for name in ENGINES if name not in JOB_ENGINES]
     for name in JOB_ENGINES:
         if settings.weights_dir is None:
-            reason: str | None = (
+            reason = (
                 "weights not configured; start the server with --weights DIR pointing at the "
                 "downloaded diffusion weights"
             )
         elif name not in ENGINES:
             reason = f"this installation of tryon has no {name} engine"
         else:
-            reason = None
-        infos.append(EngineInfo(name, "job", reason is None, reason))
+            # The job path is ready for them; loading them in the service is the next step.
+            reason = f"this server does not load the {name} engine yet"
+        infos.append(EngineInfo(name, "job", False, reason))
     return infos
 
 
