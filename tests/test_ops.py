@@ -68,3 +68,11 @@ def test_dilate_grows_by_exactly_the_euclidean_radius(seed: int, radius: float) 
     d2 = (ys[..., None] - py) ** 2 + (xs[..., None] - px) ** 2
     expected = d2.min(-1) <= radius * radius
     assert (M.dilate(mask, radius) == expected).all()
+
+
+def test_tapered_stroke_is_as_wide_as_asked_at_each_end() -> None:
+    mask = M.draw_tapered_stroke((100, 200), [(20, 50), (180, 50)], [40, 10])
+    assert mask[30:71, 20].all() and not mask[29, 20] and not mask[71, 20]
+    assert mask[45:56, 180].all() and not mask[43, 180] and not mask[57, 180]
+    middle = mask[:, 100].sum()
+    assert 22 <= middle <= 28  # halfway: (40 + 10) / 2

@@ -27,6 +27,7 @@ from tryon.pipeline import TryOn
 from tryon.service.cli import register as register_serve
 from tryon.steps import save_steps
 from tryon.types import Image, TryOnResult
+from tryon.weights_cli import register as register_weights
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -51,7 +52,7 @@ NATIVE_NOISE = re.compile(
 # subparsers object and sets ``handler`` (parsed arguments -> exit code); a TryOnError
 # it raises becomes the usual one-line error with exit code 2.
 Register = Callable[["argparse._SubParsersAction[Any]"], None]
-SUBCOMMANDS: tuple[Register, ...] = (register_catalog, register_serve)
+SUBCOMMANDS: tuple[Register, ...] = (register_catalog, register_serve, register_weights)
 
 DESCRIPTION = """\
 Virtual try-on: dresses the person in one photo in the garment shown in
@@ -165,7 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=sorted(ENGINES),
         default="warp",
-        help="try-on engine; warp moves the garment photo onto the body (default: warp)",
+        help="try-on engine; warp moves the garment photo onto the body (default: warp); "
+        "catvton paints it with CatVTON's diffusion model; hybrid warps, then repaints the "
+        "seams with it (both need --weights; CatVTON's weights are non-commercial)",
+    )
+    run.add_argument(
+        "--weights",
+        metavar="DIR",
+        help="diffusion weights folder for catvton and hybrid (default: $TRYON_WEIGHTS or "
+        "~/.cache/tryon/weights; get them with 'tryon weights fetch')",
     )
     run.add_argument(
         "--out",
@@ -221,7 +230,7 @@ def run_command(args: argparse.Namespace) -> int:
         check_writable_dir(steps, "--save-steps")
     person = load_image(args.person, role="person photo")
     garment = load_image(args.garment, role="garment photo")
-    result = dress(person, garment, args.category, args.engine)
+    result = dress(person, garment, args.category, args.engine, args.weights)
     save_image(result.image, out)
     if steps is not None:
         save_steps(result, steps)
@@ -233,7 +242,9 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def dress(person: Image, garment: Image, category: str, engine: str) -> TryOnResult:
+def dress(
+    person: Image, garment: Image, category: str, engine: str, weights: str | None = None
+) -> TryOnResult:
     """Loads the models and runs the try-on, keeping MediaPipe's log lines off stderr."""
     # Read when MediaPipe is imported (inside TryOn) by the glog and TensorFlow code it
     # bundles. The lines MediaPipe 0.10.21 actually prints come from absl logging and
@@ -243,7 +254,7 @@ def dress(person: Image, garment: Image, category: str, engine: str) -> TryOnRes
     with quiet_native_logs():
         # The models live only inside this block, so lines they log on teardown are
         # filtered too.
-        return TryOn(engine=engine).run(person, garment, category=category)
+        return TryOn(engine=engine, weights=weights).run(person, garment, category=category)
 
 
 def output_path(value: str, inputs: tuple[str, ...]) -> Path:

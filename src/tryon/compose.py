@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from tryon.body.agnostic import body_frame
-from tryon.body.analyze import skin_like
+from tryon.body.agnostic import ARMS, arm_path, body_frame, draw_arm
+from tryon.body.analyze import chin_y, head_size, skin_like
+from tryon.old_garment import LabColours, find_old_garment, nearest_distance
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
 from tryon.ops.fill import push_pull_fill
@@ -123,38 +124,62 @@ def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
     return np.minimum(lit, 255.0, out=lit)
 
 
-def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -> Mask:
+@dataclass(frozen=True)
+class BareArms:
+    """Where the arms are bare below the new garment's sleeves.
+
+    Attributes:
+        region: strokes wide enough to hold any old sleeve: where photo pixels that
+            show skin are kept.
+        limbs: the arms' own shape, tapering from shoulder to wrist: where skin is
+            painted over what an old sleeve covered.
+    """
+
+    region: Mask
+    limbs: Mask
+
+
+def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -> BareArms:
     """Each arm from where the new sleeve ends (or a third down the upper arm for a
-    sleeveless top) to the wrist, as a stroke ``width_factor * r`` wide."""
+    sleeveless top) to the heel of the hand."""
     kp, shape = body.keypoints, body.person_mask.shape
     r = body_frame(kp).r
-    out = np.zeros(shape, bool)
-    sides = (
-        (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST, warped.landmarks.sleeve_end_r),
-        (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST, warped.landmarks.sleeve_end_l),
-    )
-    for s, e, w, sleeve_end in sides:
-        path = np.stack([kp.joint(s), kp.joint(e), kp.joint(w)]).astype(np.float32)
+    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
+    region, limbs = np.zeros(shape, bool), np.zeros(shape, bool)
+    sleeve_ends = (warped.landmarks.sleeve_end_r, warped.landmarks.sleeve_end_l)
+    for joints, sleeve_end in zip(ARMS, sleeve_ends, strict=True):
+        path = arm_path(kp, joints)
         total = polyline_length(path)
         start = 0.3 * float(np.linalg.norm(path[1] - path[0]))
         if sleeve_end is not None:
             start = max(start, arc_position(path, sleeve_end) + r)
         if start >= total:
             continue
-        out |= M.draw_stroke(shape, polyline_between(path, start, total), width_factor * r)
-    return out
+        region |= M.draw_stroke(shape, polyline_between(path, start, total), width_factor * r)
+        limbs |= draw_arm(shape, path, start, total, sw)
+    return BareArms(region, limbs)
 
 
 def _fill(
-    person: Image, body: BodyAnalysis, hole: Mask, old: Mask, skin_zone: Mask, shading: FloatImage
+    person: Image,
+    body: BodyAnalysis,
+    hole: Mask,
+    old: Mask,
+    skin_zone: Mask,
+    shading: FloatImage,
+    neighbour: Mask | None = None,
+    neighbour_reach: Mask | None = None,
 ) -> Image:
-    """Plausible content for ``hole``: shaded skin inside ``skin_zone``, else background
-    continued inwards from around the old garment ``old`` (never from the old garment
-    itself). Other pixels are the person's."""
+    """Plausible content for ``hole``: shaded skin inside ``skin_zone``, else the
+    background continued inwards from around the old garment ``old`` (never from the
+    old garment, nor from the person: a face or trousers smeared into the gap would
+    show as a halo). Other pixels are the person's."""
     out = person.copy()
     if not hole.any():
         return out
     unknown = M.dilate(hole | old, 2)
+    person_rim = max(2.0, 1.5 * max(hole.shape) / 512)
+    scenery = ~M.dilate(body.person_mask, person_rim) & ~unknown
     # The fill continues what surrounds the old garment: work on its box, grown so that
     # there is something around it to continue.
     h, w = hole.shape
@@ -164,11 +189,17 @@ def _fill(
         slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
         slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
     )
-    known = ~unknown[box]
+    known = scenery[box] if scenery[box].any() else ~unknown[box]
+    sub = hole[box]
     if known.any():
-        background = push_pull_fill(person[box], known)
-        sub = hole[box]
-        out[box][sub] = background[sub]
+        out[box][sub] = push_pull_fill(person[box], known)[sub]
+    if neighbour is not None and neighbour_reach is not None:
+        # Under a shorter new garment the neighbouring one (trousers under a top, a top
+        # over trousers) goes on, not the background.
+        continued = sub & neighbour_reach[box]
+        source = neighbour[box] & ~unknown[box]
+        if continued.any() and source.any():
+            out[box][continued] = push_pull_fill(person[box], source)[continued]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
@@ -206,7 +237,8 @@ def compose(
     h = person.shape[0]
     kp = body.keypoints
     sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
-    old = agnostic & body.person_mask
+    old_garment = find_old_garment(person, body, agnostic, category)
+    old = old_garment.mask
     shading = estimate_shading(person, old, sw, cfg)
     alpha = warped.alpha.copy()
     skin_zone = np.zeros_like(old)
@@ -215,14 +247,28 @@ def compose(
         # where the photo has it and paint shaded skin where an old sleeve covered it.
         r = body_frame(kp).r
         sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
-        arms = _bare_arms(body, warped, 4.5) & old & ~M.dilate(sleeves, r)
+        bare_arms = _bare_arms(body, warped, 4.5)
+        arms = bare_arms.region & old & ~M.dilate(sleeves, r)
         alpha[arms & ~sleeves] = 0.0
-        bare = skin_like(person, body.skin_lab, arms, chroma=12, lightness=30)
+        bare = _bare_skin(person, body.skin_lab, arms, old_garment.colours)
         old = old & ~bare
-        skin_zone = (arms & ~bare) | (_neck_zone(body) & body.person_mask)
+        neck = _neck_zone(body) & old
+        bare_neck = _bare_skin(person, body.skin_lab, neck, old_garment.colours)
+        old = old & ~bare_neck
+        skin_zone = (arms & bare_arms.limbs & ~bare) | (neck & ~bare_neck)
+        shading = shading * _under_chin_shadow(body, neck & ~bare_neck)
     covered = alpha > 0.5
     hole = old & ~covered
-    base = _fill(person, body, hole, old, skin_zone & hole, shading)
+    base = _fill(
+        person,
+        body,
+        hole,
+        old,
+        skin_zone & hole,
+        shading,
+        old_garment.neighbour,
+        old_garment.neighbour_reach,
+    )
     # Blend only inside the mask's bounding box: nothing else may change.
     fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
     a = alpha[box] * fade * agnostic[box]
@@ -235,6 +281,40 @@ def compose(
     image = base
     image[box] = (blended + 0.5).astype(np.uint8)
     return Composite(image=image, shading=shading, fill_mask=hole)
+
+
+def _bare_skin(
+    person: Image, skin_lab: npt.NDArray[np.float32], where: Mask, garment_colours: LabColours
+) -> Mask:
+    """Pixels of ``where`` that show skin: near the face's colour, and nearer to it than
+    to any colour of the old garment (a beige sleeve is not an arm). Each connected part
+    of ``where`` (an arm, the neck) is bare where at least half of it looks bare; a
+    sleeve's few skin-coloured folds do not make it an arm."""
+    bare = skin_like(person, skin_lab, where, chroma=12, lightness=30)
+    if not bare.any():
+        return bare
+    if len(garment_colours):
+        lab = rgb_to_lab(person[bare])
+        to_skin = np.sqrt(((lab - skin_lab) ** 2).sum(-1))
+        bare[bare] = to_skin < nearest_distance(lab, garment_colours)
+    labels, areas = M.components(where)
+    bare_areas = np.bincount(labels[bare], minlength=len(areas))
+    mostly_bare = bare_areas >= 0.5 * areas
+    mostly_bare[0] = False
+    return bare & mostly_bare[labels]
+
+
+def _under_chin_shadow(body: BodyAnalysis, neck: Mask) -> FloatImage:
+    """Darkening of painted neck skin just under the chin, where the jaw shades it."""
+    shadow = np.ones(neck.shape, np.float32)
+    if not neck.any():
+        return shadow
+    chin = chin_y(body.keypoints, body.face_mask)
+    depth = 0.5 * head_size(body.keypoints)
+    rows = np.arange(neck.shape[0], dtype=np.float32)[:, None]
+    ramp = 0.65 + 0.35 * np.clip((rows - chin) / depth, 0.0, 1.0)
+    shadow[neck] = np.broadcast_to(ramp, neck.shape)[neck]
+    return shadow
 
 
 def _neck_zone(body: BodyAnalysis) -> Mask:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from tryon.engines import Engine, create_engine
 from tryon.imageio import ImageSource, load_image
@@ -17,11 +18,14 @@ class TryOn:
         >>> result.image.shape  # same as the person photo
 
     Args:
-        engine: engine name ("warp") or an engine instance.
+        engine: engine name ("warp", "catvton", "hybrid") or an engine instance.
+        weights: diffusion weights directory for "catvton" and "hybrid" (None:
+            ``$TRYON_WEIGHTS`` or ``~/.cache/tryon/weights``; see ``tryon weights``).
     """
 
-    def __init__(self, engine: str | Engine = "warp") -> None:
-        self.engine = create_engine(engine) if isinstance(engine, str) else engine
+    def __init__(self, engine: str | Engine = "warp", weights: str | Path | None = None) -> None:
+        folder = Path(weights) if weights is not None else None
+        self.engine = create_engine(engine, folder) if isinstance(engine, str) else engine
 
     def analyze_garment(
         self, garment: ImageSource, category: str | Category = "auto"

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from tryon.body.analyze import chin_y, head_size
 from tryon.ops import masks as M
-from tryon.ops.geometry import unit
+from tryon.ops.geometry import arc_position, polyline_between, polyline_length, unit
 from tryon.types import BodyAnalysis, BodyKeypoints, Category, Joint, Mask
 
 
@@ -134,15 +135,43 @@ def _feet_mask(body: BodyAnalysis, r: float) -> Mask:
     return out
 
 
-def _arms_mask(body: BodyAnalysis, r: float) -> Mask:
+# Width of an arm seen from the front at the shoulder joint, the elbow, the wrist and
+# the heel of the hand, x the distance between the shoulder joints.
+ARM_WIDTHS = (0.29, 0.23, 0.17, 0.2)
+ARMS = (
+    (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST),
+    (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST),
+)
+
+
+def arm_path(kp: BodyKeypoints, joints: tuple[Joint, Joint, Joint]) -> npt.NDArray[np.float32]:
+    """(4, 2) shoulder, elbow, wrist and heel of the hand (a little past the wrist
+    joint, where a hands mask may start)."""
+    shoulder, elbow, wrist = (kp.joint(j) for j in joints)
+    heel = wrist + 0.25 * (wrist - elbow)
+    return np.stack([shoulder, elbow, wrist, heel]).astype(np.float32)
+
+
+def draw_arm(
+    shape: tuple[int, ...], path: npt.NDArray[np.float32], start: float, end: float, sw: float
+) -> Mask:
+    """The arm along ``path`` (from ``arm_path``) between arc lengths ``start`` and
+    ``end``, tapering as an arm does; ``sw``: distance between the shoulder joints."""
+    part = polyline_between(path, start, end)
+    reach = np.cumsum([0.0, *np.linalg.norm(np.diff(path, axis=0), axis=1)])
+    widths = np.interp([arc_position(path, p) for p in part], reach, ARM_WIDTHS) * sw
+    return M.draw_tapered_stroke(shape, part, widths)
+
+
+def _arms_mask(body: BodyAnalysis) -> Mask:
+    """The arms from a third down the upper arm, in a sleeve a third wider than the arm."""
     kp, shape = body.keypoints, body.person_mask.shape
+    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
     out = np.zeros(shape, bool)
-    for side in (
-        (Joint.R_SHOULDER, Joint.R_ELBOW, Joint.R_WRIST),
-        (Joint.L_SHOULDER, Joint.L_ELBOW, Joint.L_WRIST),
-    ):
-        s, e, w = (kp.joint(j) for j in side)
-        out |= M.draw_stroke(shape, [s + (e - s) * 0.35, e, w], 7 * r)
+    for joints in ARMS:
+        path = arm_path(kp, joints)
+        start = 0.35 * float(np.linalg.norm(path[1] - path[0]))
+        out |= draw_arm(shape, path, start, polyline_length(path), 1.3 * sw)
     return out & body.person_mask
 
 
@@ -178,7 +207,7 @@ def agnostic_mask(
         keep |= M.half_plane(shape, hem, frame.down)
     if category is Category.LOWER:
         waist = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
-        keep |= ~M.half_plane(shape, waist, frame.down) | _arms_mask(body, r)
+        keep |= ~M.half_plane(shape, waist, frame.down) | _arms_mask(body)
     mask &= ~keep
     mask = M.fill_holes(mask) & ~keep
     return M.largest_component(mask)

@@ -63,7 +63,8 @@ class BodyAnalyzer:
             )
         face = self._face_mask(image, keypoints, person)
         head = _head_mask(image, keypoints, person, face)
-        hands = _hands_mask(keypoints, person)
+        skin_lab = _skin_colour(image, face, keypoints)
+        hands = _hands_mask(image, keypoints, person, skin_lab)
         other_people = self._count_others(small, keypoints, factor)
         return BodyAnalysis(
             keypoints=keypoints,
@@ -71,7 +72,7 @@ class BodyAnalyzer:
             face_mask=face,
             head_mask=head,
             hands_mask=hands,
-            skin_lab=_skin_colour(image, face, keypoints),
+            skin_lab=skin_lab,
             other_people=other_people,
         )
 
@@ -187,8 +188,11 @@ def _head_mask(image: Image, kp: BodyKeypoints, person: Mask, face: Mask) -> Mas
     return (out & (person | face)) | face
 
 
-def _hands_mask(kp: BodyKeypoints, person: Mask) -> Mask:
-    """Each hand: wrist to finger tips, widened, within the person."""
+def _hands_mask(
+    image: Image, kp: BodyKeypoints, person: Mask, skin_lab: npt.NDArray[np.float32]
+) -> Mask:
+    """Each hand: wrist to finger tips, widened, within the person; where the hand's
+    area shows mostly skin, only its skin, so an old cuff over the wrist is not kept."""
     h, w = person.shape
     out = np.zeros((h, w), bool)
     for wrist_i, *finger_i in _HANDS:
@@ -206,8 +210,12 @@ def _hands_mask(kp: BodyKeypoints, person: Mask) -> Mask:
         tips = wrist + direction * 2.4 * length
         outline = np.vstack([fingers, base[None], tips[None], (fingers - wrist) * 2.0 + wrist])
         hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
-        out |= M.dilate(M.draw_polygon((h, w), hull), 0.4 * length)
-    return out & person
+        hand = M.dilate(M.draw_polygon((h, w), hull), 0.4 * length) & person
+        skin = M.close(skin_like(image, skin_lab, hand, chroma=16, lightness=40), 0.1 * length)
+        skin = M.component_at(skin, fingers)
+        # Gloves, or light that makes the hand far from the face's colour: keep it whole.
+        out |= skin if skin.sum() > 0.4 * hand.sum() else hand
+    return out
 
 
 def skin_like(

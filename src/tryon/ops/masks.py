@@ -128,6 +128,22 @@ def draw_stroke(shape: tuple[int, ...], polyline: npt.ArrayLike, width: float) -
     return canvas.astype(bool)
 
 
+def draw_tapered_stroke(
+    shape: tuple[int, ...], polyline: npt.ArrayLike, widths: npt.ArrayLike
+) -> Mask:
+    """Rasterises a polyline whose width changes linearly from vertex to vertex (the
+    union of the convex hulls of consecutive end discs), like a limb."""
+    canvas = np.zeros(shape[:2], np.uint8)
+    pts = np.asarray(polyline, np.float64).reshape(-1, 2)
+    radii = np.maximum(np.asarray(widths, np.float64).reshape(-1) / 2, 0.5)
+    circle = np.stack([np.cos(t := np.linspace(0, 2 * np.pi, 24, endpoint=False)), np.sin(t)], 1)
+    discs = [p + r * circle for p, r in zip(pts, radii, strict=True)]
+    for a, b in zip(discs, discs[1:] or discs, strict=False):
+        hull = cv2.convexHull(np.vstack([a, b]).astype(np.float32))
+        cv2.fillConvexPoly(canvas, np.round(hull).astype(np.int32), 1)
+    return canvas.astype(bool)
+
+
 def draw_ellipse(
     shape: tuple[int, ...], centre: npt.ArrayLike, axes: tuple[float, float], angle_deg: float
 ) -> Mask:
@@ -168,3 +184,15 @@ def inner_ramp(mask: Mask, width: float) -> npt.NDArray[np.float32]:
         return mask.astype(np.float32)
     dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
     return np.clip(dist / width, 0.0, 1.0).astype(np.float32)
+
+
+def components_touching(mask: Mask, seeds: Mask) -> Mask:
+    """Keeps the 8-connected components of ``mask`` that share a pixel with ``seeds``."""
+    labels, _ = components(mask)
+    hit = np.unique(labels[seeds & mask])
+    hit = hit[hit > 0]
+    if len(hit) == 0:
+        return np.zeros_like(mask, bool)
+    lookup = np.zeros(int(labels.max()) + 1, bool)
+    lookup[hit] = True
+    return lookup[labels]
