@@ -51,6 +51,8 @@ class WarpConfig:
     Attributes:
         shoulder_out: garment shoulder seam outside the shoulder joint, x shoulder width.
         shoulder_up: and above it, x shoulder width.
+        max_shoulder_lift: the most a shoulder is lifted to meet the body's outline,
+            x shoulder width.
         hem_below_hip: top's hem below the hip joints, x torso length.
         waist_above_hip: trousers' waistband above the hip joints, x torso length.
         full_length: a sleeve or leg at least this fraction of the limb ends at the
@@ -63,6 +65,7 @@ class WarpConfig:
 
     shoulder_out: float = 0.1
     shoulder_up: float = 0.07
+    max_shoulder_lift: float = 0.12
     hem_below_hip: float = 0.06
     waist_above_hip: float = 0.28
     full_length: float = 0.8
@@ -223,6 +226,14 @@ def _fit_top(
     else:
         hem_centre = frame.hip_mid + frame.down * cfg.hem_below_hip * frame.torso_length
     to_body = TorsoFrame(g_rs, g_ls, g_depth, t_rs, t_ls, hem_centre, hip_across)
+    # Where the body's outline rises above the garment's shoulder line (a sloping neck,
+    # square shoulders, a thick old jacket), lift that side's shoulder to it: the gap
+    # would otherwise be filled with background right beside the neck.
+    lift_r = _shoulder_gap(garment, body, to_body, g_rs, up, cfg.max_shoulder_lift * sw)
+    lift_l = _shoulder_gap(garment, body, to_body, g_ls, up, cfg.max_shoulder_lift * sw)
+    if lift_r or lift_l:
+        t_rs, t_ls = t_rs + up * lift_r, t_ls + up * lift_l
+        to_body = TorsoFrame(g_rs, g_ls, g_depth, t_rs, t_ls, hem_centre, hip_across)
     rows, cols = M.bounding_box(garment.pieces == Piece.TORSO) or (slice(0, 1), slice(0, 1))
     box = (float(cols.start), float(rows.start), float(cols.stop - 1), float(rows.stop - 1))
     named = np.array([v for v in lm.as_dict().values()], np.float32)
@@ -264,6 +275,40 @@ def _fit_top(
         )
         fits.append(fit)
     return fits
+
+
+def _shoulder_gap(
+    garment: GarmentAnalysis,
+    body: BodyAnalysis,
+    to_body: TorsoFrame,
+    g_shoulder: Vec,
+    up: Vec,
+    most: float,
+) -> float:
+    """How far the body's outline (without the head and hair) rises above the placed
+    garment's top edge between the neck and one shoulder: the median over a few
+    columns, pixels along ``up``, between 0 and ``most``."""
+    mask = body.person_mask & ~body.head_mask
+    h, w = mask.shape
+    centre = to_body.g_origin
+    gaps = []
+    for f in (0.45, 0.6, 0.75, 0.9):
+        gx = round(float(centre[0] + f * (g_shoulder[0] - centre[0])))
+        if not 0 <= gx < garment.pieces.shape[1]:
+            continue
+        rows = np.flatnonzero(garment.pieces[:, gx])
+        if len(rows) == 0:
+            continue
+        edge = to_body(np.array([gx, rows[0]], np.float32))[0]
+        # Walk up from the garment's edge while the body goes on.
+        gap = 0.0
+        while gap < most:
+            x, y = np.round(edge + up * (gap + 1)).astype(int)
+            if not (0 <= x < w and 0 <= y < h and mask[y, x]):
+                break
+            gap += 1
+        gaps.append(gap)
+    return float(np.median(gaps)) if gaps else 0.0
 
 
 def _hip_width(body: BodyAnalysis, centre: Vec, across: Vec, joint_width: float) -> float:
