@@ -1,0 +1,121 @@
+"""``tryon weights fetch|check``: download and verify the diffusion engines' weights.
+
+``fetch`` needs internet access and the ``huggingface_hub`` package (the ``diffusion``
+extra); it writes the layout described in ``tryon.diffusion.weights``. ``check`` loads
+everything strictly on the CPU and reports what it found. Nothing here runs on import.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tryon.diffusion.weights import (
+    BASE,
+    DEFAULT_VERSION,
+    LICENCE_NOTE,
+    VAE,
+    VERSIONS,
+    WEIGHTS_VARIABLE,
+    WeightsError,
+    WeightsRecord,
+    default_weights_dir,
+    version,
+)
+from tryon.errors import TryOnError
+
+DESCRIPTION = f"""\
+Download (fetch) or verify (check) the weights of the catvton and hybrid
+engines: the SD-1.5 inpainting UNet and scheduler, the sd-vae-ft-mse VAE and
+CatVTON's attention weights, in the Hugging Face layout. The default folder is
+${WEIGHTS_VARIABLE}, else ~/.cache/tryon/weights. {LICENCE_NOTE}."""
+
+VERSION_CHOICES = (*VERSIONS, "all")
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Adds ``tryon weights`` to the command line."""
+    parser = commands.add_parser(
+        "weights",
+        help="download or verify the diffusion engines' weights",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+    for name, help_text, handler in (
+        ("fetch", "download the weights (needs internet access)", fetch_command),
+        ("check", "verify the weights: every file, key and shape", check_command),
+    ):
+        action = actions.add_parser(name, help=help_text, description=help_text)
+        action.add_argument(
+            "--dir",
+            type=Path,
+            default=None,
+            metavar="DIR",
+            help=f"weights folder (default: ${WEIGHTS_VARIABLE} or ~/.cache/tryon/weights)",
+        )
+        action.add_argument(
+            "--version",
+            choices=VERSION_CHOICES,
+            default=DEFAULT_VERSION,
+            help=f"CatVTON attention weights (default: {DEFAULT_VERSION})",
+        )
+        action.set_defaults(handler=handler)
+
+
+def fetch_command(args: argparse.Namespace) -> int:
+    """Downloads every file the chosen version needs that is not there yet."""
+    root = _root(args)
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise TryOnError(
+            "fetching weights needs huggingface_hub: pip install 'tryon[diffusion]'"
+        ) from None
+    records: list[WeightsRecord] = [BASE, VAE, *(version(v).record for v in _versions(args))]
+    print(f"note: {LICENCE_NOTE}")
+    for record in records:
+        for file in record.files:
+            target = root / record.folder / file
+            if target.is_file() and target.stat().st_size > 0:
+                print(f"have {target}")
+                continue
+            print(f"fetching {record.repo_id}/{file} ({record.name}, {record.licence})")
+            try:
+                hf_hub_download(record.repo_id, file, local_dir=root / record.folder)
+            except Exception as exc:  # network, auth, missing file: all end the same way
+                message = " ".join(str(exc).split())[:300]
+                raise WeightsError(
+                    f"could not download {record.repo_id}/{file} into {root / record.folder}: "
+                    f"{message}; check the internet connection and run the command again"
+                ) from None
+    print(f"fetched into {root}; verify with 'tryon weights check --dir {root}'")
+    return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Loads the weights of each chosen version strictly and reports them."""
+    from tryon.diffusion.models import load_models
+
+    root = _root(args)
+    for name in _versions(args):
+        models = load_models(root, name)
+        report = models.attention
+        assert report is not None  # load_models always loads the attention weights
+        unet = sum(p.numel() for p in models.unet.parameters()) / 1e6
+        vae = sum(p.numel() for p in models.vae.parameters()) / 1e6
+        print(
+            f"ok {name}: UNet {unet:.1f}M parameters, VAE {vae:.1f}M, CatVTON attention "
+            f"{report.loaded} tensors into {report.modules} self-attention modules "
+            f"({report.parameters / 1e6:.1f}M parameters)"
+        )
+    return 0
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.dir).expanduser() if args.dir is not None else default_weights_dir()
+
+
+def _versions(args: argparse.Namespace) -> list[str]:
+    return list(VERSIONS) if args.version == "all" else [args.version]
