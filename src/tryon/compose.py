@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import ARMS, arm_path, body_frame, draw_arm
-from tryon.body.analyze import chin_y, head_size, skin_like
-from tryon.old_garment import LabColours, find_old_garment, nearest_distance
+from tryon.body.analyze import chin_y, head_size
+from tryon.old_garment import find_old_garment, skin_pixels
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
 from tryon.ops.fill import push_pull_fill
@@ -250,10 +250,10 @@ def compose(
         bare_arms = _bare_arms(body, warped, 4.5)
         arms = bare_arms.region & old & ~M.dilate(sleeves, r)
         alpha[arms & ~sleeves] = 0.0
-        bare = _bare_skin(person, body.skin_lab, arms, old_garment.colours)
+        bare = skin_pixels(person, body.skin_lab, arms, old_garment.colours, by_part=True)
         old = old & ~bare
         neck = _neck_zone(body) & old
-        bare_neck = _bare_skin(person, body.skin_lab, neck, old_garment.colours)
+        bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
         old = old & ~bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (neck & ~bare_neck)
         shading = shading * _under_chin_shadow(body, neck & ~bare_neck)
@@ -281,27 +281,6 @@ def compose(
     image = base
     image[box] = (blended + 0.5).astype(np.uint8)
     return Composite(image=image, shading=shading, fill_mask=hole)
-
-
-def _bare_skin(
-    person: Image, skin_lab: npt.NDArray[np.float32], where: Mask, garment_colours: LabColours
-) -> Mask:
-    """Pixels of ``where`` that show skin: near the face's colour, and nearer to it than
-    to any colour of the old garment (a beige sleeve is not an arm). Each connected part
-    of ``where`` (an arm, the neck) is bare where at least half of it looks bare; a
-    sleeve's few skin-coloured folds do not make it an arm."""
-    bare = skin_like(person, skin_lab, where, chroma=12, lightness=30)
-    if not bare.any():
-        return bare
-    if len(garment_colours):
-        lab = rgb_to_lab(person[bare])
-        to_skin = np.sqrt(((lab - skin_lab) ** 2).sum(-1))
-        bare[bare] = to_skin < nearest_distance(lab, garment_colours)
-    labels, areas = M.components(where)
-    bare_areas = np.bincount(labels[bare], minlength=len(areas))
-    mostly_bare = bare_areas >= 0.5 * areas
-    mostly_bare[0] = False
-    return bare & mostly_bare[labels]
 
 
 def _under_chin_shadow(body: BodyAnalysis, neck: Mask) -> FloatImage:

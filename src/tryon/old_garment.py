@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import BodyFrame, body_frame
+from tryon.body.analyze import skin_like
 from tryon.ops import masks as M
 from tryon.ops.color import rgb_to_lab
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask
@@ -176,3 +177,38 @@ def _hips(body: BodyAnalysis, frame: BodyFrame, category: Category) -> Mask:
         )
     corners = [top - half, top + half, bottom + half, bottom - half]
     return M.draw_polygon(body.person_mask.shape, corners)
+
+
+def skin_pixels(
+    person: Image,
+    skin_lab: npt.NDArray[np.float32],
+    where: Mask,
+    garment_colours: LabColours,
+    by_part: bool = False,
+) -> Mask:
+    """Pixels of ``where`` that show skin: near the face's colour, and nearer to it than
+    to any colour of the garment (a beige sleeve is not an arm).
+
+    Args:
+        person: (H, W, 3) RGB uint8 photo.
+        skin_lab: (3,) CIELAB colour of the person's skin.
+        where: (H, W) bool, the pixels to test.
+        garment_colours: (K, 3) CIELAB colours of the garment (may be empty).
+        by_part: decide per connected part of ``where`` (an arm, the neck): bare where
+            at least half of it looks bare, so a sleeve's few skin-coloured folds do
+            not make it an arm.
+    """
+    bare = skin_like(person, skin_lab, where, chroma=12, lightness=30)
+    if not bare.any():
+        return bare
+    if len(garment_colours):
+        lab = rgb_to_lab(person[bare])
+        to_skin = np.sqrt(((lab - skin_lab) ** 2).sum(-1))
+        bare[bare] = to_skin < nearest_distance(lab, garment_colours)
+    if not by_part:
+        return bare
+    labels, areas = M.components(where)
+    bare_areas = np.bincount(labels[bare], minlength=len(areas))
+    mostly_bare = bare_areas >= 0.5 * areas
+    mostly_bare[0] = False
+    return bare & mostly_bare[labels]

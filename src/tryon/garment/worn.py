@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import agnostic_mask, body_frame
-from tryon.body.analyze import skin_like
 from tryon.errors import GarmentNotFoundError
+from tryon.old_garment import find_old_garment, skin_pixels
 from tryon.ops import masks as M
 from tryon.ops.geometry import point_at_length, polyline_between, polyline_length, unit
 from tryon.types import (
@@ -27,9 +27,6 @@ from tryon.types import (
     Piece,
 )
 from tryon.warp import WarpConfig
-
-SKIN_DISTANCE = 14.0
-"""CIELAB distance under which a pixel counts as the wearer's skin."""
 
 
 def _extent_along(mask: Mask, path: npt.NDArray[np.float32], width: float) -> float:
@@ -60,9 +57,9 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
     """
     kp, cfg = body.keypoints, WarpConfig()
     frame = body_frame(kp)
-    region = agnostic_mask(body, category) & body.person_mask
-    region &= ~(body.head_mask | body.hands_mask)
-    region &= ~skin_like(image, body.skin_lab, region, SKIN_DISTANCE, 2.5 * SKIN_DISTANCE)
+    worn = find_old_garment(image, body, agnostic_mask(body, category), category)
+    region = worn.mask & body.person_mask & ~(body.head_mask | body.hands_mask)
+    region &= ~skin_pixels(image, body.skin_lab, region, worn.colours)
     mask = M.fill_holes(M.largest_component(M.open_(region, frame.r)))
     if mask.sum() < 0.02 * mask.size:
         raise GarmentNotFoundError(
