@@ -117,8 +117,12 @@ def find_old_garment(
 
 def nearest_distance(lab: npt.NDArray[np.float32], colours: LabColours) -> npt.NDArray[np.float32]:
     """CIELAB distance of each (N, 3) colour to the nearest of ``colours`` (K, 3)."""
-    d2 = ((lab[:, None, :] - colours[None, :, :]) ** 2).sum(-1)
-    return np.asarray(np.sqrt(d2.min(1)), np.float32)
+    best = np.full(len(lab), np.inf, np.float32)
+    for colour in colours:
+        # Per channel: (N,) arrays are far faster than broadcasting a trailing axis of 3.
+        d2 = sum((lab[:, c] - colour[c]) ** 2 for c in range(3))
+        np.minimum(best, d2, out=best)
+    return np.asarray(np.sqrt(best), np.float32)
 
 
 def _colours(person: Image, region: Mask, cfg: OldGarmentConfig) -> LabColours:
@@ -203,7 +207,7 @@ def skin_pixels(
         return bare
     if len(garment_colours):
         lab = rgb_to_lab(person[bare])
-        to_skin = np.sqrt(((lab - skin_lab) ** 2).sum(-1))
+        to_skin = nearest_distance(lab, skin_lab[None, :])
         bare[bare] = to_skin < nearest_distance(lab, garment_colours)
     if not by_part:
         return bare

@@ -227,7 +227,7 @@ def skin_like(
     if not where.any():
         return out
     lab = rgb_to_lab(image[where])
-    near_hue = np.linalg.norm(lab[:, 1:] - skin_lab[1:], axis=1) < chroma
+    near_hue = (lab[:, 1] - skin_lab[1]) ** 2 + (lab[:, 2] - skin_lab[2]) ** 2 < chroma**2
     out[where] = near_hue & (np.abs(lab[:, 0] - skin_lab[0]) < lightness)
     return out
 
