@@ -192,20 +192,36 @@ def _fill(
     known = scenery[box] if scenery[box].any() else ~unknown[box]
     sub = hole[box]
     if known.any():
-        out[box][sub] = push_pull_fill(person[box], known)[sub]
+        out[box][sub] = _smooth_fill(person[box], known)[sub]
     if neighbour is not None and neighbour_reach is not None:
         # Under a shorter new garment the neighbouring one (trousers under a top, a top
         # over trousers) goes on, not the background.
         continued = sub & neighbour_reach[box]
         source = neighbour[box] & ~unknown[box]
         if continued.any() and source.any():
-            out[box][continued] = push_pull_fill(person[box], source)[continued]
+            out[box][continued] = _smooth_fill(person[box], source)[continued]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
         skin = _apply_shading(np.broadcast_to(skin_rgb, (count, 1, 3)), shading[skin_zone][:, None])
         out[skin_zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
     return out
+
+
+def _smooth_fill(image: Image, known: Mask) -> Image:
+    """``push_pull_fill`` at half resolution, upsampled: the fill is smooth anyway, and
+    this costs a quarter. Only meant for the unknown pixels (known ones are blurred)."""
+    h, w = known.shape
+    if min(h, w) < 8:
+        return push_pull_fill(image, known)
+    half = (w // 2, h // 2)
+    small = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+    # A small pixel is known only when all four of its pixels are.
+    small_known = cv2.resize(known.astype(np.float32), half, interpolation=cv2.INTER_AREA) > 0.99
+    if not small_known.any():
+        return push_pull_fill(image, known)
+    filled = push_pull_fill(small, small_known)
+    return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
 def compose(

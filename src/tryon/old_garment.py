@@ -127,11 +127,15 @@ def nearest_distance(lab: npt.NDArray[np.float32], colours: LabColours) -> npt.N
 
 def _colours(person: Image, region: Mask, cfg: OldGarmentConfig) -> LabColours:
     """K-means colour clusters of ``region`` (empty when it has too few pixels)."""
-    pixels = person[region]
-    if len(pixels) < 50:
+    count = int(np.count_nonzero(region))
+    if count < 50:
         return np.zeros((0, 3), np.float32)
-    step = max(1, len(pixels) // cfg.samples)
-    lab = rgb_to_lab(pixels[::step]).astype(np.float32)
+    # Sample on a sparse grid first: indexing the whole photo by a mask is the slow part.
+    stride = max(1, int(np.sqrt(count / cfg.samples)))
+    pixels = person[::stride, ::stride][region[::stride, ::stride]]
+    if len(pixels) < 10:
+        pixels = person[region]
+    lab = rgb_to_lab(pixels).astype(np.float32)
     k = min(cfg.clusters, len(lab))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
     cv2.setRNGSeed(0)
@@ -202,17 +206,24 @@ def skin_pixels(
             at least half of it looks bare, so a sleeve's few skin-coloured folds do
             not make it an arm.
     """
-    bare = skin_like(person, skin_lab, where, chroma=12, lightness=30)
+    out = np.zeros_like(where)
+    box = M.bounding_box(where)
+    if box is None:
+        return out
+    # Everything below looks only at the box around ``where``.
+    crop, inside = person[box], where[box]
+    bare = skin_like(crop, skin_lab, inside, chroma=12, lightness=30)
     if not bare.any():
-        return bare
+        return out
     if len(garment_colours):
-        lab = rgb_to_lab(person[bare])
+        lab = rgb_to_lab(crop[bare])
         to_skin = nearest_distance(lab, skin_lab[None, :])
         bare[bare] = to_skin < nearest_distance(lab, garment_colours)
-    if not by_part:
-        return bare
-    labels, areas = M.components(where)
-    bare_areas = np.bincount(labels[bare], minlength=len(areas))
-    mostly_bare = bare_areas >= 0.5 * areas
-    mostly_bare[0] = False
-    return bare & mostly_bare[labels]
+    if by_part:
+        labels, areas = M.components(inside)
+        bare_areas = np.bincount(labels[bare], minlength=len(areas))
+        mostly_bare = bare_areas >= 0.5 * areas
+        mostly_bare[0] = False
+        bare &= mostly_bare[labels]
+    out[box] = bare
+    return out
