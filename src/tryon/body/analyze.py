@@ -53,9 +53,14 @@ class BodyAnalyzer:
                     f"the {role} does not show a person's head and shoulders clearly: use a "
                     "photo of one person facing the camera, head and shoulders in the frame"
                 )
-        seg = cv2.resize(pose.segmentation, (w, h), interpolation=cv2.INTER_LINEAR)
-        anchors = [keypoints.joint(j) for j in (Joint.NECK, Joint.NOSE, Joint.R_HIP, Joint.L_HIP)]
-        person = M.component_at(seg > 0.5, anchors)
+        # The person's component is found at the model's resolution, then upsampled
+        # with the probabilities (smooth edges, no labelling of the full photo).
+        anchors = [
+            keypoints.joint(j) * factor for j in (Joint.NECK, Joint.NOSE, Joint.R_HIP, Joint.L_HIP)
+        ]
+        seg = pose.segmentation
+        seg = np.where(M.component_at(seg > 0.5, anchors), seg, np.minimum(seg, 0.5))
+        person = cv2.resize(seg, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
         if person.sum() < 0.01 * h * w:
             raise NoPersonError(
                 f"the person in the {role} is too small to dress ({person.sum()} pixels): "
