@@ -36,28 +36,16 @@ from tryon.diffusion.weights import VAE, WeightsPaths
 # after it points at the offline cache made there.
 
 TINY_UNET: dict[str, Any] = {
-    "sample_size": 8,
-    "in_channels": 9,
-    "out_channels": 4,
-    "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
-    "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
     "block_out_channels": [32, 32, 64, 64],
-    "layers_per_block": 2,
-    "attention_head_dim": 8,
     "cross_attention_dim": 32,
     "norm_num_groups": 8,
+    "sample_size": 8,
 }
-"""The real block layout (16 self-attention modules) at a tiny width."""
+"""Changes to the real UNet config: the real block layout (16 self-attention modules),
+narrow."""
 
-TINY_VAE: dict[str, Any] = {
-    "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4,
-    "block_out_channels": [16, 16, 32, 32],
-    "latent_channels": 4,
-    "layers_per_block": 1,
-    "norm_num_groups": 8,
-    "scaling_factor": 0.18215,
-}
+TINY_VAE: dict[str, Any] = {"block_out_channels": [16, 16, 32, 32], "norm_num_groups": 8}
+"""Changes to the real VAE config: same blocks, narrow."""
 
 
 def offline_vae_cache(hf_home: Path, paths: WeightsPaths) -> None:
@@ -103,6 +91,8 @@ def main() -> None:
     os.environ["HF_HOME"] = str(hf_home)
     os.environ["HF_HUB_OFFLINE"] = "1"
     from tryon.diffusion.models import (
+        UNET_CONFIG,
+        VAE_CONFIG,
         build_models,
         load_models,
         random_attention_state,
@@ -112,7 +102,7 @@ def main() -> None:
     from tryon.diffusion.sampling import preset
 
     if args.size == "tiny":
-        models = build_models(TINY_UNET, TINY_VAE, seed=0)
+        models = build_models({**UNET_CONFIG, **TINY_UNET}, {**VAE_CONFIG, **TINY_VAE}, seed=0)
     else:
         models = build_models(seed=0)
     paths = save_weights(models, random_attention_state(models.unet), work / "weights")

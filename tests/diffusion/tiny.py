@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from tryon.diffusion.models import (
+    UNET_CONFIG,
+    VAE_CONFIG,
     DiffusionModels,
     build_models,
     random_attention_state,
@@ -15,35 +17,26 @@ from tryon.diffusion.models import (
 from tryon.diffusion.weights import DEFAULT_VERSION, WeightsPaths
 
 TINY_UNET: dict[str, Any] = {
+    **UNET_CONFIG,
     "sample_size": 8,
-    "in_channels": 9,
-    "out_channels": 4,
     "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
     "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
     "block_out_channels": [32, 64],
     "layers_per_block": 1,
-    "attention_head_dim": 8,
     "cross_attention_dim": 32,
     "norm_num_groups": 8,
-    "norm_eps": 1e-5,
-    "flip_sin_to_cos": True,
-    "freq_shift": 0,
 }
-"""Self-attention modules: down_blocks.0 (1), up_blocks.1 (2), mid_block (1)."""
+"""SD-1.5 inpainting's block types, narrow. Self-attention modules: down_blocks.0 (1),
+up_blocks.1 (2), mid_block (1)."""
 
 TINY_VAE: dict[str, Any] = {
-    "in_channels": 3,
-    "out_channels": 3,
-    "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    **VAE_CONFIG,
     "block_out_channels": [8, 8, 8, 8],
-    "latent_channels": 4,
     "layers_per_block": 1,
     "norm_num_groups": 4,
     "sample_size": 64,
-    "scaling_factor": 0.18215,
 }
-"""Downsamples by 8, like sd-vae-ft-mse."""
+"""sd-vae-ft-mse's blocks, narrow; downsamples by 8 like it."""
 
 
 def tiny_models(seed: int = 0) -> DiffusionModels:

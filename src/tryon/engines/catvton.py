@@ -9,6 +9,7 @@ trade exactness for speed. CatVTON's weights are CC BY-NC-SA 4.0 (non-commercial
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ class CatVTONEngine:
         self.pipeline = CatVTONPipeline(models, self.sampler, pick_device(self.config.device))
         self.warp = warp or WarpEngine()
         self._garments: OrderedDict[tuple[str, int, int], GarmentLatent] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def training_area(self) -> int:
@@ -252,14 +254,15 @@ class CatVTONEngine:
         """The garment's posterior at working (height, width) ``size``, cached per garment."""
         digest = hashlib.sha1(garment.tobytes() + str(garment.shape).encode()).hexdigest()
         key = (digest, *size)
-        if key in self._garments:
-            self._garments.move_to_end(key)
-            return self._garments[key]
-        canvas = garment_canvas(garment, size)
-        latent = self.pipeline.encode_garment(image_to_tensor([canvas]))
-        self._garments[key] = latent
-        while len(self._garments) > GARMENT_CACHE_SIZE:
-            self._garments.popitem(last=False)
+        with self._lock:
+            if key in self._garments:
+                self._garments.move_to_end(key)
+                return self._garments[key]
+        latent = self.pipeline.encode_garment(image_to_tensor([garment_canvas(garment, size)]))
+        with self._lock:
+            self._garments[key] = latent
+            while len(self._garments) > GARMENT_CACHE_SIZE:
+                self._garments.popitem(last=False)
         return latent
 
     def generators(self) -> tuple[torch.Generator, torch.Generator]:

@@ -1,0 +1,256 @@
+"""Speed and memory of the diffusion engines on the real-size architecture, random weights.
+
+Builds the SD-1.5 inpainting UNet (859.5M parameters) and the sd-vae-ft-mse VAE from
+their configs with seeded random weights (speed does not depend on the values), then
+times one image per preset and size:
+
+* ``compat``: the reference algorithm (DDIM eta 1, CFG 2.5, 50 steps, float32);
+* ``fast``: DPM-Solver++ 2M, 16 steps, posterior means, bfloat16 on a GPU;
+* ``hybrid``: the refinement pass of the hybrid engine (10 steps from strength 0.5) on
+  a crop of 512x384 pixels' area, the size the engine gives the model.
+
+Each is run with a small number of steps ``k`` and with one step; per step =
+(T_k - T_1) / (k - 1) and the per-image figure is T_1 - per step + steps x per step, so
+long runs can be estimated from short ones (``--timed-steps``; use the full count on a
+GPU). With ``--reference PATH`` (a CatVTON checkout and an environment with its
+dependencies) the same settings also run through the reference pipeline in this process
+on the same weights, and the ratio of the two is printed.
+
+Prints one JSON object per line.
+
+    python benchmarks/bench_diffusion.py                       # CPU, 256x192
+    python benchmarks/bench_diffusion.py --device cuda --sizes 512x384 1024x768 \\
+        --timed-steps 50 [--reference PATH/TO/CatVTON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tryon.diffusion.models import DiffusionModels, build_models
+from tryon.diffusion.pipeline import CatVTONPipeline
+from tryon.diffusion.sampling import PRESETS, SamplerConfig
+from tryon.engines.hybrid import HybridConfig
+
+HYBRID_STEPS = HybridConfig().steps
+HYBRID_STRENGTH = HybridConfig().strength
+HYBRID_AREA = HybridConfig().crop_area
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    h, _, w = text.partition("x")
+    return int(h), int(w)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], Any], device: torch.device, repeats: int) -> float:
+    """Median seconds of ``repeats`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def inputs(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(0)
+    person = (torch.rand(1, 3, h, w, generator=g) * 2 - 1).to(device)
+    garment = (torch.rand(1, 3, h, w, generator=g) * 2 - 1).to(device)
+    mask = torch.zeros(1, 1, h, w, device=device)
+    mask[..., h // 6 : 2 * h // 3, w // 5 : 4 * w // 5] = 1
+    return person, garment, mask
+
+
+def estimate(t_k: float, t_1: float, k: int, steps: int) -> tuple[float, float]:
+    """(seconds per step, seconds per image at ``steps``) from runs of k and 1 steps."""
+    per_step = (t_k - t_1) / (k - 1) if k > 1 else t_1
+    return per_step, max(t_1 - per_step, 0.0) + steps * per_step
+
+
+def measure(
+    run: Callable[[int], Callable[[], Any]],
+    device: torch.device,
+    k: int,
+    repeats: int,
+    steps: int,
+) -> dict[str, Any]:
+    """Times ``run(k)`` and ``run(1)``; per-step and per-image figures, peak GPU memory."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    t_k = timed(run(k), device, repeats)
+    t_1 = timed(run(1), device, repeats)
+    per_step, per_image = estimate(t_k, t_1, k, steps)
+    row: dict[str, Any] = {
+        "steps": steps,
+        "timed_steps": k,
+        "seconds_per_step": round(per_step, 4),
+        "seconds_per_image": round(per_image, 3),
+        "extrapolated": k < steps,
+    }
+    if device.type == "cuda":
+        row["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+    return row
+
+
+def bench_ours(
+    models: DiffusionModels,
+    config: SamplerConfig,
+    size: tuple[int, int],
+    device: torch.device,
+    k: int,
+    repeats: int,
+    hybrid: bool = False,
+) -> dict[str, Any]:
+    person, garment, mask = inputs(*size, device)
+    steps = HYBRID_STEPS if hybrid else config.steps
+
+    def run(n: int) -> Callable[[], Any]:
+        pipe = CatVTONPipeline(models, replace(config, steps=n), device)
+        latent = pipe.encode_garment(garment)  # cached per garment in the engines
+        gen = torch.Generator(device).manual_seed(0)
+        if hybrid:
+            return lambda: pipe.refine(person, mask, latent, HYBRID_STRENGTH, n, gen, gen)
+        return lambda: pipe(person, mask, latent, gen, gen)
+
+    return {
+        "impl": "tryon",
+        "preset": "hybrid-refine" if hybrid else config.name,
+        "size": f"{size[0]}x{size[1]}",
+        "dtype": str(config.dtype(device)).replace("torch.", ""),
+        **measure(run, device, k, repeats, steps),
+    }
+
+
+def bench_reference(
+    reference: Path,
+    models: DiffusionModels,
+    size: tuple[int, int],
+    device: torch.device,
+    k: int,
+    repeats: int,
+    steps: int,
+) -> dict[str, Any]:
+    """The reference pipeline on the same weights and settings (compat, float32)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-reference-"))
+    os.environ["HF_HOME"] = str(work / "hf")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    sys.path.insert(0, str(Path(__file__).parent))
+    from parity_catvton import offline_vae_cache  # the sibling parity script
+
+    from tryon.diffusion.models import random_attention_state, save_weights
+
+    paths = save_weights(models, random_attention_state(models.unet), work / "weights")
+    offline_vae_cache(work / "hf", paths)
+    sys.path.insert(0, str(reference))
+    import model.pipeline as ref_module
+
+    ref = ref_module.CatVTONPipeline(
+        base_ckpt=str(paths.unet.parent.parent),
+        attn_ckpt=str(paths.attention.parent.parent.parent),
+        attn_ckpt_version="mix",
+        weight_dtype=torch.float32,
+        device=str(device),
+        skip_safety_check=True,
+        use_tf32=False,
+    )
+    person, garment, mask = inputs(*size, device)
+
+    def run(n: int) -> Callable[[], Any]:
+        return lambda: ref(
+            person, garment, mask.clone(), num_inference_steps=n, height=size[0], width=size[1]
+        )
+
+    return {
+        "impl": "reference",
+        "preset": "compat",
+        "size": f"{size[0]}x{size[1]}",
+        "dtype": "float32",
+        **measure(run, device, k, repeats, steps),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--sizes", nargs="+", type=size_arg, default=None, metavar="HxW")
+    parser.add_argument("--presets", nargs="+", default=["compat", "fast", "hybrid"])
+    parser.add_argument("--timed-steps", type=int, default=3, help="steps actually run (k)")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per setting")
+    parser.add_argument("--reference", type=Path, help="CatVTON checkout: also time it")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    sizes = args.sizes or ([(512, 384), (1024, 768)] if device.type == "cuda" else [(256, 192)])
+
+    t0 = time.perf_counter()
+    models = build_models(seed=0)
+    unet_m = sum(p.numel() for p in models.unet.parameters()) / 1e6
+    vae_m = sum(p.numel() for p in models.vae.parameters()) / 1e6
+    print(
+        json.dumps(
+            {
+                "machine": platform.processor() or platform.machine(),
+                "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                "cpu_threads": torch.get_num_threads(),
+                "unet_parameters_m": round(unet_m, 1),
+                "vae_parameters_m": round(vae_m, 1),
+                "build_seconds": round(time.perf_counter() - t0, 1),
+            }
+        ),
+        flush=True,
+    )
+    for size in sizes:
+        rows = []
+        for name in args.presets:
+            hybrid = name == "hybrid"
+            config = PRESETS["fast" if hybrid else name]
+            run_size = size
+            if hybrid:  # the hybrid engine gives the model a crop of HYBRID_AREA pixels
+                scale = min(1.0, (HYBRID_AREA / (size[0] * size[1])) ** 0.5)
+                run_size = (round(size[0] * scale / 8) * 8, round(size[1] * scale / 8) * 8)
+            row = bench_ours(
+                models, config, run_size, device, args.timed_steps, args.repeats, hybrid
+            )
+            row["photo_size"] = f"{size[0]}x{size[1]}"
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        if args.reference is not None:
+            models.to(device, torch.float32)
+            ref = bench_reference(
+                args.reference, models, size, device, args.timed_steps, args.repeats, 50
+            )
+            print(json.dumps(ref), flush=True)
+            ours = next((r for r in rows if r["preset"] == "compat"), None)
+            if ours is not None:
+                ratio = ref["seconds_per_image"] / ours["seconds_per_image"]
+                print(
+                    json.dumps(
+                        {"size": ref["size"], "compat_speedup_vs_reference": round(ratio, 2)}
+                    )
+                )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(json.dumps({"peak_rss_gb": round(rss, 2)}))
+
+
+if __name__ == "__main__":
+    main()
