@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tryon.ops import masks as M
-from tryon.ops.fill import push_pull_fill
+from tryon.ops.fill import extrude_fill, push_pull_fill
 
 
 def test_fill_keeps_known_pixels_and_continues_a_flat_colour() -> None:
@@ -58,6 +58,8 @@ def test_fill_rejects_bad_masks(known: np.ndarray, message: str) -> None:
 def test_dilate_grows_by_exactly_the_euclidean_radius(seed: int, radius: float) -> None:
     """Small radii use a kernel, large ones a distance transform: both give the pixels
     whose distance to the mask is at most the radius."""
+    # A radius within float error of a pixel's exact distance has no single answer.
+    assume(abs(radius * radius - round(radius * radius)) > 1e-6)
     rng = np.random.default_rng(seed)
     mask = rng.random((30, 40)) > 0.97
     ys, xs = np.mgrid[0:30, 0:40]
@@ -76,3 +78,19 @@ def test_tapered_stroke_is_as_wide_as_asked_at_each_end() -> None:
     assert mask[45:56, 180].all() and not mask[43, 180] and not mask[57, 180]
     middle = mask[:, 100].sum()
     assert 22 <= middle <= 28  # halfway: (40 + 10) / 2
+
+
+def test_extrude_carries_each_column_up_from_its_nearest_source_pixel() -> None:
+    image = np.zeros((6, 3, 3), np.uint8)
+    image[4, 0] = (10, 0, 0)
+    image[5, 1] = (0, 20, 0)  # column 1: only its bottom row is a source
+    image[2, 0] = (90, 90, 90)  # not a source: must be overwritten
+    source = np.zeros((6, 3), bool)
+    source[4, 0] = source[5, 1] = True
+    out, found = extrude_fill(image, source, upward=True)
+    assert (out[:5, 0] == (10, 0, 0)).all() and (out[5, 0] == 0).all()
+    assert (out[:, 1] == (0, 20, 0)).all()
+    assert found[:5, 0].all() and not found[5, 0] and not found[:, 2].any()
+    # Downwards, the same rule mirrored.
+    down, found_down = extrude_fill(image, source, upward=False)
+    assert (down[4:, 0] == (10, 0, 0)).all() and not found_down[:4, 0].any()

@@ -24,7 +24,7 @@ from tryon.body.analyze import chin_y, head_size
 from tryon.old_garment import find_old_garment, skin_pixels
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
-from tryon.ops.fill import push_pull_fill
+from tryon.ops.fill import extrude_fill, push_pull_fill
 from tryon.ops.geometry import arc_position, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
 
@@ -169,6 +169,7 @@ def _fill(
     shading: FloatImage,
     neighbour: Mask | None = None,
     neighbour_reach: Mask | None = None,
+    neighbour_below: bool = True,
 ) -> Image:
     """Plausible content for ``hole``: shaded skin inside ``skin_zone``, else the
     background continued inwards from around the old garment ``old`` (never from the
@@ -199,7 +200,10 @@ def _fill(
         continued = sub & neighbour_reach[box]
         source = neighbour[box] & ~unknown[box]
         if continued.any() and source.any():
-            out[box][continued] = _smooth_fill(person[box], source)[continued]
+            # Column by column, so its stripes and seams carry on.
+            extruded, found = extrude_fill(person[box], source, upward=neighbour_below)
+            continued &= found
+            out[box][continued] = extruded[continued]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
@@ -284,6 +288,7 @@ def compose(
         shading,
         old_garment.neighbour,
         old_garment.neighbour_reach,
+        neighbour_below=category is not Category.LOWER,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
     fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)

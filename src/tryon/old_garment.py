@@ -112,7 +112,10 @@ def find_old_garment(
     # Only what continues the other garment from outside the mask: a patch of similar
     # colour in the middle of the old garment (a print, a pocket) stays old garment.
     joined = M.components_touching(looks_other | other_region, other_region) & looks_other
-    return OldGarment(inside & ~joined, own, other_region | joined, reach)
+    # The neighbour is all of the person outside the mask (where the two garments meet,
+    # that is the other garment) plus what continues it inside.
+    neighbour = (body.person_mask & ~agnostic & ~keep_out) | joined
+    return OldGarment(inside & ~joined, own, neighbour, reach)
 
 
 def nearest_distance(lab: npt.NDArray[np.float32], colours: LabColours) -> npt.NDArray[np.float32]:

@@ -187,7 +187,8 @@ def agnostic_mask(
 
     Returns:
         (H, W) bool mask. Never covers the head (face, hair), the hands, the feet; for
-        tops nothing below the hem line, for bottoms nothing above the waist, nor the arms.
+        tops nothing below the hem line but the sleeves, for bottoms nothing above the
+        waist, nor the arms.
     """
     cfg = cfg or AgnosticConfig()
     frame = body_frame(body.keypoints)
@@ -204,7 +205,8 @@ def agnostic_mask(
     keep = body.head_mask | body.hands_mask | _feet_mask(body, r)
     if category is Category.UPPER:
         hem = frame.hip_mid + frame.down * cfg.hem_below_hip * frame.torso_length
-        keep |= M.half_plane(shape, hem, frame.down)
+        # Below the hem line only the sleeves go on, down to the hands.
+        keep |= M.half_plane(shape, hem, frame.down) & ~_arms_mask(body)
     if category is Category.LOWER:
         waist = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
         keep |= ~M.half_plane(shape, waist, frame.down) | _arms_mask(body)

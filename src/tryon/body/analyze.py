@@ -215,11 +215,13 @@ def _hands_mask(
         tips = wrist + direction * 2.4 * length
         outline = np.vstack([fingers, base[None], tips[None], (fingers - wrist) * 2.0 + wrist])
         hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
-        hand = M.dilate(M.draw_polygon((h, w), hull), 0.4 * length) & person
-        skin = M.close(skin_like(image, skin_lab, hand, chroma=16, lightness=40), 0.1 * length)
+        tight = M.draw_polygon((h, w), hull) & person
+        hand = M.dilate(tight, 0.2 * length) & person
+        skin = M.close(skin_like(image, skin_lab, hand, chroma=14, lightness=30), 0.1 * length)
         skin = M.component_at(skin, fingers)
-        # Gloves, or light that makes the hand far from the face's colour: keep it whole.
-        out |= skin if skin.sum() > 0.4 * hand.sum() else hand
+        # Gloves, or light that makes the hand far from the face's colour: keep the hand's
+        # outline from its keypoints, not the margin around it (that is clothing).
+        out |= skin if skin.sum() > 0.4 * tight.sum() else tight
     return out
 
 

@@ -76,3 +76,36 @@ def _halve(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         array = cv2.copyMakeBorder(array, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT, value=0)
     size = ((w + 1) // 2, (h + 1) // 2)
     return np.asarray(cv2.resize(array, size, interpolation=cv2.INTER_AREA), np.float32)
+
+
+def extrude_fill(image: Image, source: Mask, upward: bool) -> tuple[Image, Mask]:
+    """Continues the ``source`` pixels along their columns, up or down.
+
+    Each pixel takes the colour of the nearest source pixel below it (``upward``) or
+    above it, so stripes, seams and shading columns carry on (trousers continued up
+    under a shorter top keep their texture, where a smooth fill would be flat).
+
+    Args:
+        image: (H, W, 3) RGB uint8.
+        source: (H, W) bool, the pixels to continue.
+        upward: continue towards the top of the image (else towards the bottom).
+
+    Returns:
+        The filled image, and the (H, W) bool mask of pixels that had a source pixel
+        to take (elsewhere the image is unchanged).
+    """
+    h, w = source.shape
+    rows = np.arange(h)[:, None]
+    if upward:
+        # Nearest source row at or below each pixel: a running minimum from the bottom.
+        marked = np.where(source, rows, h)
+        nearest = np.minimum.accumulate(marked[::-1], axis=0)[::-1]
+        found = nearest < h
+    else:
+        marked = np.where(source, rows, -1)
+        nearest = np.maximum.accumulate(marked, axis=0)
+        found = nearest >= 0
+    cols = np.broadcast_to(np.arange(w)[None, :], (h, w))
+    out = image.copy()
+    out[found] = image[nearest[found], cols[found]]
+    return out, found
