@@ -57,6 +57,7 @@ def main() -> int:
     args = parser.parse_args()
     person = person_768x1024(args.person)
     garment_bytes = args.garment.read_bytes()
+    load_before = os.getloadavg()[0]
     tryon = TryOn(engine="warp")
     cached = tryon.analyze_garment(garment_bytes)
     for _ in range(3):  # warm-up: first calls allocate model buffers
@@ -77,7 +78,11 @@ def main() -> int:
         c, u = stages["cached"][name], stages["uncached"][name]
         cells = [percentile(c, 50), percentile(c, 95), percentile(u, 50), percentile(u, 95)]
         print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in cells) + " |")
+    load = (load_before, os.getloadavg()[0])
     print(f"\npeak RSS: {peak_rss_mb:.0f} MB")
+    # Other work on the machine inflates every figure: a 1-minute load average above
+    # about 1 means the benchmark shared the CPUs.
+    print(f"load average (1 min) before / after: {load[0]:.1f} / {load[1]:.1f}")
     summary = {
         "benchmark": "warp_768x1024",
         "runs": args.runs,
@@ -87,6 +92,7 @@ def main() -> int:
             k: round(statistics.median(v) * 1000, 1) for k, v in stages["cached"].items()
         },
         "peak_rss_mb": round(peak_rss_mb),
+        "load_average": [round(v, 1) for v in load],
     }
     print(json.dumps(summary))
     return 0
