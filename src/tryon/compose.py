@@ -276,7 +276,7 @@ def compose(
         bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
         old = old & ~bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (neck & ~bare_neck)
-        shading = shading * _under_chin_shadow(body, neck & ~bare_neck)
+        _shade_under_chin(shading, body, neck & ~bare_neck)
     covered = alpha > 0.5
     hole = old & ~covered
     base = _fill(
@@ -304,17 +304,15 @@ def compose(
     return Composite(image=image, shading=shading, fill_mask=hole)
 
 
-def _under_chin_shadow(body: BodyAnalysis, neck: Mask) -> FloatImage:
-    """Darkening of painted neck skin just under the chin, where the jaw shades it."""
-    shadow = np.ones(neck.shape, np.float32)
-    if not neck.any():
-        return shadow
+def _shade_under_chin(shading: FloatImage, body: BodyAnalysis, neck: Mask) -> None:
+    """Darkens ``shading`` on painted neck skin just under the chin, where the jaw
+    shades it (in place)."""
+    rows = np.nonzero(neck)[0]
+    if len(rows) == 0:
+        return
     chin = chin_y(body.keypoints, body.face_mask)
     depth = 0.5 * head_size(body.keypoints)
-    rows = np.arange(neck.shape[0], dtype=np.float32)[:, None]
-    ramp = 0.65 + 0.35 * np.clip((rows - chin) / depth, 0.0, 1.0)
-    shadow[neck] = np.broadcast_to(ramp, neck.shape)[neck]
-    return shadow
+    shading[neck] *= 0.65 + 0.35 * np.clip((rows - chin) / depth, 0.0, 1.0).astype(np.float32)
 
 
 def _neck_zone(body: BodyAnalysis) -> Mask:

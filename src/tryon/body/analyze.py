@@ -12,9 +12,10 @@ from tryon.ops import masks as M
 from tryon.ops.color import delta_e76, rgb_to_lab
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
 
-ANALYSIS_SIDE = 512
-"""Long side of the copy the pose and face detection models see; they work on 256 px
-crops internally, so a larger copy only costs conversion time."""
+ANALYSIS_SIDE = 384
+"""Long side of the copy the pose model sees; it works on 224 px (detector) and 256 px
+(landmarks, segmentation) crops internally, so a larger copy only costs conversion
+time."""
 
 # MediaPipe hand points: wrist, pinky, index, thumb (right hand, then left hand).
 _HANDS = ((16, 18, 20, 22), (15, 17, 19, 21))
@@ -70,7 +71,9 @@ class BodyAnalyzer:
         head = _head_mask(image, keypoints, person, face)
         skin_lab = _skin_colour(image, face, keypoints)
         hands = _hands_mask(image, keypoints, person, skin_lab)
-        other_people = self._count_others(small, keypoints, factor)
+        # The face detector sees 192 px: a larger copy only costs conversion time.
+        faces_image, faces_factor = _downscale(small, 256)
+        other_people = self._count_others(faces_image, keypoints, factor * faces_factor)
         return BodyAnalysis(
             keypoints=keypoints,
             person_mask=person,
