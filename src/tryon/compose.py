@@ -199,11 +199,17 @@ def _fill(
         # over trousers) goes on, not the background.
         continued = sub & neighbour_reach[box]
         source = neighbour[box] & ~unknown[box]
-        if continued.any() and source.any():
-            # Column by column, so its stripes and seams carry on.
-            extruded, found = extrude_fill(person[box], source, upward=neighbour_below)
-            continued &= found
-            out[box][continued] = extruded[continued]
+        span = M.bounding_box(continued)
+        if span is not None and source.any():
+            # Column by column, so its stripes and seams carry on: only the columns to
+            # fill, from the gap's edge to the end of the box the source comes from.
+            rows, cols = span
+            rows = slice(rows.start, None) if neighbour_below else slice(0, rows.stop)
+            extruded, found = extrude_fill(
+                person[box][rows, cols], source[rows, cols], upward=neighbour_below
+            )
+            take = continued[rows, cols] & found
+            out[box][rows, cols][take] = extruded[take]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())

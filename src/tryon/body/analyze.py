@@ -218,13 +218,21 @@ def _hands_mask(
         tips = wrist + direction * 2.4 * length
         outline = np.vstack([fingers, base[None], tips[None], (fingers - wrist) * 2.0 + wrist])
         hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
-        tight = M.draw_polygon((h, w), hull) & person
-        hand = M.dilate(tight, 0.2 * length) & person
-        skin = M.close(skin_like(image, skin_lab, hand, chroma=14, lightness=30), 0.1 * length)
-        skin = M.component_at(skin, fingers)
+        # Work in a window around the hand: nothing else of the photo matters here.
+        margin = int(np.ceil(0.35 * length)) + 2
+        x0, y0 = np.maximum(np.floor(hull.min(0)).astype(int) - margin, 0)
+        x1, y1 = np.minimum(np.ceil(hull.max(0)).astype(int) + margin, (w, h))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        window = (slice(y0, y1), slice(x0, x1))
+        inside = person[window]
+        tight = M.draw_polygon(inside.shape, hull - (x0, y0)) & inside
+        hand = M.dilate(tight, 0.2 * length) & inside
+        skin = skin_like(image[window], skin_lab, hand, chroma=14, lightness=30)
+        skin = M.component_at(M.close(skin, 0.1 * length), fingers - (x0, y0))
         # Gloves, or light that makes the hand far from the face's colour: keep the hand's
         # outline from its keypoints, not the margin around it (that is clothing).
-        out |= skin if skin.sum() > 0.4 * tight.sum() else tight
+        out[window] |= skin if skin.sum() > 0.4 * tight.sum() else tight
     return out
 
 
