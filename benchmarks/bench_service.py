@@ -62,12 +62,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, MB (Linux /proc)."""
-    total_kb = 0
-    pending = [pid]
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, MB."""
+    total_kb = 0
+    for current in process_tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
         except FileNotFoundError:
@@ -75,10 +87,19 @@ def tree_rss_mb(pid: int) -> float:
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total_kb += int(line.split()[1])
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            children = (task / "children").read_text().split()
-            pending.extend(int(child) for child in children)
     return total_kb / 1024
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its descendants, seconds."""
+    ticks = 0
+    for current in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
@@ -296,10 +317,12 @@ def main() -> int:
                     )
                 probe = overhead_probe(client, pairs, args.probe, args.format)
             rss_before = tree_rss_mb(server.pid)
+            cpu_before = tree_cpu_s(server.pid)
             parts, errors, rss, wall = asyncio.run(
                 load_run(base, pairs, args.requests, args.concurrency, args.format, server.pid)
             )
             rss_after = tree_rss_mb(server.pid)
+            cpu_per_request = (tree_cpu_s(server.pid) - cpu_before) / args.requests
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -353,6 +376,11 @@ def main() -> int:
     )
     if errors:
         print(f"errors by kind: {dict(errors)}")
+    print(
+        f"server CPU time per try-on: {cpu_per_request * 1000:.0f} ms "
+        f"({os.cpu_count() or 1} cores give {os.cpu_count() or 1} s of CPU a second: at most "
+        f"{(os.cpu_count() or 1) / cpu_per_request:.1f} try-ons/s)"
+    )
     print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in met.items()))
     print(
         json.dumps(
@@ -371,6 +399,7 @@ def main() -> int:
                 "p50_ms": round(p50, 1),
                 "p95_ms": round(p95, 1),
                 "p99_ms": round(p99, 1),
+                "server_cpu_ms_per_tryon": round(cpu_per_request * 1000, 1),
                 "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
                 "errors": n_errors,
                 "error_kinds": dict(errors),
