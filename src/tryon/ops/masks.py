@@ -31,16 +31,19 @@ def _disc(radius: float) -> npt.NDArray[np.uint8]:
     return (xs * xs + ys * ys <= radius * radius).astype(np.uint8)
 
 
-def _distance_outside(mask: Mask) -> npt.NDArray[np.float32]:
+def _distance_outside(mask: Mask, exact: bool = True) -> npt.NDArray[np.float32]:
     """Euclidean distance of every pixel to the nearest mask pixel (0 on the mask)."""
-    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    kind = cv2.DIST_MASK_PRECISE if exact else cv2.DIST_MASK_5
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, kind)
 
 
-def dilate(mask: Mask, radius: float) -> Mask:
+def dilate(mask: Mask, radius: float, exact: bool = True) -> Mask:
     """Grows ``mask`` by ``radius`` pixels (Euclidean); radius <= 0 returns a copy.
 
     Small radii use a disc-shaped kernel; larger ones a distance transform, whose cost
-    does not grow with the radius. Both give exactly the pixels within ``radius``.
+    does not grow with the radius. Both give exactly the pixels within ``radius``;
+    with ``exact=False`` large radii use a 5x5 chamfer distance instead (within about
+    2% of the radius, several times faster), for margins that need no precision.
     """
     if radius <= 0 or not mask.any():
         return mask.copy()
@@ -50,7 +53,7 @@ def dilate(mask: Mask, radius: float) -> Mask:
     box = bounding_box(mask, int(np.ceil(radius)) + 1)
     out = np.zeros_like(mask, dtype=bool)
     if box is not None:
-        out[box] = _distance_outside(mask[box]) <= radius
+        out[box] = _distance_outside(mask[box], exact) <= radius
     return out
 
 
