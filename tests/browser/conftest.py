@@ -3,8 +3,9 @@
 The app runs in a background thread of the test process under uvicorn, with a
 temporary catalog. Chromium is Debian's (``scripts/browser-setup.sh`` installs it);
 Playwright drives it through ``executable_path`` and never downloads a browser.
-Every test here is skipped, with the reason printed, when Chromium, Playwright or
-the service's dependencies are missing.
+The test modules skip, with the reason printed, when Chromium, Playwright or the
+service's dependencies are missing (``skip_without_browser``); the imports here wait
+for the fixtures so that this file loads everywhere.
 """
 
 from __future__ import annotations
@@ -37,20 +38,20 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "browser"
 """Where the tests save screenshots of the page (out/ is not tracked)."""
 
-if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}; run scripts/browser-setup.sh (as root) "
-        "or set TRYON_CHROMIUM",
-        allow_module_level=True,
+
+def skip_without_browser() -> None:
+    """Skips the calling test module, saying why, when the browser tests cannot run."""
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}; run scripts/browser-setup.sh (as root) "
+            "or set TRYON_CHROMIUM",
+            allow_module_level=True,
+        )
+    pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
     )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
-)
-uvicorn = pytest.importorskip("uvicorn", reason="the service extra is not installed")
-service_app = pytest.importorskip(
-    "tryon.service.app", reason="tryon.service.app is missing or its extra is not installed"
-)
-service_settings = pytest.importorskip("tryon.service.settings")
+    pytest.importorskip("uvicorn", reason="the service extra is not installed")
+    pytest.importorskip("fastapi", reason="the service extra is not installed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +65,13 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real app under uvicorn on a free loopback port, in a background thread."""
+    import uvicorn
+
+    from tryon.service.app import create_app
+    from tryon.service.settings import ServiceSettings
+
     catalog_dir = tmp_path_factory.mktemp("catalog")
-    app = service_app.create_app(service_settings.ServiceSettings(catalog_dir=catalog_dir))
+    app = create_app(ServiceSettings(catalog_dir=catalog_dir))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -90,7 +96,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright."""
-    with sync_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )

@@ -14,8 +14,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import SCREENSHOTS, LiveServer
+from tests.browser.conftest import SCREENSHOTS, LiveServer, skip_without_browser
 from tests.photos import garment, person
+
+skip_without_browser()
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
