@@ -79,6 +79,8 @@ def test_upload_person_and_garment_then_try_on(page: Page) -> None:
     assert "body" in timings and "round trip" in timings and "ms" in timings
     assert page.is_hidden("#message") or "Added" in page.inner_text("#message")
     save_screenshot(page, "tryon.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    save_screenshot(page, "tryon-phone.png")
 
 
 def test_sample_person_catalog_garment_and_steps(page: Page, live_server: LiveServer) -> None:
@@ -88,7 +90,9 @@ def test_sample_person_catalog_garment_and_steps(page: Page, live_server: LiveSe
     samples = page.locator("#samples-list input[name=sample]")
     if samples.count() == 0:
         pytest.skip("the app lists no sample people (no samples folder configured)")
-    samples.first.check()
+    # By keyboard: focus the first sample and select it with the space bar.
+    samples.first.focus()
+    page.keyboard.press("Space")
     page.wait_for_function(
         "document.getElementById('person-chosen').textContent.includes('sample')"
     )

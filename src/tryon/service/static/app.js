@@ -274,6 +274,7 @@ async function addGarment() {
     await loadGarments(garment.id);
     $("garment-file").value = "";
     $("garment-name").value = "";
+    $("garment-upload").open = false;
     showMessage(`Added “${garment.name || garment.id.slice(0, 8)}” (${garment.category}) and selected it.`, "info");
   } catch (error) {
     showError(error);
