@@ -9,12 +9,13 @@ times one image per preset and size:
 * ``hybrid``: the refinement pass of the hybrid engine (10 steps from strength 0.5) on
   a crop of 512x384 pixels' area, the size the engine gives the model.
 
-Each is run with a small number of steps ``k`` and with one step; per step =
-(T_k - T_1) / (k - 1) and the per-image figure is T_1 - per step + steps x per step, so
-long runs can be estimated from short ones (``--timed-steps``; use the full count on a
-GPU). With ``--reference PATH`` (a CatVTON checkout and an environment with its
-dependencies) the same settings also run through the reference pipeline in this process
-on the same weights, and the ratio of the two is printed.
+Each runs ``k`` steps (``--timed-steps``) with every UNet call timed; per image = the
+rest of the run (VAE encode and decode, scheduler) + steps x the median UNet call, so
+long runs are estimated from short ones and a busy shared machine disturbs the figure
+less (use the full step count on a GPU). With ``--reference PATH`` (a CatVTON checkout,
+in an environment that also has its dependencies, ``accelerate`` and ``transformers``)
+the same settings also run through the reference pipeline in this process on the same
+weights, and the ratio of the two is printed.
 
 Prints one JSON object per line.
 
@@ -30,24 +31,25 @@ import json
 import os
 import platform
 import resource
+import shutil
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from tryon.diffusion.models import DiffusionModels, build_models
-from tryon.diffusion.pipeline import CatVTONPipeline
-from tryon.diffusion.sampling import PRESETS, SamplerConfig
-from tryon.engines.hybrid import HybridConfig
+# diffusers and huggingface_hub read HF_HOME when imported, and the reference needs it to
+# point at an offline cache: the package is imported in main(), after that is set up.
+if TYPE_CHECKING:
+    from tryon.diffusion.models import DiffusionModels
+    from tryon.diffusion.sampling import SamplerConfig
 
-HYBRID_STEPS = HybridConfig().steps
-HYBRID_STRENGTH = HybridConfig().strength
-HYBRID_AREA = HybridConfig().crop_area
+WORK = Path(tempfile.mkdtemp(prefix="bench-diffusion-"))
 
 
 def size_arg(text: str) -> tuple[int, int]:
@@ -60,19 +62,6 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(fn: Callable[[], Any], device: torch.device, repeats: int) -> float:
-    """Median seconds of ``repeats`` calls (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
 def inputs(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
     person = (torch.rand(1, 3, h, w, generator=g) * 2 - 1).to(device)
@@ -82,30 +71,54 @@ def inputs(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, ...]:
     return person, garment, mask
 
 
-def estimate(t_k: float, t_1: float, k: int, steps: int) -> tuple[float, float]:
-    """(seconds per step, seconds per image at ``steps``) from runs of k and 1 steps."""
-    per_step = (t_k - t_1) / (k - 1) if k > 1 else t_1
-    return per_step, max(t_1 - per_step, 0.0) + steps * per_step
-
-
 def measure(
     run: Callable[[int], Callable[[], Any]],
+    unet: torch.nn.Module,
     device: torch.device,
     k: int,
     repeats: int,
     steps: int,
 ) -> dict[str, Any]:
-    """Times ``run(k)`` and ``run(1)``; per-step and per-image figures, peak GPU memory."""
+    """Runs ``run(k)`` ``repeats`` times (after a one-step warm-up), timing every UNet call.
+
+    Per image = the rest of the run (VAE, scheduler) + ``steps`` x the median UNet call:
+    robust on a shared machine, where whole-run times swing with other loads.
+    """
+    calls: list[float] = []
+    started: list[float] = []
+
+    def before(*_: Any) -> None:
+        sync(device)
+        started.append(time.perf_counter())
+
+    def after(*_: Any) -> None:
+        sync(device)
+        calls.append(time.perf_counter() - started[-1])
+
+    run(1)()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    t_k = timed(run(k), device, repeats)
-    t_1 = timed(run(1), device, repeats)
-    per_step, per_image = estimate(t_k, t_1, k, steps)
+    hooks = [unet.register_forward_pre_hook(before), unet.register_forward_hook(after)]
+    rest = []
+    try:
+        for _ in range(repeats):
+            calls.clear()
+            sync(device)
+            start = time.perf_counter()
+            run(k)()
+            sync(device)
+            rest.append(time.perf_counter() - start - sum(calls))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    step = statistics.median(calls)
     row: dict[str, Any] = {
         "steps": steps,
         "timed_steps": k,
-        "seconds_per_step": round(per_step, 4),
-        "seconds_per_image": round(per_image, 3),
+        "seconds_per_step": round(step, 4),
+        "seconds_per_step_min": round(min(calls), 4),
+        "seconds_other": round(min(rest), 3),
+        "seconds_per_image": round(min(rest) + steps * step, 3),
         "extrapolated": k < steps,
     }
     if device.type == "cuda":
@@ -122,15 +135,19 @@ def bench_ours(
     repeats: int,
     hybrid: bool = False,
 ) -> dict[str, Any]:
+    from tryon.diffusion.pipeline import CatVTONPipeline
+    from tryon.engines.hybrid import HybridConfig
+
     person, garment, mask = inputs(*size, device)
-    steps = HYBRID_STEPS if hybrid else config.steps
+    hybrid_config = HybridConfig()
+    steps = hybrid_config.steps if hybrid else config.steps
 
     def run(n: int) -> Callable[[], Any]:
         pipe = CatVTONPipeline(models, replace(config, steps=n), device)
         latent = pipe.encode_garment(garment)  # cached per garment in the engines
         gen = torch.Generator(device).manual_seed(0)
         if hybrid:
-            return lambda: pipe.refine(person, mask, latent, HYBRID_STRENGTH, n, gen, gen)
+            return lambda: pipe.refine(person, mask, latent, hybrid_config.strength, n, gen, gen)
         return lambda: pipe(person, mask, latent, gen, gen)
 
     return {
@@ -138,7 +155,7 @@ def bench_ours(
         "preset": "hybrid-refine" if hybrid else config.name,
         "size": f"{size[0]}x{size[1]}",
         "dtype": str(config.dtype(device)).replace("torch.", ""),
-        **measure(run, device, k, repeats, steps),
+        **measure(run, models.unet, device, k, repeats, steps),
     }
 
 
@@ -152,16 +169,13 @@ def bench_reference(
     steps: int,
 ) -> dict[str, Any]:
     """The reference pipeline on the same weights and settings (compat, float32)."""
-    work = Path(tempfile.mkdtemp(prefix="bench-reference-"))
-    os.environ["HF_HOME"] = str(work / "hf")
-    os.environ["HF_HUB_OFFLINE"] = "1"
     sys.path.insert(0, str(Path(__file__).parent))
     from parity_catvton import offline_vae_cache  # the sibling parity script
 
     from tryon.diffusion.models import random_attention_state, save_weights
 
-    paths = save_weights(models, random_attention_state(models.unet), work / "weights")
-    offline_vae_cache(work / "hf", paths)
+    paths = save_weights(models, random_attention_state(models.unet), WORK / "weights")
+    offline_vae_cache(WORK / "hf", paths)
     sys.path.insert(0, str(reference))
     import model.pipeline as ref_module
 
@@ -186,7 +200,7 @@ def bench_reference(
         "preset": "compat",
         "size": f"{size[0]}x{size[1]}",
         "dtype": "float32",
-        **measure(run, device, k, repeats, steps),
+        **measure(run, ref.unet, device, k, repeats, steps),
     }
 
 
@@ -200,6 +214,13 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, help="CatVTON checkout: also time it")
     args = parser.parse_args()
     device = torch.device(args.device)
+    os.environ["HF_HOME"] = str(WORK / "hf")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from tryon.diffusion.models import build_models
+    from tryon.diffusion.sampling import PRESETS
+    from tryon.engines.hybrid import HybridConfig
+
+    crop_area = HybridConfig().crop_area
     sizes = args.sizes or ([(512, 384), (1024, 768)] if device.type == "cuda" else [(256, 192)])
 
     t0 = time.perf_counter()
@@ -225,8 +246,8 @@ def main() -> None:
             hybrid = name == "hybrid"
             config = PRESETS["fast" if hybrid else name]
             run_size = size
-            if hybrid:  # the hybrid engine gives the model a crop of HYBRID_AREA pixels
-                scale = min(1.0, (HYBRID_AREA / (size[0] * size[1])) ** 0.5)
+            if hybrid:  # the hybrid engine gives the model a crop of crop_area pixels
+                scale = min(1.0, (crop_area / (size[0] * size[1])) ** 0.5)
                 run_size = (round(size[0] * scale / 8) * 8, round(size[1] * scale / 8) * 8)
             row = bench_ours(
                 models, config, run_size, device, args.timed_steps, args.repeats, hybrid
@@ -250,6 +271,7 @@ def main() -> None:
                 )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(json.dumps({"peak_rss_gb": round(rss, 2)}))
+    shutil.rmtree(WORK, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -106,8 +106,9 @@ class HybridEngine:
         warp: WarpEngine | None = None,
     ) -> None:
         self.config = config or HybridConfig()
-        self.warp = warp or WarpEngine()
-        self.diffusion = CatVTONEngine(weights, self.config.diffusion, models, self.warp)
+        # The diffusion weights first: a missing file is reported before MediaPipe loads.
+        self.diffusion = CatVTONEngine(weights, self.config.diffusion, models, warp)
+        self.warp: WarpEngine = self.diffusion.warp
 
     def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
         return self.warp.analyze_garment(garment, category)
