@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from PIL import Image as PILImage
 
 from tryon import __version__
 from tryon.pipeline import TryOn
@@ -42,6 +43,10 @@ def create_app(
             here, once per process (loading the models takes about a second).
     """
     settings = settings or ServiceSettings()
+    # Pillow registers its image plugins lazily on first use; two request threads doing
+    # that at once can see a half-filled registry (KeyError: 'MPO' on a bad upload).
+    # Registering them all here, before any thread starts, removes the race.
+    PILImage.init()
     services = build_services(settings, tryon_engine)
 
     @asynccontextmanager
