@@ -120,7 +120,7 @@ def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
     shading is encoded once per pixel instead of decoding and encoding every channel.
     """
     gain = cv2.pow(shading.astype(np.float32), 1 / 2.2).reshape(shading.shape)
-    lit = rgb.astype(np.float32) * np.repeat(gain[..., None], 3, axis=-1)
+    lit = cv2.multiply(rgb.astype(np.float32), cv2.merge([gain, gain, gain]))
     return np.minimum(lit, 255.0, out=lit)
 
 
