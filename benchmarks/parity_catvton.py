@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,19 @@ def offline_vae_cache(hf_home: Path, paths: WeightsPaths) -> None:
         shutil.copy(f, snapshot / f.name)
     (repo / "refs").mkdir(exist_ok=True)
     (repo / "refs" / "main").write_text(commit)
+
+
+def record_decoder_input(vae: Any) -> list[torch.Tensor]:
+    """Wraps ``vae.decode`` (on this instance) to keep a copy of the latents it decodes."""
+    seen: list[torch.Tensor] = []
+    decode = vae.decode
+
+    def recording(z: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        seen.append(z.detach().clone())
+        return decode(z, *args, **kwargs)
+
+    vae.decode = recording
+    return seen
 
 
 def inputs(height: int, width: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -129,6 +143,7 @@ def main() -> None:
         skip_safety_check=True,
         use_tf32=False,
     )
+    ref_latents = record_decoder_input(ref.vae)
     torch.manual_seed(args.vae_seed)  # the reference samples its VAE latents from here
     t0 = time.perf_counter()
     ref_images = ref(
@@ -144,7 +159,9 @@ def main() -> None:
     ref_seconds = time.perf_counter() - t0
     ref_float = captured[0][0]
 
-    ours = CatVTONPipeline(load_models(work / "weights"), preset("compat"))
+    config = replace(preset("compat"), steps=args.steps, guidance=args.guidance)
+    ours = CatVTONPipeline(load_models(work / "weights"), config)
+    our_latents = record_decoder_input(ours.models.vae)
     t0 = time.perf_counter()
     out = ours(
         person,
@@ -167,6 +184,16 @@ def main() -> None:
                 "dtype": "float32",
                 "max_abs_diff_float": float(np.abs(our_float - ref_float).max()),
                 "max_abs_diff_uint8": int(np.abs(our_u8.astype(int) - ref_u8.astype(int)).max()),
+                "mean_abs_diff_float": float(np.abs(our_float - ref_float).mean()),
+                "max_abs_diff_decoder_input": float((our_latents[0] - ref_latents[0]).abs().max()),
+                "vae_weights_equal": all(
+                    torch.equal(a, b)
+                    for a, b in zip(
+                        ours.models.vae.state_dict().values(),
+                        ref.vae.state_dict().values(),
+                        strict=True,
+                    )
+                ),
                 "output_std": float(our_float.std()),
                 "reference_seconds": round(ref_seconds, 2),
                 "ours_seconds": round(our_seconds, 2),

@@ -255,7 +255,8 @@ class CatVTONPipeline:
                 eps, t, latents, generator=generator, return_dict=False, **extra
             )[0]
         person = latents.split(latents.shape[CONCAT_DIM] // 2, dim=CONCAT_DIM)[0]
-        decoded = self.models.vae.decode((person / self.scaling).to(self.dtype)).sample
+        # (1 / s) * x, not x / s: the reference's expression, so compat stays bit-identical.
+        decoded = self.models.vae.decode((1 / self.scaling * person).to(self.dtype)).sample
         return (decoded.float() / 2 + 0.5).clamp(0, 1).cpu()
 
     def _check(
