@@ -196,8 +196,9 @@ def test_job_shows_progress_until_done(page: Page, live_server: LiveServer) -> N
 
 def test_cancel_a_queued_job(page: Page, live_server: LiveServer) -> None:
     shirt = catalogue(live_server)
-    # Jobs run one at a time: three ahead keep the page's job queued long enough to cancel.
-    ahead = [submit_job(live_server, shirt["id"]) for _ in range(3)]
+    # Jobs run one at a time: twenty ahead (several seconds of work even on a fast,
+    # idle machine) keep the page's job queued long enough to see it queued and cancel.
+    ahead = [submit_job(live_server, shirt["id"]) for _ in range(20)]
     try:
         start_page_job(page, shirt["id"])
         page.click("#tryon-button")
