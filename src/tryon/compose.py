@@ -171,6 +171,7 @@ def _fill(
     old: Mask,
     skin_zone: Mask,
     shading: FloatImage,
+    person_area: Mask,
     neighbour: Mask | None = None,
     neighbour_reach: Mask | None = None,
     neighbour_below: bool = True,
@@ -183,8 +184,7 @@ def _fill(
     if not hole.any():
         return out
     unknown = M.dilate(hole | old, 2)
-    person_rim = max(2.0, 1.5 * max(hole.shape) / 512)
-    scenery = ~M.dilate(body.person_mask, person_rim) & ~unknown
+    scenery = ~person_area & ~unknown
     # The fill continues what surrounds the old garment: work on its box, grown so that
     # there is something around it to continue.
     h, w = hole.shape
@@ -296,6 +296,7 @@ def compose(
         old,
         skin_zone & hole,
         shading,
+        old_garment.person_area,
         old_garment.neighbour,
         old_garment.neighbour_reach,
         neighbour_below=category is not Category.LOWER,

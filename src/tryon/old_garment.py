@@ -50,6 +50,8 @@ class OldGarment:
     Attributes:
         mask: (H, W) bool, its pixels inside the agnostic mask.
         colours: (K, 3) float32 CIELAB colour clusters (empty when not measured).
+        person_area: (H, W) bool, the person mask grown by a few pixels: the model's
+            mask edge can fall inside the clothing's.
         neighbour: (H, W) bool, the pixels of the garment next to it (the trousers
             under a top, the top over trousers), inside the mask or out; None when
             not found.
@@ -60,6 +62,7 @@ class OldGarment:
 
     mask: Mask
     colours: LabColours
+    person_area: Mask
     neighbour: Mask | None = None
     neighbour_reach: Mask | None = None
 
@@ -87,21 +90,22 @@ def find_old_garment(
     # The person mask comes from a 256 px model: its edge can fall a few pixels inside
     # the garment's, and that rim would stay as a dark or light outline.
     rim = max(2.0, 1.5 * max(agnostic.shape) / 512)
-    inside = agnostic & M.dilate(body.person_mask, rim)
+    person_area = M.dilate(body.person_mask, rim)
+    inside = agnostic & person_area
     frame = body_frame(body.keypoints)
     chest = _chest(body, frame)
     thighs = _thighs(body, frame)
     own_zone, other_zone = (thighs, chest) if category is Category.LOWER else (chest, thighs)
     own = _colours(person, inside & own_zone, cfg)
     if category is Category.OVERALL or len(own) == 0:
-        return OldGarment(inside, own)
+        return OldGarment(inside, own, person_area)
     keep_out = body.head_mask | body.hands_mask
     other_region = body.person_mask & ~agnostic & ~keep_out & other_zone
     other = _colours(person, other_region, cfg)
     if len(other) == 0:
-        return OldGarment(inside, own)
+        return OldGarment(inside, own, person_area)
     # The garments meet around the hips: only there can the other one be inside the mask.
-    reach = _hips(body, frame, category) & M.dilate(body.person_mask, rim)
+    reach = _hips(body, frame, category) & person_area
     candidates = inside & reach
     # Decided on every other row and column (the opening below removes anything finer
     # anyway), then spread back to full resolution.
@@ -120,7 +124,7 @@ def find_old_garment(
     # The neighbour is all of the person outside the mask (where the two garments meet,
     # that is the other garment) plus what continues it inside.
     neighbour = (body.person_mask & ~agnostic & ~keep_out) | joined
-    return OldGarment(inside & ~joined, own, neighbour, reach)
+    return OldGarment(inside & ~joined, own, person_area, neighbour, reach)
 
 
 def nearest_distance(lab: npt.NDArray[np.float32], colours: LabColours) -> npt.NDArray[np.float32]:
