@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from tryon.body.agnostic import ARMS, arm_path, body_frame, draw_arm
 from tryon.body.analyze import chin_y, head_size
-from tryon.old_garment import find_old_garment, skin_pixels
+from tryon.old_garment import OldGarment, find_old_garment, skin_pixels
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
 from tryon.ops.fill import extrude_fill, push_pull_fill
@@ -51,6 +51,23 @@ class ComposeConfig:
     shading_blur: float = 0.006
     seam: float = 3.0
     shading_side: int = 192
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the composite needs from the person photo alone, before any garment.
+
+    It depends on the photo, its body analysis and the category, never on the new
+    garment, so it can be worked out while the garment is warped.
+
+    Attributes:
+        old_garment: the garment being replaced and the one next to it.
+        shading: (H, W) float32, the photo's relative shading (1 outside the old
+            garment). Read-only: ``compose`` works on a copy.
+    """
+
+    old_garment: OldGarment
+    shading: FloatImage
 
 
 @dataclass(frozen=True)
@@ -238,6 +255,28 @@ def _smooth_fill(image: Image, known: Mask) -> Image:
     return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
+def prepare_scene(
+    person: Image,
+    body: BodyAnalysis,
+    agnostic: Mask,
+    category: Category,
+    cfg: ComposeConfig | None = None,
+) -> Scene:
+    """Finds the old garment and measures the photo's shading on it.
+
+    Args:
+        person: (H, W, 3) RGB uint8 photo.
+        body: its body analysis.
+        agnostic: (H, W) bool, the pixels that may change.
+        category: the category tried on.
+    """
+    cfg = cfg or ComposeConfig()
+    kp = body.keypoints
+    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
+    old_garment = find_old_garment(person, body, agnostic, category)
+    return Scene(old_garment, estimate_shading(person, old_garment.mask, sw, cfg))
+
+
 def compose(
     person: Image,
     body: BodyAnalysis,
@@ -245,6 +284,7 @@ def compose(
     agnostic: Mask,
     category: Category,
     cfg: ComposeConfig | None = None,
+    scene: Scene | None = None,
 ) -> Composite:
     """Composes the try-on image.
 
@@ -254,6 +294,7 @@ def compose(
         warped: the garment in the photo's frame.
         agnostic: (H, W) bool, the pixels that may change.
         category: the category tried on.
+        scene: ``prepare_scene``'s result for these inputs; worked out here when None.
 
     Returns:
         The composite; outside ``agnostic`` it equals ``person`` exactly.
@@ -266,10 +307,10 @@ def compose(
         )
     h = person.shape[0]
     kp = body.keypoints
-    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
-    old_garment = find_old_garment(person, body, agnostic, category)
+    scene = scene or prepare_scene(person, body, agnostic, category, cfg)
+    old_garment = scene.old_garment
     old = old_garment.mask
-    shading = estimate_shading(person, old, sw, cfg)
+    shading = scene.shading.copy()
     alpha = warped.alpha.copy()
     skin_zone = np.zeros_like(old)
     if category is not Category.LOWER:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
-from tryon.compose import ComposeConfig, compose
+from tryon.compose import ComposeConfig, compose, prepare_scene
 from tryon.errors import BodyNotVisibleError
 from tryon.garment.analyze import GarmentAnalyzer
 from tryon.types import BodyAnalysis, Category, GarmentAnalysis, Image, Joint, TryOnResult
@@ -48,6 +49,9 @@ class WarpEngine:
         self.agnostic_config = agnostic or AgnosticConfig()
         self.warp_config = warp or WarpConfig()
         self.compose_config = composite or ComposeConfig()
+        # Warps run here, beside the person side of the same try-on (one thread per
+        # try-on in flight; more would only wait for the CPU).
+        self._warps = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tryon-warp")
 
     def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
         return self.garments.analyze(garment, category)
@@ -59,16 +63,25 @@ class WarpEngine:
         chosen = category or garment.category
         body = _timed(timings, "body", lambda: self.body.analyze(person))
         check_visible(body, chosen)
+        # The garment side (the warp) needs only the body; the person side (the
+        # agnostic mask, the old garment, the shading) never looks at the new garment.
+        # They run at the same time, on two cores where there are two.
+        warping = self._warps.submit(
+            _timed, timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config)
+        )
         mask = _timed(
             timings, "agnostic_mask", lambda: agnostic_mask(body, chosen, self.agnostic_config)
         )
-        warped = _timed(
-            timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config)
+        scene = _timed(
+            timings,
+            "scene",
+            lambda: prepare_scene(person, body, mask, chosen, self.compose_config),
         )
+        warped = warping.result()
         result = _timed(
             timings,
             "compose",
-            lambda: compose(person, body, warped, mask, chosen, self.compose_config),
+            lambda: compose(person, body, warped, mask, chosen, self.compose_config, scene),
         )
         warnings = []
         if body.other_people:
