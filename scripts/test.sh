@@ -10,6 +10,8 @@ cd "$ROOT"
 scripts/setup.sh
 # Debian's chromium for tests/browser/ (installed only when missing).
 scripts/browser-setup.sh
+# Debian's redis-server for the job store and scale-out tests (installed only when missing).
+scripts/redis-setup.sh
 
 PY=.venv/bin/python
 

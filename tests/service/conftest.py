@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import GARMENTS
+from tests.service.redis_server import RedisServer, redis_server
 from tryon import TryOn
 from tryon.service.app import create_app
 from tryon.service.settings import ServiceSettings
@@ -73,3 +74,11 @@ def shirt_id(client: TestClient, shirt_photo: bytes) -> str:
     response = client.post("/v1/garments", files={"photo": ("shirt.jpg", shirt_photo)})
     assert response.status_code in (200, 201), response.text
     return str(response.json()["id"])
+
+
+@pytest.fixture()
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server for one test (killed after it)."""
+    server = redis_server(tmp_path / "redis")
+    yield server
+    server.kill()

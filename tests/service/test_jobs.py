@@ -63,6 +63,7 @@ def test_job_runs_to_done(client: TestClient, shirt_id: str) -> None:
         "position": None,
         "progress": {"step": 3, "total": 3},
         "error": None,
+        "attempt": 1,
         "result_url": job["result_url"],
     }
     result = client.get(str(job["result_url"]))

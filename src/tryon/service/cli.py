@@ -97,6 +97,28 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="how long finished jobs and their results are kept (default: %(default)s)",
     )
     serve.add_argument(
+        "--job-store",
+        default="memory",
+        metavar="WHERE",
+        help="where jobs live: 'memory' (this process), 'sqlite:PATH' (shared by the "
+        "--workers of one machine) or 'redis://HOST:PORT/DB' (shared by every machine; "
+        "needed with --ray) (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--job-lease",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a job whose worker is silent this long is run again (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--job-attempts",
+        type=int,
+        default=2,
+        help="runs a job gets when its workers die, then it fails with the reason "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
         "--max-upload-mb",
         type=float,
         default=20.0,
@@ -132,6 +154,9 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         "job_workers": args.job_workers,
         "max_jobs": args.max_jobs,
         "result_ttl_s": args.result_ttl,
+        "job_store": args.job_store,
+        "job_lease_s": args.job_lease,
+        "job_attempts": args.job_attempts,
         "max_upload_bytes": int(args.max_upload_mb * 2**20),
         "max_pixels": int(args.max_megapixels * 1e6),
         "api_keys": api_keys(args.api_keys_file),

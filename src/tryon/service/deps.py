@@ -16,10 +16,11 @@ from fastapi import Depends, Header, Request
 from tryon.catalog import Catalog
 from tryon.pipeline import TryOn
 from tryon.service.errors import APIError
-from tryon.service.jobs import InMemoryJobStore, JobQueue, JobStore
+from tryon.service.jobs import JobQueue, JobStore, StoreSettings
 from tryon.service.metrics import Metrics
 from tryon.service.pool import WorkPool
 from tryon.service.settings import ServiceSettings
+from tryon.service.stores import open_job_store
 from tryon.service.work import run_job
 
 
@@ -63,7 +64,10 @@ def build_services(settings: ServiceSettings, tryon: TryOn | None = None) -> Ser
     catalog = Catalog(settings.catalog_dir, tryon=tryon)
     metrics = Metrics()
     pool = WorkPool(settings.max_concurrency, settings.max_waiting, settings.retry_after_s, metrics)
-    store = InMemoryJobStore(ttl_s=settings.result_ttl_s)
+    store = open_job_store(
+        settings.job_store,
+        StoreSettings(settings.result_ttl_s, settings.job_lease_s, settings.job_attempts),
+    )
     execute = functools.partial(run_job, tryon, catalog, settings, metrics)
     jobs = JobQueue(
         store,

@@ -43,6 +43,10 @@ class ServiceSettings:
         max_jobs: jobs queued or running at once; beyond, 503 + Retry-After.
         result_ttl_s: seconds a finished job (its result included) is kept, then
             forgotten.
+        job_store: where jobs live: "memory", "sqlite:PATH" or "redis://HOST:PORT/DB"
+            (see ``tryon.service.stores``).
+        job_lease_s: seconds a job's worker may go silent before the job is taken back.
+        job_attempts: runs a job gets when its workers die; then it fails with a reason.
         api_keys: accepted ``X-API-Key`` values; empty: no key needed.
         keep_uploads_dir: when set, shoppers' person photos are also written there (for
             debugging with consent); by default they never touch the disk.
@@ -62,20 +66,30 @@ class ServiceSettings:
     job_workers: int = 1
     max_jobs: int = 64
     result_ttl_s: float = 600.0
+    job_store: str = "memory"
+    job_lease_s: float = 30.0
+    job_attempts: int = 2
     api_keys: tuple[str, ...] = ()
     keep_uploads_dir: Path | None = None
     weights_dir: Path | None = None
     output_quality: int = 90
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_pixels", "max_concurrency", "job_workers"):
+        for name in (
+            "max_upload_bytes",
+            "max_pixels",
+            "max_concurrency",
+            "job_workers",
+            "job_attempts",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("max_waiting", "max_jobs", "retry_after_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.result_ttl_s <= 0:
-            raise ValueError(f"result_ttl_s must be positive, got {self.result_ttl_s}")
+        for name in ("result_ttl_s", "job_lease_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 1 <= self.output_quality <= 100:
             raise ValueError(f"output_quality must be 1-100, got {self.output_quality}")
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from tryon.service.deps import Services, ServicesDep, require_api_key
 from tryon.service.errors import APIError
-from tryon.service.jobs import TERMINAL, JobState
+from tryon.service.jobs import TERMINAL, JobState, check_key
 from tryon.service.routes.tryon import TRYON_SCHEMA, read_tryon_request
 
 router = APIRouter(prefix="/v1/jobs", dependencies=[Depends(require_api_key)], tags=["jobs"])
@@ -38,6 +38,7 @@ def job_json(state: JobState) -> dict[str, Any]:
         "position": state.position,
         "progress": {"step": state.step, "total": state.total},
         "error": error,
+        "attempt": state.attempt,
         "result_url": urls(state.id)["result_url"],
     }
 
@@ -53,11 +54,24 @@ def unknown_job(job_id: str) -> APIError:
 
 
 @router.post("", status_code=202, openapi_extra=TRYON_SCHEMA)
-async def submit_job(request: Request, services: ServicesDep) -> JSONResponse:
+async def submit_job(
+    request: Request,
+    services: ServicesDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="a key of the client's choosing (a UUID): sending the same request "
+            "again with the same key returns the same job instead of a new one"
+        ),
+    ] = None,
+) -> JSONResponse:
     """Queues a try-on (any engine; diffusion engines only run this way): 202 and where
-    to follow it. The ``steps`` field is ignored here."""
+    to follow it. The ``steps`` field is ignored here. With ``Idempotency-Key``, a
+    retried submission (a lost answer, a timeout) returns the job already created; the
+    same key with a different request is refused with 409."""
+    key = check_key(idempotency_key)
     wanted = await read_tryon_request(request, services)
-    state = services.jobs.submit(wanted.spec())
+    state = services.jobs.submit(wanted.spec(), key)
     links = urls(state.id)
     return JSONResponse(
         {"id": state.id, "status": state.status, "position": state.position, **links},
