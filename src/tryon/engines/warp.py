@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from tryon.allocator import keep_freed_memory
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
@@ -44,6 +45,7 @@ class WarpEngine:
         warp: WarpConfig | None = None,
         composite: ComposeConfig | None = None,
     ) -> None:
+        keep_freed_memory()
         self.body = BodyAnalyzer(models or BodyModels())
         self.garments = GarmentAnalyzer(self.body)
         self.agnostic_config = agnostic or AgnosticConfig()
