@@ -72,6 +72,29 @@ def test_dilate_grows_by_exactly_the_euclidean_radius(seed: int, radius: float) 
     assert (M.dilate(mask, radius) == expected).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(2.0, 60.0), st.integers(40, 121), st.integers(40, 121))
+def test_inexact_dilate_is_within_its_tolerance(
+    seed: int, radius: float, height: int, width: int
+) -> None:
+    """exact=False: a chamfer distance, at half resolution for large radii; every pixel
+    nearer than the radius less the tolerance is in, none farther than it plus the
+    tolerance, and the mask itself is kept."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((height, width)) > 0.995
+    grown = M.dilate(mask, radius, exact=False)
+    assert (grown >= mask).all()
+    py, px = np.nonzero(mask)
+    if len(py) == 0:
+        assert not grown.any()
+        return
+    ys, xs = np.mgrid[0:height, 0:width]
+    distance = np.sqrt(((ys[..., None] - py) ** 2 + (xs[..., None] - px) ** 2).min(-1))
+    slack = 0.02 * radius + (2.0 if radius >= 16 else 0.5)
+    assert grown[distance <= radius - slack].all()
+    assert not grown[distance > radius + slack].any()
+
+
 def test_tapered_stroke_is_as_wide_as_asked_at_each_end() -> None:
     mask = M.draw_tapered_stroke((100, 200), [(20, 50), (180, 50)], [40, 10])
     assert mask[30:71, 20].all() and not mask[29, 20] and not mask[71, 20]

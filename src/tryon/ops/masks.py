@@ -41,20 +41,43 @@ def dilate(mask: Mask, radius: float, exact: bool = True) -> Mask:
     """Grows ``mask`` by ``radius`` pixels (Euclidean); radius <= 0 returns a copy.
 
     Small radii use a disc-shaped kernel; larger ones a distance transform, whose cost
-    does not grow with the radius. Both give exactly the pixels within ``radius``;
-    with ``exact=False`` large radii use a 5x5 chamfer distance instead (within about
-    2% of the radius, several times faster), for margins that need no precision.
+    does not grow with the radius. Both give exactly the pixels within ``radius``.
+    With ``exact=False``, for margins that need no precision, large radii use a 5x5
+    chamfer distance instead (within about 2% of the radius), and from
+    ``_COARSE_RADIUS`` on it is measured at half resolution (within 2% plus two
+    pixels, a quarter of the work); the mask itself is always kept.
     """
     if radius <= 0 or not mask.any():
         return mask.copy()
     if radius <= _KERNEL_RADIUS:
         return cv2.dilate(mask.astype(np.uint8), _disc(radius)).astype(bool)
     # Only the mask's bounding box grown by the radius can change: work on that window.
-    box = bounding_box(mask, int(np.ceil(radius)) + 1)
+    box = bounding_box(mask, int(np.ceil(radius)) + 2)
+    assert box is not None  # the mask is not empty
     out = np.zeros_like(mask, dtype=bool)
-    if box is not None:
+    if not exact and radius >= _COARSE_RADIUS:
+        out[box] = _dilate_coarse(mask[box], radius)
+    else:
         out[box] = _distance_outside(mask[box], exact) <= radius
     return out
+
+
+# From this radius, an inexact dilation is measured on a half-resolution copy.
+_COARSE_RADIUS = 16.0
+
+
+def _dilate_coarse(mask: Mask, radius: float) -> Mask:
+    """Chamfer dilation on a copy pooled 2x2 (a cell is set when any of its pixels is)."""
+    h, w = mask.shape
+    # 255 for set pixels: the 2x2 average of one set pixel is then still above 0.
+    pixels = mask.astype(np.uint8) * np.uint8(255)
+    if h % 2 or w % 2:
+        pixels = cv2.copyMakeBorder(pixels, 0, h % 2, 0, w % 2, cv2.BORDER_CONSTANT, value=0)
+    half = (pixels.shape[1] // 2, pixels.shape[0] // 2)
+    pooled = cv2.resize(pixels, half, interpolation=cv2.INTER_AREA) > 0
+    grown = (_distance_outside(pooled, exact=False) <= radius / 2).astype(np.uint8)
+    full = cv2.resize(grown, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return (full[:h, :w] > 0) | mask
 
 
 def erode(mask: Mask, radius: float) -> Mask:
@@ -201,11 +224,14 @@ def inner_ramp(mask: Mask, width: float) -> npt.NDArray[np.float32]:
 
 def components_touching(mask: Mask, seeds: Mask) -> Mask:
     """Keeps the 8-connected components of ``mask`` that share a pixel with ``seeds``."""
-    labels, _ = components(mask)
-    hit = np.unique(labels[seeds & mask])
-    hit = hit[hit > 0]
-    if len(hit) == 0:
-        return np.zeros_like(mask, bool)
-    lookup = np.zeros(int(labels.max()) + 1, bool)
-    lookup[hit] = True
-    return lookup[labels]
+    out = np.zeros(mask.shape, bool)
+    box = bounding_box(mask)
+    if box is None:
+        return out
+    # Labelled inside the mask's box; a lookup table marks the labels the seeds hit.
+    count, labels = cv2.connectedComponents(mask[box].astype(np.uint8), connectivity=8)
+    hit = np.zeros(count, bool)
+    hit[labels[seeds[box] & mask[box]]] = True
+    hit[0] = False
+    out[box] = hit[labels]
+    return out
