@@ -20,8 +20,10 @@ from typing import Any, NoReturn
 
 from tryon import __version__
 from tryon.catalog.cli import register as register_catalog
+from tryon.dataset.cli import register as register_dataset
 from tryon.engines import ENGINES
 from tryon.errors import TryOnError
+from tryon.evaluation.cli import register as register_eval
 from tryon.imageio import load_image, save_image
 from tryon.pipeline import TryOn
 from tryon.service.cli import register as register_serve
@@ -52,7 +54,13 @@ NATIVE_NOISE = re.compile(
 # subparsers object and sets ``handler`` (parsed arguments -> exit code); a TryOnError
 # it raises becomes the usual one-line error with exit code 2.
 Register = Callable[["argparse._SubParsersAction[Any]"], None]
-SUBCOMMANDS: tuple[Register, ...] = (register_catalog, register_serve, register_weights)
+SUBCOMMANDS: tuple[Register, ...] = (
+    register_catalog,
+    register_serve,
+    register_weights,
+    register_dataset,
+    register_eval,
+)
 
 DESCRIPTION = """\
 Virtual try-on: dresses the person in one photo in the garment shown in

@@ -1,0 +1,643 @@
+"""Builds a VITON-HD or DressCode folder from raw person and garment photos.
+
+``build_dataset(RAW, OUT)`` reads ``RAW/people/*`` and ``RAW/garments/*``, analyses every
+photo once with our own models (MediaPipe pose and segmentation, the garment segmenter),
+and writes the layout of ``tryon.dataset.layout``: person photos and garment photos at
+the dataset's size, garment masks, agnostic masks, OpenPose-18 keypoints (JSON and the
+rendered skeleton) and the pairs files. What we cannot produce faithfully (DensePose,
+human parsing maps) is left out and listed in ``OUT/README.md`` and ``OUT/manifest.json``.
+
+A bad file (not an image, no person, no garment found) is recorded and skipped; the
+batch goes on. The manifest is rewritten after every photo, so a second run with the
+same settings skips the photos already built (resumable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageDraw
+
+from tryon.body.agnostic import agnostic_mask
+from tryon.dataset.layout import DRESSCODE_FOLDERS, SPLIT, Pair, write_pairs
+from tryon.dataset.openpose import Keypoints, dresscode_document, openpose_document
+from tryon.engines.warp import WarpEngine, check_visible
+from tryon.errors import NoPersonError, TryOnError
+from tryon.imageio import load_image, save_image
+from tryon.steps import LIMB_COLOURS, SKELETON
+from tryon.types import BodyAnalysis, Category, Image, Mask
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "tryon-dataset-build/1"
+LAYOUTS = ("viton-hd", "dresscode")
+PERSON_BORDER = cv2.BORDER_REPLICATE
+GARMENT_BACKGROUND = (255, 255, 255)
+
+NOT_PRODUCED: dict[str, dict[str, str]] = {
+    "viton-hd": {
+        "test/image-densepose/": "DensePose needs detectron2 and its weights, not available here",
+        "test/image-parse-v3/": "a faithful LIP/ATR parse map needs a human-parsing model "
+        "(SCHP / Graphonomy weights); our person and garment masks are not that labelling",
+        "train/": "the builder writes a test split only",
+    },
+    "dresscode": {
+        "*/dense/": "DensePose needs detectron2 and its weights, not available here",
+        "*/label_maps/": "a faithful parse map needs a human-parsing model's weights",
+        "*/parse/, */cloth_parse/": "as label_maps",
+        "train_pairs.txt": "the builder writes a test split only",
+    },
+}
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """How to build the dataset.
+
+    Attributes:
+        layout: "viton-hd" or "dresscode".
+        size: (height, width) of every written image; photos are scaled to fit and padded
+            (person photos by repeating their border, garments with white).
+        category: VITON-HD: the garment category of the dataset (garments of another
+            category are skipped). DressCode: None (each garment goes to the folder of its
+            guessed category) or one category for every garment.
+        unpaired_per_person: garments paired with each person in the unpaired pairs file
+            (0: every garment of the category but the person's own).
+    """
+
+    layout: str = "viton-hd"
+    size: tuple[int, int] = (1024, 768)
+    category: Category | None = Category.UPPER
+    unpaired_per_person: int = 1
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise TryOnError(f"unknown layout {self.layout!r}: use one of {', '.join(LAYOUTS)}")
+        if self.layout == "viton-hd" and self.category is None:
+            raise TryOnError(
+                "a VITON-HD dataset holds one category: choose upper, lower or overall"
+            )
+        if min(self.size) < 64:
+            raise TryOnError(f"image size {self.size} is too small (64 pixels at least)")
+        if self.unpaired_per_person < 0:
+            raise TryOnError("unpaired pairs per person must be 0 (all) or more")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "layout": self.layout,
+            "size": {"height": self.size[0], "width": self.size[1]},
+            "category": self.category.value if self.category else "auto",
+            "unpaired_per_person": self.unpaired_per_person,
+        }
+
+
+@dataclass
+class BuildSummary:
+    """What a build did.
+
+    Attributes:
+        out: the dataset folder.
+        built: photos analysed and written by this run.
+        kept: photos already built by an earlier run (skipped).
+        failed: raw file name (``people/x.jpg``) -> why it was skipped.
+        pairs: pairs written per mode ("paired", "unpaired").
+    """
+
+    out: Path
+    built: int = 0
+    kept: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    pairs: dict[str, int] = field(default_factory=dict)
+
+
+class Analyzer(Protocol):
+    """The two analyses the builder needs (``WarpEngine`` has both)."""
+
+    def analyze_body(self, image: Image) -> BodyAnalysis: ...
+
+    def analyze_garment(self, image: Image) -> tuple[Mask, Category]: ...
+
+
+class WarpAnalyzer:
+    """The builder's analyses, done by the warp engine's body and garment stages."""
+
+    def __init__(self, engine: WarpEngine | None = None) -> None:
+        self.engine = engine or WarpEngine()
+
+    def analyze_body(self, image: Image) -> BodyAnalysis:
+        # The pose model also "finds" a person in a flat-lay shirt; a dataset's person
+        # photos show a face, so one is required here.
+        if not self.engine.garments.is_worn(image):
+            raise NoPersonError(
+                "no person found (no face detected): use a photo of one person facing the "
+                "camera, head in the frame"
+            )
+        return self.engine.body.analyze(image)
+
+    def analyze_garment(self, image: Image) -> tuple[Mask, Category]:
+        analysis = self.engine.garments.analyze(image, None)
+        return analysis.mask, analysis.category
+
+
+@dataclass(frozen=True)
+class PersonEntry:
+    """One person photo, analysed, in the dataset's frame."""
+
+    image: Image
+    keypoints: Keypoints
+    agnostic: dict[Category, Mask]
+
+
+def build_dataset(
+    raw: Path,
+    out: Path,
+    config: BuildConfig | None = None,
+    analyzer: Analyzer | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> BuildSummary:
+    """Builds (or resumes building) a dataset in ``out`` from ``raw/people`` and ``raw/garments``.
+
+    Args:
+        raw: folder with ``people/`` (person photos) and ``garments/`` (garment photos). A
+            garment with the same file stem as a person is the garment that person wears:
+            the pair becomes a paired (ground-truth) pair.
+        out: the dataset folder (created).
+        config: layout, size and pairing; defaults to VITON-HD at 768 x 1024.
+        analyzer: the analyses (default: the warp engine's, loaded here).
+        on_step: called after each photo with its raw name (a progress bar).
+
+    Raises:
+        TryOnError: ``raw`` lacks the two folders, or ``out`` was built with other settings.
+    """
+    config = config or BuildConfig()
+    people, garments = raw_photos(Path(raw))
+    out = Path(out)
+    manifest = open_manifest(out, config)
+    writer = make_writer(out, config)
+    summary = BuildSummary(out=out)
+    analyzer = analyzer or WarpAnalyzer()
+    step = on_step or (lambda name: None)
+
+    def record(kind: str, name: str, entry: dict[str, Any] | None, error: str | None) -> None:
+        if entry is not None:
+            manifest[kind][name] = entry
+            manifest["failed"].pop(f"{kind}/{name}", None)
+            summary.built += 1
+        if error is not None:
+            manifest["failed"][f"{kind}/{name}"] = error
+            summary.failed[f"{kind}/{name}"] = error
+        save_manifest(out, manifest)
+        step(f"{kind}/{name}")
+
+    ids = writer.assign_ids([p.stem for p in people], [g.stem for g in garments])
+    for path in garments:
+        done = manifest["garments"].get(path.name)
+        if done and all(p.is_file() for p in writer.garment_files(done)):
+            summary.kept += 1
+            step(f"garments/{path.name}")
+            continue
+        entry, error = attempt(partial(build_garment, path, ids, config, analyzer, writer))
+        record("garments", path.name, entry, error)
+
+    categories = sorted(
+        {Category(g["category"]) for g in manifest["garments"].values()}
+        if config.category is None
+        else {config.category},
+        key=list(Category).index,
+    )
+    for path in people:
+        done = manifest["people"].get(path.name)
+        if (
+            done
+            and set(done["categories"]) >= {c.value for c in categories}
+            and all(p.is_file() for p in writer.person_files(done))
+        ):
+            summary.kept += 1
+            step(f"people/{path.name}")
+            continue
+        entry, error = attempt(partial(build_person, path, ids, categories, analyzer, writer))
+        record("people", path.name, entry, error)
+
+    paired, unpaired = make_pairs(manifest, config.unpaired_per_person)
+    writer.write_pairs(paired, unpaired)
+    summary.pairs = {"paired": len(paired), "unpaired": len(unpaired)}
+    manifest["pairs"] = summary.pairs
+    save_manifest(out, manifest)
+    write_readme(out, manifest)
+    return summary
+
+
+def raw_photos(raw: Path) -> tuple[list[Path], list[Path]]:
+    """The files of ``raw/people`` and ``raw/garments``, sorted (hidden files left out)."""
+    folders = [raw / "people", raw / "garments"]
+    missing = [f.name for f in folders if not f.is_dir()]
+    if missing:
+        raise TryOnError(
+            f"{str(raw)!r} has no {' and no '.join(m + '/' for m in missing)} folder: put "
+            "person photos in RAW/people/ and garment photos in RAW/garments/"
+        )
+    return tuple(  # type: ignore[return-value]
+        sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        for folder in folders
+    )
+
+
+def attempt(
+    work: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Runs one photo's work; a failure becomes its one-line reason (the batch goes on)."""
+    try:
+        return work(), None
+    except TryOnError as exc:
+        return None, " ".join(str(exc).split())
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # a bug or an odd photo must not stop a long batch
+        return None, f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def build_garment(
+    path: Path,
+    ids: dict[str, dict[str, str]],
+    config: BuildConfig,
+    analyzer: Analyzer,
+    writer: Writer,
+) -> dict[str, Any]:
+    image = fit(load_image(path, role=f"garment photo {path.name}"), config.size, garment=True)
+    mask, found = analyzer.analyze_garment(image)
+    if config.layout == "viton-hd" and found is not config.category:
+        raise TryOnError(
+            f"the garment looks {found.value}, and this VITON-HD dataset is {config.category}; "
+            "build it with --category " + found.value + " or --layout dresscode"
+        )
+    category = config.category or found
+    entry = {"name": ids["garments"][path.stem], "stem": path.stem, "category": category.value}
+    writer.write_garment(entry, image, mask)
+    return entry
+
+
+def build_person(
+    path: Path,
+    ids: dict[str, dict[str, str]],
+    categories: list[Category],
+    analyzer: Analyzer,
+    writer: Writer,
+) -> dict[str, Any]:
+    size = writer.config.size
+    image = fit(load_image(path, role=f"person photo {path.name}"), size, garment=False)
+    body = analyzer.analyze_body(image)
+    usable: list[Category] = []
+    problems: list[str] = []
+    for category in categories:
+        try:
+            check_visible(body, category)
+            usable.append(category)
+        except TryOnError as exc:
+            problems.append(str(exc))
+    if categories and not usable:
+        raise TryOnError(problems[0])
+    person = PersonEntry(
+        image=image,
+        keypoints=body.keypoints.openpose18(),
+        agnostic={c: agnostic_mask(body, c) for c in usable},
+    )
+    entry = {
+        "name": ids["people"][path.stem],
+        "stem": path.stem,
+        "categories": [c.value for c in usable],
+    }
+    writer.write_person(entry, person)
+    return entry
+
+
+def fit(image: Image, size: tuple[int, int], garment: bool) -> Image:
+    """Scales ``image`` to fit (height, width) ``size`` and pads it to that size.
+
+    Person photos are padded by repeating their border pixels (a plain backdrop stays
+    plain); garment photos with white, the usual product-photo background.
+    """
+    height, width = size
+    h, w = image.shape[:2]
+    scale = min(height / h, width / w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    border = (top, height - new_h - top, left, width - new_w - left)
+    if garment:
+        padded = cv2.copyMakeBorder(resized, *border, cv2.BORDER_CONSTANT, value=GARMENT_BACKGROUND)
+    else:
+        padded = cv2.copyMakeBorder(resized, *border, PERSON_BORDER)
+    return np.ascontiguousarray(padded, np.uint8)
+
+
+def make_pairs(manifest: dict[str, Any], per_person: int) -> tuple[list[Pair], list[Pair]]:
+    """Paired pairs (a garment with the person's stem) and unpaired ones (others, rotated)."""
+    people = sorted(manifest["people"].values(), key=lambda e: e["name"])
+    garments = sorted(manifest["garments"].values(), key=lambda e: e["name"])
+    paired: list[Pair] = []
+    unpaired: list[Pair] = []
+    for index, person in enumerate(people):
+        for category in map(Category, person["categories"]):
+            same = [g for g in garments if g["category"] == category.value]
+            own = [g for g in same if g["stem"] == person["stem"]]
+            paired += [Pair(person["name"], g["name"], category) for g in own]
+            others = [g for g in same if g["stem"] != person["stem"]]
+            if not others:
+                continue
+            count = len(others) if per_person == 0 else min(per_person, len(others))
+            chosen = [others[(index + k) % len(others)] for k in range(count)]
+            unpaired += [Pair(person["name"], g["name"], category) for g in chosen]
+    return paired, unpaired
+
+
+# --- manifest ----------------------------------------------------------------------
+
+
+def open_manifest(out: Path, config: BuildConfig) -> dict[str, Any]:
+    """The manifest of an earlier build of ``out`` with the same settings, or a new one."""
+    path = out / MANIFEST
+    fresh: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "config": config.as_json(),
+        "people": {},
+        "garments": {},
+        "failed": {},
+        "pairs": {},
+        "not_produced": NOT_PRODUCED[config.layout],
+    }
+    if not path.is_file():
+        if out.is_dir() and any(out.iterdir()):
+            raise TryOnError(
+                f"{str(out)!r} is not empty and was not made by 'tryon dataset build'; "
+                "choose a new folder"
+            )
+        return fresh
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TryOnError(f"{path} is unreadable ({exc}); remove it to rebuild") from None
+    if manifest.get("format") != MANIFEST_FORMAT or manifest.get("config") != config.as_json():
+        raise TryOnError(
+            f"{str(out)!r} was built with other settings ({manifest.get('config')}); "
+            "use the same options to resume, or a new folder"
+        )
+    return {**fresh, **manifest, "not_produced": NOT_PRODUCED[config.layout]}
+
+
+def save_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    """Writes the manifest atomically (a crash leaves the previous one whole)."""
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = out / f".{MANIFEST}.tmp"
+    temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, out / MANIFEST)
+
+
+def write_readme(out: Path, manifest: dict[str, Any]) -> None:
+    """``OUT/README.md``: what the folder holds, how it was made, what is missing."""
+    config = manifest["config"]
+    lines = [
+        "# Try-on dataset built by `tryon dataset build`",
+        "",
+        f"Layout: {config['layout']}, images {config['size']['width']} x "
+        f"{config['size']['height']} (width x height), category {config['category']}.",
+        f"People: {len(manifest['people'])}; garments: {len(manifest['garments'])}; "
+        f"pairs: {manifest['pairs'].get('paired', 0)} paired, "
+        f"{manifest['pairs'].get('unpaired', 0)} unpaired.",
+        "",
+        "## How the files were made",
+        "",
+        "- Photos scaled to fit and padded (person photos by repeating their border, "
+        "garments with white).",
+        "- Keypoints: MediaPipe Pose's 33 landmarks mapped to OpenPose-18 (the neck is the "
+        "shoulders' midpoint); a joint not confidently visible is (0, 0, 0).",
+        "- Garment masks: our product-photo segmenter (or the worn garment's region).",
+        "- Agnostic masks: our per-category agnostic mask (head, hands and feet kept).",
+        "- Paired pairs: a garment photo with the same file stem as a person photo.",
+        "",
+        "## Not produced",
+        "",
+        *(f"- `{name}`: {why}" for name, why in manifest["not_produced"].items()),
+        "",
+    ]
+    if manifest["failed"]:
+        lines += ["## Skipped raw files", ""]
+        lines += [f"- `{name}`: {why}" for name, why in sorted(manifest["failed"].items())]
+        lines.append("")
+    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+# --- writers -----------------------------------------------------------------------
+
+
+class Writer(Protocol):
+    config: BuildConfig
+
+    def assign_ids(self, people: list[str], garments: list[str]) -> dict[str, dict[str, str]]:
+        """Output file name per raw stem, for people and garments."""
+        ...
+
+    def person_files(self, entry: dict[str, Any]) -> list[Path]: ...
+
+    def garment_files(self, entry: dict[str, Any]) -> list[Path]: ...
+
+    def write_person(self, entry: dict[str, Any], person: PersonEntry) -> None: ...
+
+    def write_garment(self, entry: dict[str, Any], image: Image, mask: Mask) -> None: ...
+
+    def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None: ...
+
+
+def make_writer(out: Path, config: BuildConfig) -> Writer:
+    return (
+        VitonHDWriter(out, config) if config.layout == "viton-hd" else DressCodeWriter(out, config)
+    )
+
+
+def safe_stem(stem: str) -> str:
+    """A file stem without whitespace (pairs files are split on it)."""
+    return "_".join(stem.split()) or "photo"
+
+
+def unique_names(stems: Iterable[str], suffix: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for stem in stems:
+        base = safe_stem(stem)
+        name, n = f"{base}{suffix}", 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}{suffix}"
+        names.setdefault(stem, name)
+        taken.add(name)
+    return names
+
+
+class VitonHDWriter:
+    """Writes ``OUT/test/...`` and ``OUT/test_pairs.txt`` (see ``tryon.dataset.layout``)."""
+
+    def __init__(self, out: Path, config: BuildConfig) -> None:
+        self.out = out
+        self.split = out / SPLIT
+        self.config = config
+
+    def assign_ids(self, people: list[str], garments: list[str]) -> dict[str, dict[str, str]]:
+        return {"people": unique_names(people, ".jpg"), "garments": unique_names(garments, ".jpg")}
+
+    def person_files(self, entry: dict[str, Any]) -> list[Path]:
+        stem = Path(entry["name"]).stem
+        return [
+            self.split / "image" / entry["name"],
+            self.split / "agnostic-mask" / f"{stem}_mask.png",
+            self.split / "openpose_json" / f"{stem}_keypoints.json",
+            self.split / "openpose_img" / f"{stem}_rendered.png",
+        ]
+
+    def garment_files(self, entry: dict[str, Any]) -> list[Path]:
+        return [self.split / "cloth" / entry["name"], self.split / "cloth-mask" / entry["name"]]
+
+    def write_person(self, entry: dict[str, Any], person: PersonEntry) -> None:
+        image, mask, keypoints, skeleton = self.person_files(entry)
+        save_image(person.image, image)
+        save_mask(person.agnostic[self.config.category or Category.UPPER], mask)
+        save_json(openpose_document(person.keypoints), keypoints)
+        save_skeleton(person.keypoints, image_size(person.image), skeleton)
+
+    def write_garment(self, entry: dict[str, Any], image: Image, mask: Mask) -> None:
+        cloth, cloth_mask = self.garment_files(entry)
+        save_image(image, cloth)
+        save_mask(mask, cloth_mask)
+
+    def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None:
+        write_pairs(self.out / f"{SPLIT}_pairs.txt", unpaired)
+
+
+class DressCodeWriter:
+    """Writes ``OUT/<category>/...`` and the pairs files (see ``tryon.dataset.layout``).
+
+    A person photo is ``<id>_0.jpg`` and the garment they wear ``<id>_1.jpg``; a garment
+    photo with no person of the same stem gets an id of its own.
+    """
+
+    def __init__(self, out: Path, config: BuildConfig) -> None:
+        self.out = out
+        self.config = config
+
+    def assign_ids(self, people: list[str], garments: list[str]) -> dict[str, dict[str, str]]:
+        person_ids = {stem: f"{index:06d}" for index, stem in enumerate(dict.fromkeys(people))}
+        garment_ids: dict[str, str] = {}
+        next_id = len(person_ids)
+        for stem in dict.fromkeys(garments):
+            if stem in person_ids:
+                garment_ids[stem] = person_ids[stem]
+            else:
+                garment_ids[stem], next_id = f"{next_id:06d}", next_id + 1
+        return {
+            "people": {s: f"{i}_0.jpg" for s, i in person_ids.items()},
+            "garments": {s: f"{i}_1.jpg" for s, i in garment_ids.items()},
+        }
+
+    def folder(self, category: str) -> Path:
+        return self.out / DRESSCODE_FOLDERS[Category(category)]
+
+    def person_files(self, entry: dict[str, Any]) -> list[Path]:
+        person_id = entry["name"].split("_")[0]
+        return [
+            path
+            for category in entry["categories"]
+            for path in (
+                self.folder(category) / "images" / entry["name"],
+                self.folder(category) / "agnostic_masks" / f"{person_id}_0.png",
+                self.folder(category) / "keypoints" / f"{person_id}_2.json",
+                self.folder(category) / "skeletons" / f"{person_id}_5.jpg",
+            )
+        ]
+
+    def garment_files(self, entry: dict[str, Any]) -> list[Path]:
+        folder = self.folder(entry["category"])
+        return [
+            folder / "images" / entry["name"],
+            folder / "cloth_mask" / f"{Path(entry['name']).stem}.png",
+        ]
+
+    def write_person(self, entry: dict[str, Any], person: PersonEntry) -> None:
+        files = self.person_files(entry)
+        size = image_size(person.image)
+        for index, category in enumerate(entry["categories"]):
+            image, mask, keypoints, skeleton = files[4 * index : 4 * index + 4]
+            save_image(person.image, image)
+            save_mask(person.agnostic[Category(category)], mask)
+            save_json(dresscode_document(person.keypoints, size), keypoints)
+            save_skeleton(person.keypoints, size, skeleton)
+
+    def write_garment(self, entry: dict[str, Any], image: Image, mask: Mask) -> None:
+        photo, cloth_mask = self.garment_files(entry)
+        save_image(image, photo)
+        save_mask(mask, cloth_mask)
+
+    def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None:
+        for mode, pairs in (("paired", paired), ("unpaired", unpaired)):
+            write_pairs(self.out / f"{SPLIT}_pairs_{mode}.txt", pairs, with_category=True)
+            for category, name in DRESSCODE_FOLDERS.items():
+                if (self.out / name).is_dir():
+                    chosen = [p for p in pairs if p.category is category]
+                    write_pairs(self.out / name / f"{SPLIT}_pairs_{mode}.txt", chosen)
+
+
+# --- files -------------------------------------------------------------------------
+
+
+def save_mask(mask: Mask, path: Path) -> None:
+    """A mask as an 8-bit grey image, 255 inside (PNG, or JPEG for VITON-HD's cloth-mask)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grey = PILImage.fromarray(np.where(mask, 255, 0).astype(np.uint8), "L")
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        grey.save(path, quality=95)
+    else:
+        grey.save(path)
+
+
+def save_json(document: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document) + "\n", encoding="utf-8")
+
+
+def skeleton_image(keypoints: Keypoints, size: tuple[int, int]) -> PILImage.Image:
+    """The OpenPose-18 skeleton on black, OpenPose's colours (like VITON-HD's openpose_img).
+
+    Args:
+        keypoints: (18, 3) rows (x, y, confidence) in pixels.
+        size: (height, width) of the picture.
+    """
+    picture = PILImage.new("RGB", (size[1], size[0]), "black")
+    draw = ImageDraw.Draw(picture)
+    width = max(2, round(min(size) / 150))
+    seen = {j: (float(x), float(y)) for j, (x, y, c) in enumerate(keypoints) if c > 0}
+    for (a, b), colour in zip(SKELETON, LIMB_COLOURS, strict=True):
+        if a in seen and b in seen:
+            draw.line([seen[a], seen[b]], fill=colour, width=width)
+    for x, y in seen.values():
+        draw.ellipse((x - width, y - width, x + width, y + width), fill=(255, 255, 255))
+    return picture
+
+
+def save_skeleton(keypoints: Keypoints, size: tuple[int, int], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = skeleton_image(keypoints, size)
+    if path.suffix.lower() == ".jpg":
+        picture.save(path, quality=95)
+    else:
+        picture.save(path)
+
+
+def image_size(image: Image) -> tuple[int, int]:
+    """(height, width) of an image array."""
+    return int(image.shape[0]), int(image.shape[1])

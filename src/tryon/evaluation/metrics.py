@@ -1,0 +1,122 @@
+"""Per-image metrics: SSIM and LPIPS against ground truth, and what shops check.
+
+All images are RGB uint8 (H, W, 3) of one size; masks bool (H, W) of that size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torchmetrics.functional.image import structural_similarity_index_measure
+
+from tryon.evaluation.backbones import LPIPS
+from tryon.ops.color import delta_e76, rgb_to_lab
+from tryon.types import Image, Joint, Mask
+
+PSNR_IDENTICAL = 100.0
+"""PSNR reported for identical regions (the MSE is 0): a cap, so averages stay finite."""
+
+CHANGE_TOLERANCE = 8
+"""A pixel counts as changed when a channel differs by more than this (0-255): JPEG
+round trips move untouched pixels by a few levels."""
+
+FACE_JOINTS = (Joint.NOSE, Joint.R_EYE, Joint.L_EYE, Joint.R_EAR, Joint.L_EAR)
+
+
+def to_tensor(image: Image) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, H, W) float32 in [0, 1]."""
+    return torch.from_numpy(np.array(image, np.uint8)).permute(2, 0, 1)[None].float() / 255
+
+
+def ssim(result: Image, truth: Image) -> float:
+    """SSIM with torchmetrics (Gaussian window 11, sigma 1.5, data range 1, RGB mean)."""
+    _same_shape(result, truth)
+    value = structural_similarity_index_measure(to_tensor(result), to_tensor(truth), data_range=1.0)
+    assert isinstance(value, torch.Tensor)
+    return float(value)
+
+
+def lpips(result: Image, truth: Image, model: LPIPS) -> float:
+    """LPIPS distance (lower is closer) with ``model``."""
+    _same_shape(result, truth)
+    return float(model(to_tensor(result), to_tensor(truth))[0])
+
+
+def psnr(a: Image, b: Image, mask: Mask | None = None) -> float:
+    """PSNR in dB over ``mask`` (or the whole image); ``PSNR_IDENTICAL`` when equal."""
+    _same_shape(a, b)
+    diff = a.astype(np.float64) - b.astype(np.float64)
+    if mask is not None:
+        diff = diff[mask]
+    if diff.size == 0:
+        return math.nan
+    mse = float(np.mean(diff**2))
+    return PSNR_IDENTICAL if mse == 0 else min(PSNR_IDENTICAL, 10 * math.log10(255**2 / mse))
+
+
+def changed_outside(
+    result: Image, person: Image, agnostic: Mask, tolerance: int = CHANGE_TOLERANCE
+) -> float:
+    """Fraction of the pixels outside ``agnostic`` whose colour changed (0: untouched)."""
+    _same_shape(result, person)
+    outside = ~agnostic
+    if not outside.any():
+        return 0.0
+    diff = np.abs(result.astype(np.int16) - person.astype(np.int16)).max(axis=2)
+    return float((diff[outside] > tolerance).mean())
+
+
+def face_region(keypoints: npt.NDArray[np.float32], shape: tuple[int, int]) -> Mask | None:
+    """A box around the face from OpenPose-18 keypoints; None without a visible face.
+
+    With ``d`` the nose-to-neck distance (the neck is the shoulders' midpoint), the box is
+    centred on the visible face joints (nose, eyes, ears) across, ``0.7 d`` wide, and runs
+    from ``0.6 d`` above the nose (forehead) to ``0.35 d`` below it (above the chin, so
+    collars stay out). Without a neck, ``d`` is twice the spread of the face joints.
+
+    Args:
+        keypoints: (18, 3) rows (x, y, confidence) in pixels.
+        shape: (height, width) of the image.
+    """
+    seen = keypoints[list(FACE_JOINTS)]
+    seen = seen[seen[:, 2] > 0][:, :2]
+    nose, neck = keypoints[Joint.NOSE], keypoints[Joint.NECK]
+    if len(seen) < 2 or nose[2] <= 0:
+        return None
+    if neck[2] > 0:
+        d = float(np.hypot(*(neck[:2] - nose[:2])))
+    else:
+        d = 2 * float(np.ptp(seen, axis=0).max())
+    if d < 4:
+        return None
+    h, w = shape
+    cx = float(seen[:, 0].mean())
+    x0, x1 = int(max(0, cx - 0.35 * d)), int(min(w, cx + 0.35 * d))
+    y0, y1 = int(max(0, nose[1] - 0.6 * d)), int(min(h, nose[1] + 0.35 * d))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    mask = np.zeros(shape, bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def garment_delta_e(result: Image, agnostic: Mask, garment: Image, garment_mask: Mask) -> float:
+    """Colour fidelity: CIE76 Delta E between the garment's and the result's median colour.
+
+    The garment's colour is the median CIELAB of its photo inside ``garment_mask``; the
+    result's is the median CIELAB inside ``agnostic`` (where the new garment is drawn).
+    Under 2.3 is about a just noticeable difference.
+    """
+    if not agnostic.any() or not garment_mask.any():
+        return math.nan
+    worn = np.median(rgb_to_lab(result[agnostic]), axis=0)
+    shown = np.median(rgb_to_lab(garment[garment_mask]), axis=0)
+    return float(delta_e76(worn, shown))
+
+
+def _same_shape(a: Image, b: Image) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in size: {a.shape} and {b.shape}")
