@@ -82,3 +82,24 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = redis_server(tmp_path / "redis")
     yield server
     server.kill()
+
+
+SMALL_AREA = 96 * 72
+"""Working area of the tiny diffusion models in service tests (fast on a CPU)."""
+FEW_STEPS = 4
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete tiny catvton weights folder (the diffusion tests' tiny models)."""
+    pytest.importorskip("torch", reason="the catvton engine needs the diffusion extra")
+    from tests.diffusion.tiny import write_weights
+
+    root = tmp_path_factory.mktemp("weights")
+    write_weights(root)
+    return root
+
+
+def diffusion_settings(weights: Path) -> dict[str, object]:
+    """Service settings that run catvton with the tiny models at a tiny size."""
+    return {"weights_dir": weights, "diffusion_steps": FEW_STEPS, "diffusion_area": SMALL_AREA}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +24,9 @@ from tryon.service.metrics import MetricsMiddleware
 from tryon.service.routes import garments, jobs, meta, tryon
 from tryon.service.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from tryon.service.diffusion import Backends
+
 log = logging.getLogger("tryon.service")
 
 DESCRIPTION = """\
@@ -33,7 +37,9 @@ engines). Errors are JSON: `{"error": {"type", "message"}}` with a 4xx status.""
 
 
 def create_app(
-    settings: ServiceSettings | None = None, tryon_engine: TryOn | None = None
+    settings: ServiceSettings | None = None,
+    tryon_engine: TryOn | None = None,
+    backends: Backends | None = None,
 ) -> FastAPI:
     """Builds the service.
 
@@ -41,13 +47,15 @@ def create_app(
         settings: how it runs (default: ``ServiceSettings()``).
         tryon_engine: an existing ``TryOn`` to share (tests); by default one is created
             here, once per process (loading the models takes about a second).
+        backends: where diffusion jobs run (Ray Serve deployments, see ``tryon.scale``);
+            by default in this process when weights are configured.
     """
     settings = settings or ServiceSettings()
     # Pillow registers its image plugins lazily on first use; two request threads doing
     # that at once can see a half-filled registry (KeyError: 'MPO' on a bad upload).
     # Registering them all here, before any thread starts, removes the race.
     PILImage.init()
-    services = build_services(settings, tryon_engine)
+    services = build_services(settings, tryon_engine, backends)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

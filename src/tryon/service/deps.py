@@ -9,19 +9,22 @@ from __future__ import annotations
 import functools
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 
 from tryon.catalog import Catalog
 from tryon.pipeline import TryOn
 from tryon.service.errors import APIError
-from tryon.service.jobs import JobQueue, JobStore, StoreSettings
+from tryon.service.jobs import JobQueue, JobResult, JobSpec, JobStore, Progress, StoreSettings
 from tryon.service.metrics import Metrics
 from tryon.service.pool import WorkPool
 from tryon.service.settings import ServiceSettings
 from tryon.service.stores import open_job_store
 from tryon.service.work import run_job
+
+if TYPE_CHECKING:
+    from tryon.service.diffusion import Backends
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,17 @@ class Services:
         self.pool.close()
 
 
-def build_services(settings: ServiceSettings, tryon: TryOn | None = None) -> Services:
-    """Creates the engine (unless given), the catalog, the pool and the job workers."""
+def build_services(
+    settings: ServiceSettings, tryon: TryOn | None = None, backends: Backends | None = None
+) -> Services:
+    """Creates the engine (unless given), the catalog, the pool and the job workers.
+
+    Args:
+        settings: how the service runs.
+        tryon: the warp engine to share (tests); by default one is created.
+        backends: where diffusion jobs run (Ray Serve deployments); by default, in this
+            process when ``settings.weights_dir`` is set, else nowhere.
+    """
     tryon = tryon or TryOn(engine="warp")
     catalog = Catalog(settings.catalog_dir, tryon=tryon)
     metrics = Metrics()
@@ -68,7 +80,11 @@ def build_services(settings: ServiceSettings, tryon: TryOn | None = None) -> Ser
         settings.job_store,
         StoreSettings(settings.result_ttl_s, settings.job_lease_s, settings.job_attempts),
     )
-    execute = functools.partial(run_job, tryon, catalog, settings, metrics)
+    if backends is None and settings.weights_dir is not None:
+        from tryon.service.diffusion import Backends, BatchRenderer, LocalDiffusion, LocalGarments
+
+        backends = Backends(LocalGarments(tryon, catalog), LocalDiffusion(BatchRenderer(settings)))
+    execute = functools.partial(job_runner, tryon, catalog, settings, metrics, backends)
     jobs = JobQueue(
         store,
         execute,
@@ -79,6 +95,29 @@ def build_services(settings: ServiceSettings, tryon: TryOn | None = None) -> Ser
         purge_every_s=min(30.0, settings.result_ttl_s / 4),
     )
     return Services(settings, tryon, catalog, metrics, pool, store, jobs)
+
+
+def job_runner(
+    tryon: TryOn,
+    catalog: Catalog,
+    settings: ServiceSettings,
+    metrics: Metrics,
+    backends: Backends | None,
+    spec: JobSpec,
+    progress: Progress,
+) -> JobResult:
+    """Runs one job with the engine it names."""
+    if spec.engine == "warp":
+        return run_job(tryon, catalog, settings, metrics, spec, progress)
+    if backends is None:
+        raise APIError(400, "EngineUnavailableError", f"engine {spec.engine} is not loaded")
+    from tryon.engines.warp import WarpEngine
+    from tryon.service.diffusion import run_diffusion_job
+
+    assert isinstance(tryon.engine, WarpEngine), "the service's own engine is the warp engine"
+    return run_diffusion_job(
+        tryon.engine, backends.garments, backends.diffusion, settings, metrics, spec, progress
+    )
 
 
 def get_services(request: Request) -> Services:

@@ -12,6 +12,8 @@ from tryon.service.settings import ServiceSettings
 
 JOB_ENGINES = ("catvton", "hybrid")
 """Diffusion engines: too slow to answer in one request, they run as jobs."""
+SERVED_JOB_ENGINES = ("catvton",)
+"""The job engines the service runs once weights are configured."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,11 @@ def list_engines(settings: ServiceSettings) -> list[EngineInfo]:
             )
         elif name not in ENGINES:
             reason = f"this installation of tryon has no {name} engine"
+        elif name in SERVED_JOB_ENGINES:
+            infos.append(EngineInfo(name, "job", True))
+            continue
         else:
-            # The job path is ready for them; loading them in the service is the next step.
-            reason = f"this server does not load the {name} engine yet"
+            reason = f"this server does not run the {name} engine yet (catvton runs)"
         infos.append(EngineInfo(name, "job", False, reason))
     return infos
 

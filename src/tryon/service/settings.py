@@ -52,6 +52,12 @@ class ServiceSettings:
             debugging with consent); by default they never touch the disk.
         weights_dir: where the diffusion engines' weights are (None: not configured,
             and those engines are listed as unavailable).
+        diffusion_version: CatVTON's attention weights (see ``tryon.diffusion.weights``).
+        diffusion_preset: sampler preset of the catvton engine ("compat", "fast", "draft").
+        diffusion_steps: denoising steps, when not the preset's.
+        diffusion_area: pixels the person photo is scaled to for the model (None: the
+            version's training size).
+        diffusion_device: "cuda", "cpu", ... (None: the GPU when there is one).
         output_quality: WebP, JPEG and AVIF quality, 1-100.
     """
 
@@ -72,6 +78,11 @@ class ServiceSettings:
     api_keys: tuple[str, ...] = ()
     keep_uploads_dir: Path | None = None
     weights_dir: Path | None = None
+    diffusion_version: str = "mix-48k-1024"
+    diffusion_preset: str = "compat"
+    diffusion_steps: int | None = None
+    diffusion_area: int | None = None
+    diffusion_device: str | None = None
     output_quality: int = 90
 
     def __post_init__(self) -> None:

@@ -1,0 +1,259 @@
+"""Diffusion jobs in the service: the catvton engine split into the parts that scale apart.
+
+A catvton job is: the garment's analysis (``GarmentBackend``: the catalog, or the
+photo analysed), the person's agnostic mask (the warp engine's body analysis, here), the
+diffusion model's rendering (``DiffusionBackend``: a GPU's work, with per-step progress),
+then the repaint and the encoding (here). On one machine both backends run in this
+process (``LocalGarments``, ``LocalDiffusion``); on Ray Serve they are deployments
+(``tryon.scale``) and the same job code calls them through handles.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, cast
+
+from tryon.body.agnostic import agnostic_mask
+from tryon.catalog import Catalog, UnknownGarmentError
+from tryon.engines.warp import WarpEngine, check_visible
+from tryon.errors import TryOnError
+from tryon.imageio import load_image
+from tryon.pipeline import TryOn
+from tryon.service.errors import APIError
+from tryon.service.formats import FORMATS, encode
+from tryon.service.jobs import JobResult, JobSpec, Progress
+from tryon.service.metrics import Metrics
+from tryon.service.settings import ServiceSettings
+from tryon.types import Category, GarmentAnalysis, Image, Mask
+
+StepCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """One person to dress by the diffusion model.
+
+    Attributes:
+        person: (H, W, 3) RGB uint8 photo.
+        garment: (h, w, 3) RGB uint8 garment photo.
+        mask: (H, W) bool, where the garment goes (the agnostic mask).
+    """
+
+    person: Image
+    garment: Image
+    mask: Mask
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """The diffusion model's answer for one ``RenderRequest``.
+
+    Attributes:
+        image: (H, W, 3) RGB uint8, the raw model output at the photo's size.
+        warnings: e.g. a size far from the model's training size.
+        batch: how many requests the model ran in the same batch.
+        seconds: the batch's model time.
+    """
+
+    image: Image
+    warnings: list[str]
+    batch: int
+    seconds: float
+
+
+class DiffusionBackend(Protocol):
+    """Renders one request (blocking), reporting each denoising step."""
+
+    def render(self, request: RenderRequest, progress: StepCallback) -> Rendering: ...
+
+
+class GarmentBackend(Protocol):
+    """A garment's analysis, from the catalog or from its photo (blocking)."""
+
+    def analysis(
+        self, garment: bytes | None, garment_id: str | None, category: str
+    ) -> GarmentAnalysis: ...
+
+
+def garment_analysis(
+    tryon: TryOn, catalog: Catalog, garment: bytes | None, garment_id: str | None, category: str
+) -> GarmentAnalysis:
+    """The garment's analysis: a catalogued garment is not analysed again unless another
+    category than the one it was analysed as is asked for.
+
+    Raises:
+        UnknownGarmentError: ``garment_id`` is not in the catalog.
+        TryOnError: the garment photo cannot be analysed.
+    """
+    if garment_id is not None:
+        analysis = catalog.analysis(garment_id)
+        if category not in ("auto", analysis.category.value):
+            analysis = tryon.analyze_garment(catalog.photo(garment_id), category)
+        return analysis
+    assert garment is not None, "a job has a garment photo or a garment id"
+    return tryon.analyze_garment(garment, category)
+
+
+class LocalGarments:
+    """``GarmentBackend`` in this process."""
+
+    def __init__(self, tryon: TryOn, catalog: Catalog) -> None:
+        self.tryon = tryon
+        self.catalog = catalog
+
+    def analysis(
+        self, garment: bytes | None, garment_id: str | None, category: str
+    ) -> GarmentAnalysis:
+        return garment_analysis(self.tryon, self.catalog, garment, garment_id, category)
+
+
+@contextmanager
+def step_reports(model: Any, total: int, report: StepCallback) -> Iterator[None]:
+    """Calls ``report(step, total)`` after each forward pass of ``model`` (a torch
+    module: the UNet runs once per denoising step, both guidance branches batched)."""
+    done = 0
+
+    def hook(*_: object) -> None:
+        nonlocal done
+        done += 1
+        report(min(done, total), total)
+
+    handle = model.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+class BatchRenderer:
+    """The catvton engine's model, rendering batches of requests with step reports.
+
+    Args:
+        settings: weights folder and the diffusion settings (preset, steps, area, ...).
+        models: already built models (tests); by default loaded from the weights folder.
+    """
+
+    def __init__(self, settings: ServiceSettings, models: Any = None) -> None:
+        from tryon.diffusion.sampling import preset
+        from tryon.engines.catvton import CatVTONConfig, CatVTONEngine
+
+        sampler = preset(settings.diffusion_preset)
+        if settings.diffusion_steps is not None:
+            sampler = replace(sampler, steps=settings.diffusion_steps)
+        config = CatVTONConfig(
+            version=settings.diffusion_version,
+            preset=sampler,
+            area=settings.diffusion_area,
+            device=settings.diffusion_device,
+        )
+        if models is None and settings.weights_dir is None:
+            raise TryOnError("the catvton engine needs a weights folder (--weights DIR)")
+        # render() is all this runs: no warp engine (MediaPipe) is loaded beside the model.
+        self.engine = CatVTONEngine(
+            settings.weights_dir, config, models=models, warp=cast(WarpEngine, _NoWarp())
+        )
+        self.steps = sampler.steps
+
+    def render_batch(
+        self, requests: list[RenderRequest], progress: StepCallback
+    ) -> list[Rendering]:
+        """Renders ``requests`` in one call of the model (one batch per working size)."""
+        start = time.perf_counter()
+        with step_reports(self.engine.pipeline.models.unet, self.steps, progress):
+            rendered = self.engine.render(
+                [r.person for r in requests],
+                [r.garment for r in requests],
+                [r.mask for r in requests],
+            )
+        seconds = time.perf_counter() - start
+        return [
+            Rendering(image, warnings, len(requests), seconds)
+            for image, warnings in zip(rendered.images, rendered.warnings, strict=True)
+        ]
+
+
+class _NoWarp:
+    """Stands in for the warp engine where only the diffusion model runs (a GPU replica
+    neither analyses bodies nor garments)."""
+
+
+class LocalDiffusion:
+    """``DiffusionBackend`` in this process: one request at a time (no batching)."""
+
+    def __init__(self, renderer: BatchRenderer) -> None:
+        self.renderer = renderer
+        self._lock = threading.Lock()
+
+    def render(self, request: RenderRequest, progress: StepCallback) -> Rendering:
+        with self._lock:
+            return self.renderer.render_batch([request], progress)[0]
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Where a diffusion job's garment analysis and rendering run.
+
+    Attributes:
+        garments: the garment analysis.
+        diffusion: the diffusion model.
+    """
+
+    garments: GarmentBackend
+    diffusion: DiffusionBackend
+
+
+def run_diffusion_job(
+    warp: WarpEngine,
+    garments: GarmentBackend,
+    diffusion: DiffusionBackend,
+    settings: ServiceSettings,
+    metrics: Metrics,
+    spec: JobSpec,
+    progress: Progress,
+) -> JobResult:
+    """Runs one catvton job (blocking): garment, agnostic mask, model, repaint, encoding.
+
+    Progress is the model's denoising steps.
+
+    Raises:
+        TryOnError, APIError: bad input (the job's error).
+        WorkerLostError: the diffusion backend died under the job.
+    """
+    from tryon.engines.catvton import repaint
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        analysis = garments.analysis(spec.garment, spec.garment_id, spec.category)
+    except UnknownGarmentError as exc:  # removed from the catalog while queued
+        raise APIError(404, "UnknownGarmentError", str(exc)) from None
+    timings["garment"] = time.perf_counter() - start
+    t0 = time.perf_counter()
+    person = load_image(spec.person, role="person photo")
+    chosen = Category(spec.category) if spec.category != "auto" else analysis.category
+    body = warp.body.analyze(person)
+    check_visible(body, chosen)
+    mask = agnostic_mask(body, chosen, warp.agnostic_config)
+    timings["analysis"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    rendering = diffusion.render(RenderRequest(person, analysis.image, mask), progress)
+    timings["diffusion"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    image = repaint(person, rendering.image, mask)
+    output = FORMATS[spec.output]
+    data = encode(image, output, settings.output_quality)
+    timings["encode"] = time.perf_counter() - t2
+    timings["total"] = time.perf_counter() - start
+    metrics.observe_stages(spec.engine, timings)
+    headers = {
+        "X-Tryon-Category": chosen.value,
+        "X-Tryon-Timings": json.dumps({k: round(v, 4) for k, v in timings.items()}),
+        "X-Tryon-Warnings": json.dumps(rendering.warnings),
+        "X-Tryon-Batch": str(rendering.batch),
+    }
+    return JobResult(data, output.media_type, headers)
