@@ -48,8 +48,8 @@ if [ -f "$STAMP" ] && [ "$STAMP" -nt "$ROOT/pyproject.toml" ]; then
     exit 0
 fi
 
-echo "setup: installing tryon with its service, diffusion, scale and test extras into .venv (first run takes a few minutes)"
+echo "setup: installing tryon with its service, diffusion, scale, eval and test extras into .venv (first run takes a few minutes)"
 "$VENV/bin/python" -m pip install --upgrade pip
-"$VENV/bin/python" -m pip install -e ".[service,diffusion,scale,test]"
+"$VENV/bin/python" -m pip install -e ".[service,diffusion,scale,test,eval]"
 touch "$STAMP"
 echo "setup: done"
