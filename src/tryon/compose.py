@@ -63,11 +63,23 @@ class Scene:
     Attributes:
         old_garment: the garment being replaced and the one next to it.
         shading: (H, W) float32, the photo's relative shading (1 outside the old
-            garment). Read-only: ``compose`` works on a copy.
+            garment), darker under the chin on painted neck skin.
+        backdrop: (H, W, 3) the photo with the old garment replaced by the scenery
+            around it continued inwards: what a gap the new garment leaves shows.
+        backdrop_region: (H, W) bool, where ``backdrop`` was filled in (the old
+            garment grown by two pixels).
+        bare_neck: (H, W) bool, neck skin the photo shows inside the old garment's
+            opening (kept, never painted over); empty for trousers.
+        covered_neck: (H, W) bool, the neck the old garment covered (a high collar):
+            painted as skin, darker under the chin, where the new garment leaves it.
     """
 
     old_garment: OldGarment
     shading: FloatImage
+    backdrop: Image
+    backdrop_region: Mask
+    bare_neck: Mask
+    covered_neck: Mask
 
 
 @dataclass(frozen=True)
@@ -185,57 +197,62 @@ def _fill(
     person: Image,
     body: BodyAnalysis,
     hole: Mask,
-    old: Mask,
     skin_zone: Mask,
     shading: FloatImage,
-    person_area: Mask,
-    neighbour: Mask | None = None,
-    neighbour_reach: Mask | None = None,
+    scene: Scene,
     neighbour_below: bool = True,
 ) -> Image:
-    """Plausible content for ``hole``: shaded skin inside ``skin_zone``, else the
-    background continued inwards from around the old garment ``old`` (never from the
-    old garment, nor from the person: a face or trousers smeared into the gap would
-    show as a halo). Other pixels are the person's."""
+    """Plausible content for ``hole``: shaded skin inside ``skin_zone``; else, under a
+    shorter new garment, the neighbouring garment carried on (the trousers under a
+    top, the top over trousers); else the scenery. Other pixels are the person's."""
     out = person.copy()
-    if not hole.any():
+    box = M.bounding_box(hole)
+    if box is None:
         return out
-    unknown = M.dilate(hole | old, 2)
-    scenery = ~person_area & ~unknown
-    # The fill continues what surrounds the old garment: work on its box, grown so that
-    # there is something around it to continue.
-    h, w = hole.shape
-    rows, cols = M.bounding_box(unknown) or M.bounding_box(hole)  # type: ignore[misc]
-    pad = max(rows.stop - rows.start, cols.stop - cols.start) // 4 + 8
-    box = (
-        slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
-        slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
-    )
-    known = scenery[box] if scenery[box].any() else ~unknown[box]
-    sub = hole[box]
-    if known.any():
-        out[box][sub] = _smooth_fill(person[box], known)[sub]
-    if neighbour is not None and neighbour_reach is not None:
-        # Under a shorter new garment the neighbouring one (trousers under a top, a top
-        # over trousers) goes on, not the background.
-        continued = sub & neighbour_reach[box]
-        source = neighbour[box] & ~unknown[box]
+    np.copyto(out[box], scene.backdrop[box], where=hole[box][..., None])
+    old = scene.old_garment
+    if old.neighbour is not None and old.neighbour_reach is not None:
+        continued = hole & old.neighbour_reach
         span = M.bounding_box(continued)
+        source = old.neighbour & ~scene.backdrop_region
         if span is not None and source.any():
             # Column by column, so its stripes and seams carry on: only the columns to
-            # fill, from the gap's edge to the end of the box the source comes from.
+            # fill, from the gap's edge to the end of the photo the source comes from.
             rows, cols = span
             rows = slice(rows.start, None) if neighbour_below else slice(0, rows.stop)
             extruded, found = extrude_fill(
-                person[box][rows, cols], source[rows, cols], upward=neighbour_below
+                person[rows, cols], source[rows, cols], upward=neighbour_below
             )
             take = continued[rows, cols] & found
-            out[box][rows, cols][take] = extruded[take]
+            out[rows, cols][take] = extruded[take]
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
         skin = _apply_shading(np.broadcast_to(skin_rgb, (count, 1, 3)), shading[skin_zone][:, None])
         out[skin_zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
+    return out
+
+
+def _continue_scenery(person: Image, region: Mask, person_area: Mask) -> Image:
+    """The photo with ``region`` filled from the scenery around it, continued inwards
+    (never from the person: a face or trousers smeared into a gap would show as a
+    halo)."""
+    out = person.copy()
+    if not region.any():
+        return out
+    scenery = ~person_area & ~region
+    # The fill continues what surrounds the region: work on its box, grown so that
+    # there is something around it to continue.
+    h, w = region.shape
+    rows, cols = M.bounding_box(region)  # type: ignore[misc]
+    pad = max(rows.stop - rows.start, cols.stop - cols.start) // 4 + 8
+    box = (
+        slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
+        slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
+    )
+    known = scenery[box] if scenery[box].any() else ~region[box]
+    if known.any():
+        np.copyto(out[box], _smooth_fill(person[box], known), where=region[box][..., None])
     return out
 
 
@@ -262,7 +279,8 @@ def prepare_scene(
     category: Category,
     cfg: ComposeConfig | None = None,
 ) -> Scene:
-    """Finds the old garment and measures the photo's shading on it.
+    """Finds the old garment, measures the photo's shading on it and continues the
+    scenery over it.
 
     Args:
         person: (H, W, 3) RGB uint8 photo.
@@ -274,7 +292,16 @@ def prepare_scene(
     kp = body.keypoints
     sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
     old_garment = find_old_garment(person, body, agnostic, category)
-    return Scene(old_garment, estimate_shading(person, old_garment.mask, sw, cfg))
+    shading = estimate_shading(person, old_garment.mask, sw, cfg)
+    region = M.dilate(old_garment.mask, 2)
+    backdrop = _continue_scenery(person, region, old_garment.person_area)
+    bare_neck = covered_neck = np.zeros_like(old_garment.mask)
+    if category is not Category.LOWER:
+        neck = _neck_zone(body) & old_garment.mask
+        bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
+        covered_neck = neck & ~bare_neck
+        _shade_under_chin(shading, body, covered_neck)
+    return Scene(old_garment, shading, backdrop, region, bare_neck, covered_neck)
 
 
 def compose(
@@ -310,7 +337,7 @@ def compose(
     scene = scene or prepare_scene(person, body, agnostic, category, cfg)
     old_garment = scene.old_garment
     old = old_garment.mask
-    shading = scene.shading.copy()
+    shading = scene.shading
     alpha = warped.alpha.copy()
     skin_zone = np.zeros_like(old)
     if category is not Category.LOWER:
@@ -322,24 +349,17 @@ def compose(
         arms = bare_arms.region & old & ~M.dilate(sleeves, r)
         alpha[arms & ~sleeves] = 0.0
         bare = skin_pixels(person, body.skin_lab, arms, old_garment.colours, by_part=True)
-        old = old & ~bare
-        neck = _neck_zone(body) & old
-        bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
-        old = old & ~bare_neck
-        skin_zone = (arms & bare_arms.limbs & ~bare) | (neck & ~bare_neck)
-        _shade_under_chin(shading, body, neck & ~bare_neck)
+        old = old & ~bare & ~scene.bare_neck
+        skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)
     covered = alpha > 0.5
     hole = old & ~covered
     base = _fill(
         person,
         body,
         hole,
-        old,
         skin_zone & hole,
         shading,
-        old_garment.person_area,
-        old_garment.neighbour,
-        old_garment.neighbour_reach,
+        scene,
         neighbour_below=category is not Category.LOWER,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
