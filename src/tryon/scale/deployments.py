@@ -1,0 +1,240 @@
+"""The Ray Serve deployments of the service and ``build_application``.
+
+- ``Ingress``: the FastAPI app of ``tryon.service`` (``create_app``), as Serve's HTTP
+  ingress. The warp engine runs in its thread pool, as on one machine: a hop to another
+  replica would cost more than the try-on. Its job workers run diffusion jobs by calling
+  the two deployments below through their handles.
+- ``GarmentPreprocessor``: a garment's analysis (mask, landmarks, category), from the
+  catalog (a folder every replica mounts) or from an uploaded photo (CPU).
+- ``DiffusionModel``: the catvton model on a GPU, batching requests dynamically
+  (``@serve.batch``) and streaming each denoising step back to its caller.
+
+Garment artifacts (photo, mask, landmarks) live in the catalog folder, which must be one
+shared directory (NFS or the like) mounted at the same path on every node: they are
+written once by one replica (an atomic rename under a lock file) and read by all, and a
+filesystem keeps megabytes of images out of Redis's memory. Each diffusion replica keeps
+the garments' VAE latents it computed in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from ray import serve
+from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
+
+from tryon.catalog import Catalog
+from tryon.errors import TryOnError
+from tryon.pipeline import TryOn
+from tryon.scale.config import ScaleConfig
+from tryon.service.diffusion import (
+    Backends,
+    BatchRenderer,
+    Rendering,
+    RenderRequest,
+    StepCallback,
+    garment_analysis,
+)
+from tryon.service.errors import APIError
+from tryon.service.jobs import WorkerLostError
+from tryon.service.settings import ServiceSettings
+from tryon.types import GarmentAnalysis
+
+log = logging.getLogger("tryon.scale")
+
+APP_NAME = "tryon"
+
+# serve.batch's annotations cover plain functions, not batched async generator methods.
+dynamic_batch: Any = serve.batch
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A denoising step done for a request's batch.
+
+    Attributes:
+        step: steps done.
+        total: steps in all.
+        batch: requests in the batch.
+    """
+
+    step: int
+    total: int
+    batch: int
+
+
+class DiffusionModel:
+    """The diffusion model on one GPU, rendering batches of requests.
+
+    Args:
+        settings_json: the service settings (weights and diffusion settings), as JSON.
+        max_batch_size: requests in one batch.
+        batch_wait_s: how long a batch waits to fill once it has a request.
+    """
+
+    def __init__(self, settings_json: str, max_batch_size: int, batch_wait_s: float) -> None:
+        self.renderer = BatchRenderer(ServiceSettings.from_json(settings_json))
+        self._render_batch.set_max_batch_size(max_batch_size)
+        self._render_batch.set_batch_wait_timeout_s(batch_wait_s)
+
+    async def generate(self, request: RenderRequest) -> AsyncIterator[StepEvent | Rendering]:
+        """A ``StepEvent`` after each denoising step, then the ``Rendering``."""
+        async for event in self._render_batch(request):
+            yield event
+
+    def batch_settings(self) -> tuple[int, float]:
+        """(max batch size, batch wait) as this replica runs them."""
+        wrapper: Any = self._render_batch
+        return wrapper._get_max_batch_size(), wrapper._get_batch_wait_timeout_s()
+
+    @dynamic_batch(max_batch_size=4, batch_wait_timeout_s=0.05)
+    async def _render_batch(
+        self, requests: list[RenderRequest]
+    ) -> AsyncIterator[list[StepEvent | Rendering]]:
+        loop = asyncio.get_running_loop()
+        steps: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+
+        def on_step(step: int, total: int) -> None:
+            loop.call_soon_threadsafe(steps.put_nowait, (step, total))
+
+        def render() -> list[Rendering]:
+            try:
+                return self.renderer.render_batch(requests, on_step)
+            finally:
+                loop.call_soon_threadsafe(steps.put_nowait, None)
+
+        # The model runs on a thread, so the event loop goes on streaming and batching.
+        rendered = loop.run_in_executor(None, render)
+        while (step := await steps.get()) is not None:
+            yield [StepEvent(step[0], step[1], len(requests))] * len(requests)
+        yield list(await rendered)
+
+
+class GarmentPreprocessor:
+    """Garment analysis on CPU replicas, reading and filling the shared catalog.
+
+    Args:
+        settings_json: the service settings (the catalog folder), as JSON.
+    """
+
+    def __init__(self, settings_json: str) -> None:
+        settings = ServiceSettings.from_json(settings_json)
+        self.tryon = TryOn(engine="warp")
+        self.catalog = Catalog(settings.catalog_dir, tryon=self.tryon)
+
+    def prepare(
+        self, garment: bytes | None, garment_id: str | None, category: str
+    ) -> GarmentAnalysis:
+        """The garment's analysis (see ``tryon.service.diffusion.garment_analysis``)."""
+        return garment_analysis(self.tryon, self.catalog, garment, garment_id, category)
+
+
+class RayGarments:
+    """``GarmentBackend`` calling the ``GarmentPreprocessor`` deployment."""
+
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self.handle = handle
+
+    def analysis(
+        self, garment: bytes | None, garment_id: str | None, category: str
+    ) -> GarmentAnalysis:
+        return _unwrapped(
+            lambda: self.handle.prepare.remote(garment, garment_id, category).result()
+        )
+
+
+class RayDiffusion:
+    """``DiffusionBackend`` streaming from the ``DiffusionModel`` deployment."""
+
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self.handle = handle.options(stream=True)
+
+    def render(self, request: RenderRequest, progress: StepCallback) -> Rendering:
+        def stream() -> Rendering:
+            events = cast(DeploymentResponseGenerator, self.handle.generate.remote(request))
+            for event in events:
+                if isinstance(event, Rendering):
+                    return event
+                progress(event.step, event.total)
+            raise WorkerLostError("the diffusion replica ended the stream without a result")
+
+        return _unwrapped(stream)
+
+
+def _unwrapped(call: Callable[[], Any]) -> Any:
+    """Runs a handle call; a dead replica becomes ``WorkerLostError`` (the job is tried
+    again), an error of the request itself is raised as it was raised in the replica."""
+    try:
+        return call()
+    except (RayActorError, ActorUnavailableError) as exc:
+        raise WorkerLostError(f"the replica running the job died ({type(exc).__name__})") from None
+    except RayTaskError as exc:
+        cause = exc.cause
+        if isinstance(cause, (TryOnError, APIError)):
+            raise cause from None
+        if isinstance(cause, (RayActorError, ActorUnavailableError)):
+            raise WorkerLostError(
+                f"the replica running the job died ({type(cause).__name__})"
+            ) from None
+        raise
+
+
+@serve.ingress()
+class Ingress:
+    """The HTTP API on Ray Serve: ``create_app`` with diffusion jobs sent to the
+    deployments.
+
+    Args:
+        settings_json: the service settings, as JSON.
+        diffusion: the ``DiffusionModel`` deployment.
+        garments: the ``GarmentPreprocessor`` deployment.
+    """
+
+    def __init__(
+        self, settings_json: str, diffusion: DeploymentHandle, garments: DeploymentHandle
+    ) -> None:
+        self.settings = ServiceSettings.from_json(settings_json)
+        self.backends = Backends(RayGarments(garments), RayDiffusion(diffusion))
+
+    def __serve_build_asgi_app__(self) -> Any:
+        from tryon.service.app import create_app
+
+        return create_app(self.settings, backends=self.backends)
+
+
+def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
+    """The Serve application: ingress, garment preprocessing and diffusion model.
+
+    Raises:
+        TryOnError: settings that cannot work on a cluster.
+    """
+    if settings.weights_dir is None:
+        raise TryOnError("tryon serve --ray runs the catvton engine: give --weights DIR")
+    if config.ingress_replicas > 1 and settings.job_store == "memory":
+        raise TryOnError(
+            "several ingress replicas need a shared job store: --job-store redis://HOST:PORT/0"
+        )
+    text = settings.to_json()
+    diffusion = serve.deployment(
+        name="DiffusionModel",
+        max_ongoing_requests=config.diffusion_ongoing,
+        ray_actor_options={"num_gpus": config.diffusion_gpus, "num_cpus": config.diffusion_cpus},
+        **config.diffusion_scaling(),
+    )(DiffusionModel).bind(text, config.max_batch_size, config.batch_wait_s)
+    garments = serve.deployment(
+        name="GarmentPreprocessor",
+        num_replicas=config.garment_replicas,
+        ray_actor_options={"num_cpus": config.garment_cpus},
+    )(GarmentPreprocessor).bind(text)
+    ingress = serve.deployment(
+        name="Ingress",
+        num_replicas=config.ingress_replicas,
+        max_ongoing_requests=max(64, settings.max_waiting + settings.max_concurrency),
+        ray_actor_options={"num_cpus": config.ingress_cpus},
+    )(Ingress)
+    return ingress.bind(text, diffusion, garments)

@@ -1,0 +1,109 @@
+"""One local Ray cluster per test session (``num_cpus=2, num_gpus=1``: the GPU-pinned
+diffusion deployment is schedulable on a CPU machine), one redis-server, and the service
+deployed on them with tiny diffusion models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import GARMENTS
+from tests.service.conftest import SMALL_AREA, tiny_weights_dir
+from tests.service.redis_server import RedisServer, free_port, redis_server
+from tryon import TryOn
+from tryon.catalog import Catalog
+
+ray = pytest.importorskip("ray", reason="the scale-out tests need the scale extra")
+serve = pytest.importorskip("ray.serve", reason="the scale-out tests need the scale extra")
+
+__all__ = ["tiny_weights_dir"]  # a fixture shared with tests/service
+
+STEPS = 8
+BATCH = 4
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The service running on the session's Ray cluster.
+
+    Attributes:
+        url: the Serve HTTP proxy's base URL.
+        redis: the job store's server.
+        garment_id: a catalogued garment.
+    """
+
+    url: str
+    redis: RedisServer
+    garment_id: str
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def ray_port() -> Iterator[int]:
+    """A local Ray cluster with Serve's HTTP proxy on a free loopback port."""
+    port = free_port()
+    ray.init(
+        num_cpus=2,
+        num_gpus=1,
+        include_dashboard=False,
+        object_store_memory=256 * 2**20,
+        log_to_driver=False,
+        namespace="tryon-tests",
+    )
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        yield port
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def scale_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = redis_server(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.kill()
+
+
+@pytest.fixture(scope="session")
+def deployed(
+    ray_port: int,
+    scale_redis: RedisServer,
+    tryon: TryOn,
+    tiny_weights_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Deployed]:
+    from tryon.scale import ScaleConfig
+    from tryon.scale.deployments import APP_NAME, build_application
+    from tryon.service.settings import ServiceSettings
+
+    catalog_dir = tmp_path_factory.mktemp("shared-catalog")
+    shirt = next(g for g in GARMENTS if g.name.startswith("shirts"))
+    garment_id = Catalog(catalog_dir, tryon=tryon).add(shirt).record.id
+    settings = ServiceSettings(
+        catalog_dir=catalog_dir,
+        job_store=scale_redis.url,
+        job_workers=BATCH,
+        job_lease_s=10.0,
+        job_attempts=2,
+        weights_dir=tiny_weights_dir,
+        diffusion_steps=STEPS,
+        diffusion_area=SMALL_AREA,
+        diffusion_device="cpu",
+    )
+    config = ScaleConfig(
+        max_batch_size=BATCH,
+        batch_wait_s=0.5,
+        diffusion_cpus=0.25,
+        garment_cpus=0.25,
+        ingress_cpus=0.25,
+    )
+    serve.run(build_application(settings, config), name=APP_NAME, route_prefix="/")
+    yield Deployed(f"http://127.0.0.1:{ray_port}", scale_redis, garment_id)
+    serve.delete(APP_NAME)

@@ -1,0 +1,65 @@
+"""The service on a local Ray cluster: jobs batched on the diffusion deployment with
+per-step progress, warp answered by the ingress, a replica killed under running jobs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+
+from tests.conftest import PHOTOS
+from tests.scale.conftest import BATCH, STEPS, Deployed
+
+PERSON = (PHOTOS / "people" / "p1_studio.jpg").read_bytes()
+
+
+def submit(client: httpx.Client, garment_id: str, **headers: str) -> str:
+    response = client.post(
+        "/v1/jobs",
+        files={"person": ("p.jpg", PERSON)},
+        data={"garment_id": garment_id, "engine": "catvton", "format": "png"},
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def events(client: httpx.Client, job_id: str) -> list[tuple[str, dict[str, object]]]:
+    found = []
+    with client.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
+        text = "".join(stream.iter_text())
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in lines:
+            found.append((lines["event"], json.loads(lines["data"])))
+    return found
+
+
+def test_jobs_are_batched_and_stream_every_step(deployed: Deployed) -> None:
+    with deployed.client() as client:
+        engines = {e["name"]: e for e in client.get("/v1/engines").json()["engines"]}
+        assert engines["catvton"]["available"] is True
+        ids = [submit(client, deployed.garment_id) for _ in range(BATCH)]
+        batches = []
+        for job_id in ids:
+            seen = events(client, job_id)
+            assert seen[-1][0] == "done", seen
+            steps = [data["step"] for name, data in seen if name == "progress"]
+            assert steps == list(range(1, STEPS + 1)), seen
+            result = client.get(f"/v1/jobs/{job_id}/result")
+            assert result.status_code == 200
+            batches.append(int(result.headers["x-tryon-batch"]))
+        assert max(batches) > 1, batches  # requests waiting together ran as one batch
+
+
+def test_warp_answers_from_the_ingress(deployed: Deployed) -> None:
+    with deployed.client() as client:
+        response = client.post(
+            "/v1/tryon",
+            files={"person": ("p.jpg", PERSON)},
+            data={"garment_id": deployed.garment_id, "format": "png"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/png"
