@@ -13,6 +13,7 @@ FID and KID use clean-fid's network: the TorchScript Inception-v3 it loads from
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ from tryon.evaluation.weights import (
     INCEPTION,
     LPIPS_LINEAR,
     MissingWeightsError,
+    WeightsRecord,
     require,
 )
 
@@ -231,16 +233,27 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_lpips(net: str, cache: Path) -> LPIPS:
+def load_lpips(
+    net: str,
+    cache: Path,
+    trunk_record: WeightsRecord | None = None,
+    linear_record: WeightsRecord | None = None,
+) -> LPIPS:
     """LPIPS with the published trunk and linear weights from ``cache``.
+
+    Args:
+        net: "squeeze", "alex" or "vgg".
+        cache: the weights folder.
+        trunk_record, linear_record: the files to read (default: the published ones,
+            ``BACKBONES[net]`` and ``LPIPS_LINEAR[net]``, hashes checked).
 
     Raises:
         MissingWeightsError: a file is missing or does not fit (the message says which).
     """
     if net not in LPIPS_NETS:
         raise ValueError(f"unknown LPIPS net {net!r}: use one of {', '.join(LPIPS_NETS)}")
-    trunk_path = require(cache, BACKBONES[net])
-    linear_path = require(cache, LPIPS_LINEAR[net])
+    trunk_path = require(cache, trunk_record or BACKBONES[net])
+    linear_path = require(cache, linear_record or LPIPS_LINEAR[net])
     model = LPIPS(net)
     trunk = read_state_dict(trunk_path)
     features = {
@@ -275,18 +288,21 @@ class CleanInception:
         return self.module.layers.forward((images - 128) / 128).view(images.shape[0], 2048)
 
 
-def load_inception(cache: Path) -> CleanInception:
-    """clean-fid's Inception from ``cache``.
+def load_inception(cache: Path, record: WeightsRecord = INCEPTION) -> CleanInception:
+    """clean-fid's Inception from ``cache`` (``record``: the file, default the published one).
 
     Raises:
         MissingWeightsError: the file is missing or is not that TorchScript module.
     """
-    path = require(cache, INCEPTION)
+    path = require(cache, record)
     try:
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():
+            # clean-fid's network exists only as TorchScript, which torch now calls deprecated.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu").eval()
         module.layers  # noqa: B018  (the attribute clean-fid calls)
     except Exception as exc:
         raise MissingWeightsError(
-            f"{path} is not clean-fid's TorchScript Inception ({exc}); {INCEPTION.how}"
+            f"{path} is not clean-fid's TorchScript Inception ({exc}); {record.how}"
         ) from None
     return CleanInception(module)

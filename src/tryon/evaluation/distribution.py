@@ -11,6 +11,7 @@ polynomial kernel ``(x . y / d + 1) ** 3``, averaged over 100 random subsets of 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -80,7 +81,11 @@ def frechet_distance(a: Features, b: Features) -> float:
         raise ValueError("FID needs at least two images in each set")
     mu1, mu2 = a.mean(0), b.mean(0)
     sigma1, sigma2 = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
+    with warnings.catch_warnings():
+        # Fewer images than feature dimensions make the product singular: expected, and
+        # handled below as clean-fid does.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
     if not np.isfinite(covmean).all():
         # Nearly singular product (few samples): as clean-fid, offset the diagonals.
         offset = np.eye(sigma1.shape[0]) * 1e-6

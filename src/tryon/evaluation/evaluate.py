@@ -307,7 +307,7 @@ def score_pair(
     if agnostic is not None and garment_mask is not None:
         garment = load_image(files.garment, role="dataset garment photo")
         if garment_mask.shape == garment.shape[:2]:
-            entry.delta_e = M.garment_delta_e(result, agnostic, garment, garment_mask)
+            entry.delta_e = M.garment_delta_e(result, person, agnostic, garment, garment_mask)
 
 
 def score_distribution(
@@ -323,6 +323,12 @@ def score_distribution(
         evaluation.notes.append(f"{score.name}: FID / KID need two results at least")
         return
     fake = extract_features((load_image(p) for p in paths), net, device=config.device)
+    if len(paths) < 2 * fake.shape[1]:
+        evaluation.notes.append(
+            f"{score.name}: FID / KID on {len(paths)} results ({fake.shape[1]}-d features) are "
+            "noisy and biased upwards: compare them only between systems on the same pairs; "
+            "published figures use full test sets (VITON-HD: 2,032 pairs)"
+        )
     if config.wants("fid"):
         score.fid = frechet_distance(real, fake)
     if config.wants("kid"):
@@ -363,7 +369,7 @@ def implementations(config: EvalConfig, networks: Networks) -> dict[str, str]:
         "face PSNR": "PSNR (dB) of a face box from the OpenPose keypoints, result vs the "
         f"input photo; identical = {M.PSNR_IDENTICAL:.0f} dB (cap)",
         "Delta E": "CIE76 between the median CIELAB of the garment photo (cloth mask) and "
-        "of the result inside the agnostic mask",
+        "of the result's pixels the try-on changed inside the agnostic mask",
         "latency": "wall time of TryOn.run per pair (reading both photos included)",
         "peak memory": "peak resident set size of the process while the engine ran "
         "(sampled every 20 ms); CUDA: torch.cuda.max_memory_allocated",

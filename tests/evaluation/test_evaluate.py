@@ -1,0 +1,147 @@
+"""``tryon eval`` end to end on a dataset built from the real photos, with tiny networks."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.dataset.raw import make_raw
+from tests.evaluation.tiny import TinyFeatures, tiny_lpips
+from tryon import TryOn
+from tryon.cli import main
+from tryon.dataset import BuildConfig, PairMode, build_dataset, open_dataset
+from tryon.dataset.build import WarpAnalyzer
+from tryon.evaluation import (
+    EngineSystem,
+    EvalConfig,
+    Evaluation,
+    FolderSystem,
+    Networks,
+    evaluate,
+    write_report,
+)
+
+SIZE = (512, 384)
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory: pytest.TempPathFactory, tryon: TryOn) -> Path:
+    root = tmp_path_factory.mktemp("eval")
+    raw = make_raw(root / "raw")
+    build_dataset(raw, root / "ds", BuildConfig(size=SIZE), WarpAnalyzer(tryon.engine))
+    return root / "ds"
+
+
+@pytest.fixture(scope="module")
+def unpaired(
+    dataset_dir: Path, tryon: TryOn, tmp_path_factory: pytest.TempPathFactory
+) -> Evaluation:
+    out = tmp_path_factory.mktemp("report")
+    networks = Networks(lpips=tiny_lpips(), features=TinyFeatures())
+    config = EvalConfig(mode=PairMode.UNPAIRED, kid_subsets=10)
+    evaluation = evaluate(
+        open_dataset(dataset_dir), [EngineSystem("warp", tryon)], out, config, networks
+    )
+    write_report(evaluation)
+    return evaluation
+
+
+def test_engine_run_scores_every_unpaired_pair(unpaired: Evaluation) -> None:
+    (warp,) = unpaired.systems
+    assert len(warp.pairs) == 3 and all(p.error is None for p in warp.pairs)
+    for pair in warp.pairs:
+        assert pair.result and Image.open(pair.result).size == (SIZE[1], SIZE[0])
+        assert math.isnan(pair.ssim) and math.isnan(pair.lpips)  # no ground truth
+        assert pair.changed_outside < 0.01  # warp changes only the agnostic region
+        assert pair.face_psnr > 35  # and keeps the face
+        assert 0 <= pair.delta_e < 40
+        assert 0 < pair.latency_s < 60
+    assert math.isfinite(warp.fid) and warp.fid >= 0
+    assert math.isfinite(warp.kid)
+    assert warp.peak_rss_mib > 100
+    assert unpaired.real_images == 3
+
+
+def test_report_files(unpaired: Evaluation) -> None:
+    out = unpaired.out
+    document = json.loads((out / "metrics.json").read_text())
+    summary = document["systems"]["warp"]["summary"]
+    assert summary["results"] == 3 and summary["ssim"] is None
+    assert summary["kid_x1000"] == pytest.approx(unpaired.systems[0].kid * 1000)
+    assert "torchmetrics" in document["implementations"]["SSIM"]
+    report = (out / "report.md").read_text()
+    assert "| warp | engine |" in report
+    assert "32 x 32 resize" in report and "384 x 512" in report  # resolutions stated
+    html = (out / "report.html").read_text()
+    assert "<table>" in html and "plots/latency.png" in html
+    for name in ("plots/distributions.png", "plots/latency.png", "grids/warp_best.png"):
+        with Image.open(out / name) as picture:
+            assert picture.width > 300 and np.asarray(picture).std() > 5
+
+
+def test_paired_ground_truth_and_a_result_folder_score_alike(
+    dataset_dir: Path, tryon: TryOn, tmp_path: Path
+) -> None:
+    dataset = open_dataset(dataset_dir)
+    networks = Networks(lpips=tiny_lpips(), features=None)
+    config = EvalConfig(mode=PairMode.PAIRED, metrics=frozenset({"ssim", "lpips", "shop"}))
+    engine = evaluate(dataset, [EngineSystem("warp", tryon)], tmp_path / "a", config, networks)
+    (pair,) = engine.systems[0].pairs
+    assert 0.5 < pair.ssim < 1 and pair.lpips > 0
+    # Another system's results: the same images, as JPEG files named by the person.
+    folder = tmp_path / "other-system"
+    folder.mkdir()
+    Image.open(pair.result or "").save(folder / "p2_walking.jpg", quality=98)
+    (scored,) = evaluate(dataset, [FolderSystem(folder)], tmp_path / "b", config, networks).systems
+    assert scored.name == "other-system" and scored.kind == "results"
+    assert scored.pairs[0].ssim == pytest.approx(pair.ssim, abs=0.02)
+    assert scored.pairs[0].changed_outside < 0.01  # JPEG noise is under the tolerance
+    assert math.isnan(scored.pairs[0].latency_s)
+
+
+def test_command_line_with_ssim_and_shop_metrics(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(dataset_dir / "test" / "image" / "p1_studio.jpg", results / "p1_studio.jpg")
+    out = tmp_path / "report"
+    args = ["eval", str(dataset_dir), "--results", str(results), "--pairs", "unpaired"]
+    code = main([*args, "--metrics", "ssim,shop", "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    # The "result" is the input photo itself: nothing changed anywhere.
+    assert "results: 1/3 results" in captured.out and "face_psnr 100" in captured.out
+    document = json.loads((out / "metrics.json").read_text())
+    errors = [p["error"] for p in document["systems"]["results"]["pairs"]]
+    assert errors.count("no result file") == 2
+    assert (out / "report.html").is_file()
+
+
+def test_command_line_missing_weights_is_one_clear_error(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["eval", str(dataset_dir), "--engine", "warp", "--cache", str(tmp_path), "--out", "x"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "squeezenet1_1-b8a52dc0.pth is missing" in err and "--metrics ssim,shop" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_command_line_refuses_bad_usage(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", str(dataset_dir)]) == 2
+    assert "--engine E" in capsys.readouterr().err
+    assert main(["eval", str(dataset_dir), "--engine", "nope"]) == 2
+    assert "unknown engine 'nope'" in capsys.readouterr().err
+    assert main(["eval", str(dataset_dir), "--results", ".", "--metrics", "fid,bogus"]) == 2
+    assert "choose from" in capsys.readouterr().err
