@@ -4,7 +4,6 @@ per-step progress, warp answered by the ingress, a replica killed under running 
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import httpx
@@ -63,3 +62,46 @@ def test_warp_answers_from_the_ingress(deployed: Deployed) -> None:
         )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "image/png"
+
+
+def diffusion_replicas() -> list[tuple[str, str]]:
+    """(name, namespace) of every live diffusion replica actor."""
+    import ray
+
+    return [
+        (a["name"], a["namespace"])
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if "DiffusionModel" in a["name"] and "SERVE_REPLICA" in a["name"]
+    ]
+
+
+def test_a_killed_replica_means_retried_or_failed_jobs_never_stuck(deployed: Deployed) -> None:
+    import ray
+
+    with deployed.client() as client:
+        ids = [submit(client, deployed.garment_id) for _ in range(2 * BATCH)]
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/jobs/{ids[0]}").json()["progress"]["step"] < 1:
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.01)
+        (replica,) = diffusion_replicas()
+        ray.kill(ray.get_actor(replica[0], namespace=replica[1]), no_restart=True)
+        states = []
+        for job_id in ids:
+            while (state := client.get(f"/v1/jobs/{job_id}").json())["status"] in (
+                "queued",
+                "running",
+            ):
+                assert time.monotonic() < deadline + 120, f"job stuck: {state}"
+                time.sleep(0.1)
+            states.append(state)
+        for state in states:
+            assert state["status"] in ("done", "failed"), state
+            if state["status"] == "failed":
+                assert state["error"]["type"] == "WorkerLostError", state
+                assert "replica running the job died" in state["error"]["message"], state
+        assert any(s["attempt"] > 1 or s["status"] == "failed" for s in states), states
+        # Serve replaced the replica: a new job runs to the end.
+        assert diffusion_replicas() and diffusion_replicas()[0] != replica
+        after = submit(client, deployed.garment_id)
+        assert events(client, after)[-1][0] == "done"

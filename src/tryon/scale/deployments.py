@@ -48,6 +48,8 @@ from tryon.types import GarmentAnalysis
 log = logging.getLogger("tryon.scale")
 
 APP_NAME = "tryon"
+HEALTH_CHECK_S = 2.0
+"""How often Serve checks that each diffusion replica is alive."""
 
 # serve.batch's annotations cover plain functions, not batched async generator methods.
 dynamic_batch: Any = serve.batch
@@ -224,6 +226,9 @@ def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
         name="DiffusionModel",
         max_ongoing_requests=config.diffusion_ongoing,
         ray_actor_options={"num_gpus": config.diffusion_gpus, "num_cpus": config.diffusion_cpus},
+        # A dead replica is noticed and replaced within seconds; the model runs on a
+        # thread, so a busy replica still answers its health checks.
+        health_check_period_s=HEALTH_CHECK_S,
         **config.diffusion_scaling(),
     )(DiffusionModel).bind(text, config.max_batch_size, config.batch_wait_s)
     garments = serve.deployment(
