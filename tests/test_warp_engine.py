@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import FULL_BODY, GARMENTS
+from tests.photos import GARMENT, PERSON
+from tests.photos import garment as garment_photo
 from tryon import Category, TryOn
 from tryon.imageio import load_image
 from tryon.ops import masks as M
@@ -113,3 +115,25 @@ def test_upper_mask_spares_head_hands_and_trousers(results) -> None:
             r.body.keypoints.joint(Joint.R_KNEE)[1], r.body.keypoints.joint(Joint.L_KNEE)[1]
         )
         assert not r.agnostic_mask[int(knees_y) :].any()
+
+
+def test_a_prepared_person_gives_the_same_try_on_for_each_garment(tryon: TryOn) -> None:
+    """The body, agnostic mask and scene made once per person and category give
+    exactly the try-ons made from the photo itself, in any order of garments."""
+    prepared = tryon.prepare_person(PERSON)
+    for garment_path in (GARMENT, garment_photo("pants_1_front.jpg"), GARMENT):
+        analysis = tryon.analyze_garment(garment_path)
+        reused = tryon.run(prepared, analysis)
+        fresh = tryon.run(PERSON, analysis)
+        assert np.array_equal(reused.image, fresh.image)
+        assert np.array_equal(reused.agnostic_mask, fresh.agnostic_mask)
+        assert "body" not in reused.timings
+    assert set(prepared.sides) == {Category.UPPER, Category.LOWER}
+
+
+def test_a_prepared_person_is_refused_by_engines_that_cannot_reuse_it() -> None:
+    class Other:
+        name = "other"
+
+    with pytest.raises(ValueError, match="does not reuse person analyses"):
+        TryOn(engine=Other()).prepare_person(PERSON)  # type: ignore[arg-type]

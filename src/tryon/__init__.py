@@ -9,6 +9,7 @@ from tryon.errors import (
     TryOnError,
     UnknownEngineError,
 )
+from tryon.engines.warp import PreparedPerson
 from tryon.pipeline import TryOn
 from tryon.types import Category, GarmentAnalysis, TryOnResult
 
@@ -22,6 +23,7 @@ __all__ = [
     "ImageSizeError",
     "InvalidImageError",
     "NoPersonError",
+    "PreparedPerson",
     "TryOn",
     "TryOnError",
     "TryOnResult",

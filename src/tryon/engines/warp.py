@@ -8,16 +8,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tryon.allocator import keep_freed_memory
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
-from tryon.compose import ComposeConfig, compose, prepare_scene
+from tryon.compose import ComposeConfig, Scene, compose, prepare_scene
 from tryon.errors import BodyNotVisibleError
 from tryon.garment.analyze import GarmentAnalyzer
-from tryon.types import BodyAnalysis, Category, GarmentAnalysis, Image, Joint, TryOnResult
+from tryon.types import (
+    BodyAnalysis,
+    Category,
+    GarmentAnalysis,
+    Image,
+    Joint,
+    Mask,
+    TryOnResult,
+)
 from tryon.warp import WarpConfig, warp_garment
 
 T = TypeVar("T")
@@ -31,6 +40,38 @@ REQUIRED_JOINTS: dict[Category, tuple[tuple[Joint, ...], str]] = {
         "shoulders and hips",
     ),
 }
+
+
+@dataclass(frozen=True)
+class PersonSide:
+    """What a try-on of one category needs from the person photo alone.
+
+    Attributes:
+        agnostic_mask: the pixels the try-on may change.
+        scene: the old garment, the shading and the backdrop (see ``compose.Scene``).
+    """
+
+    agnostic_mask: Mask
+    scene: Scene
+
+
+@dataclass(frozen=True)
+class PreparedPerson:
+    """A person photo analysed once, to try many garments on it.
+
+    The body analysis is made at once; each category's ``PersonSide`` the first time a
+    garment of that category is tried on, then kept. Nothing in it depends on a
+    garment. Read-only once made: share it between threads freely.
+
+    Attributes:
+        image: the photo (RGB uint8, upright).
+        body: its body analysis.
+        sides: per category, what its try-ons need (filled in as they run).
+    """
+
+    image: Image
+    body: BodyAnalysis
+    sides: dict[Category, PersonSide] = field(default_factory=dict)
 
 
 class WarpEngine:
@@ -58,12 +99,25 @@ class WarpEngine:
     def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
         return self.garments.analyze(garment, category)
 
+    def prepare_person(self, person: Image) -> PreparedPerson:
+        """Analyses a person photo for ``dress`` to reuse.
+
+        Raises:
+            NoPersonError: nobody, or no head and shoulders, in the photo.
+        """
+        return PreparedPerson(person, self.body.analyze(person))
+
     def dress(
-        self, person: Image, garment: GarmentAnalysis, category: Category | None
+        self, person: Image | PreparedPerson, garment: GarmentAnalysis, category: Category | None
     ) -> TryOnResult:
         timings: dict[str, float] = {}
         chosen = category or garment.category
-        body = _timed(timings, "body", lambda: self.body.analyze(person))
+        if isinstance(person, PreparedPerson):
+            prepared = person
+        else:
+            image = person
+            prepared = _timed(timings, "body", lambda: self.prepare_person(image))
+        body, photo = prepared.body, prepared.image
         check_visible(body, chosen)
         # The garment side (the warp) needs only the body; the person side (the
         # agnostic mask, the old garment, the shading) never looks at the new garment.
@@ -71,19 +125,16 @@ class WarpEngine:
         warping = self._warps.submit(
             _timed, timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config)
         )
-        mask = _timed(
-            timings, "agnostic_mask", lambda: agnostic_mask(body, chosen, self.agnostic_config)
-        )
-        scene = _timed(
-            timings,
-            "scene",
-            lambda: prepare_scene(person, body, mask, chosen, self.compose_config),
-        )
+        side = prepared.sides.get(chosen)
+        if side is None:
+            side = self._person_side(prepared, chosen, timings)
+            prepared.sides[chosen] = side
+        mask = side.agnostic_mask
         warped = warping.result()
         result = _timed(
             timings,
             "compose",
-            lambda: compose(person, body, warped, mask, chosen, self.compose_config, scene),
+            lambda: compose(photo, body, warped, mask, chosen, self.compose_config, side.scene),
         )
         warnings = []
         if body.other_people:
@@ -96,7 +147,7 @@ class WarpEngine:
             agnostic_mask=mask,
             category=chosen,
             timings=timings,
-            person=person,
+            person=photo,
             body=body,
             garment=garment,
             warped=warped,
@@ -104,6 +155,20 @@ class WarpEngine:
             fill_mask=result.fill_mask,
             warnings=warnings,
         )
+
+    def _person_side(
+        self, person: PreparedPerson, category: Category, timings: dict[str, float]
+    ) -> PersonSide:
+        body = person.body
+        mask = _timed(
+            timings, "agnostic_mask", lambda: agnostic_mask(body, category, self.agnostic_config)
+        )
+        scene = _timed(
+            timings,
+            "scene",
+            lambda: prepare_scene(person.image, body, mask, category, self.compose_config),
+        )
+        return PersonSide(mask, scene)
 
 
 def check_visible(body: BodyAnalysis, category: Category) -> None:
