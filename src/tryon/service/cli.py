@@ -15,6 +15,7 @@ from tryon.catalog.store import CATALOG_VARIABLE
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
+    from tryon.scale import ScaleConfig
     from tryon.service.settings import ServiceSettings
 
 API_KEYS_VARIABLE = "TRYON_API_KEYS"
@@ -37,6 +38,8 @@ API keys:
 
 example:
   tryon serve --port 8000 --catalog shop-catalog --workers 2
+  tryon serve --ray --address auto --job-store redis://redis-host:6379/0 \\
+      --catalog /mnt/shared/catalog --weights /mnt/shared/weights --max-batch-size 8
 """
 
 
@@ -128,7 +131,68 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--max-megapixels", type=float, default=50.0, help="largest photo (default: %(default)s)"
     )
     serve.add_argument("--samples", metavar="DIR", help="person photos offered by /v1/samples")
-    serve.add_argument("--weights", metavar="DIR", help="diffusion engines' weights")
+    serve.add_argument(
+        "--weights", metavar="DIR", help="diffusion engines' weights (runs the catvton engine)"
+    )
+    serve.add_argument(
+        "--diffusion-preset",
+        default="compat",
+        choices=("compat", "fast", "draft"),
+        help="sampler preset of the catvton engine (default: %(default)s)",
+    )
+    serve.add_argument("--diffusion-steps", type=int, help="denoising steps, when not the preset's")
+    scale = serve.add_argument_group(
+        "scale-out (Ray Serve; needs the scale extra)",
+        "with --ray the service runs as Serve deployments: the HTTP ingress (warp in its "
+        "threads), garment preprocessing, and the diffusion model on GPUs with dynamic "
+        "batching. Use a Redis --job-store and a --catalog folder every node mounts.",
+    )
+    scale.add_argument("--ray", action="store_true", help="serve on a Ray cluster")
+    scale.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the Ray cluster to join ('auto', HOST:6379); default: start Ray on this machine",
+    )
+    scale.add_argument(
+        "--max-batch-size", type=int, default=4, help="diffusion batch size (default: %(default)s)"
+    )
+    scale.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=50.0,
+        help="how long a batch waits to fill (default: %(default)s)",
+    )
+    scale.add_argument(
+        "--max-ongoing-requests",
+        type=int,
+        help="requests a diffusion replica holds (default: twice the batch size)",
+    )
+    scale.add_argument(
+        "--diffusion-replicas",
+        type=int,
+        default=1,
+        help="diffusion replicas, the minimum when autoscaling (default: %(default)s)",
+    )
+    scale.add_argument(
+        "--diffusion-max-replicas",
+        type=int,
+        help="autoscale the diffusion replicas up to this many",
+    )
+    scale.add_argument(
+        "--gpus-per-replica",
+        type=float,
+        default=1.0,
+        help="GPUs of a diffusion replica (default: %(default)s)",
+    )
+    scale.add_argument(
+        "--garment-replicas", type=int, default=1, help="garment replicas (default: %(default)s)"
+    )
+    scale.add_argument(
+        "--ingress-replicas",
+        type=int,
+        default=1,
+        help="HTTP ingress replicas; more than one needs Redis (default: %(default)s)",
+    )
     serve.add_argument(
         "--keep-uploads",
         metavar="DIR",
@@ -157,6 +221,8 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         "job_store": args.job_store,
         "job_lease_s": args.job_lease,
         "job_attempts": args.job_attempts,
+        "diffusion_preset": args.diffusion_preset,
+        "diffusion_steps": args.diffusion_steps,
         "max_upload_bytes": int(args.max_upload_mb * 2**20),
         "max_pixels": int(args.max_megapixels * 1e6),
         "api_keys": api_keys(args.api_keys_file),
@@ -173,6 +239,26 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         return ServiceSettings(**values)
     except ValueError as exc:
         raise TryOnError(f"tryon serve: {exc}") from None
+
+
+def scale_config_from_args(args: argparse.Namespace) -> ScaleConfig:
+    """The ``ScaleConfig`` the ``--ray`` arguments describe."""
+    from tryon.scale import ScaleConfig
+
+    try:
+        return ScaleConfig(
+            address=args.address,
+            max_batch_size=args.max_batch_size,
+            batch_wait_s=args.batch_wait_ms / 1000,
+            max_ongoing_requests=args.max_ongoing_requests,
+            diffusion_replicas=args.diffusion_replicas,
+            diffusion_max_replicas=args.diffusion_max_replicas,
+            diffusion_gpus=args.gpus_per_replica,
+            garment_replicas=args.garment_replicas,
+            ingress_replicas=args.ingress_replicas,
+        )
+    except ValueError as exc:
+        raise TryOnError(f"tryon serve --ray: {exc}") from None
 
 
 def api_keys(path: str | None) -> tuple[str, ...]:
@@ -204,6 +290,15 @@ def serve_command(args: argparse.Namespace) -> int:
         ) from None
     settings = settings_from_args(args)
     os.environ.setdefault("GLOG_minloglevel", "2")
+    if args.ray:
+        try:
+            from tryon.scale.run import serve_on_ray
+        except ImportError as exc:
+            raise TryOnError(
+                f"tryon serve --ray needs the scale extra ({exc.name} is missing): "
+                "pip install 'tryon[scale]'"
+            ) from None
+        return serve_on_ray(settings, scale_config_from_args(args), args.host, args.port)
     with quiet_native_logs():
         if args.workers == 1:
             uvicorn.run(

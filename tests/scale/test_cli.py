@@ -1,0 +1,45 @@
+"""``tryon serve --ray``'s options: parsed into ``ScaleConfig``, wrong ones refused before
+Ray starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tryon import cli
+from tryon.scale import ScaleConfig
+from tryon.service.cli import scale_config_from_args
+
+
+def parse(*argv: str) -> ScaleConfig:
+    return scale_config_from_args(cli.build_parser().parse_args(["serve", *argv]))
+
+
+def test_options_become_the_scale_config() -> None:
+    config = parse(
+        "--ray", "--address", "auto", "--max-batch-size", "8", "--batch-wait-ms", "20",
+        "--diffusion-replicas", "2", "--diffusion-max-replicas", "6",
+        "--gpus-per-replica", "0.5",
+    )  # fmt: skip
+    assert (config.address, config.max_batch_size, config.batch_wait_s) == ("auto", 8, 0.02)
+    assert config.diffusion_ongoing == 16 and config.diffusion_gpus == 0.5
+    assert config.diffusion_scaling() == {
+        "autoscaling_config": {"min_replicas": 2, "max_replicas": 6, "target_ongoing_requests": 8}
+    }
+    assert parse().diffusion_scaling() == {"num_replicas": 1}
+
+
+def test_ongoing_requests_below_the_batch_size_are_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["serve", "--ray", "--weights", "w", "--max-batch-size", "8"]
+    assert cli.main([*argv, "--max-ongoing-requests", "4"]) != 0
+    assert "max_ongoing_requests (4) must be at least max_batch_size (8)" in capsys.readouterr().err
+
+
+def test_ray_needs_weights_and_a_shared_store_for_several_ingresses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["serve", "--ray"]) != 0
+    assert "give --weights DIR" in capsys.readouterr().err
+    assert cli.main(["serve", "--ray", "--weights", "w", "--ingress-replicas", "2"]) != 0
+    assert "--job-store redis://" in capsys.readouterr().err
