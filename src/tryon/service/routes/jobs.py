@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from tryon.service.deps import Services, ServicesDep, require_api_key
 from tryon.service.errors import APIError
@@ -71,7 +72,8 @@ async def submit_job(
     same key with a different request is refused with 409."""
     key = check_key(idempotency_key)
     wanted = await read_tryon_request(request, services)
-    state = services.jobs.submit(wanted.spec(), key)
+    # A shared store is a network round trip (seconds while Redis restarts): off the loop.
+    state = await run_in_threadpool(services.jobs.submit, wanted.spec(), key)
     links = urls(state.id)
     return JSONResponse(
         {"id": state.id, "status": state.status, "position": state.position, **links},
@@ -116,7 +118,7 @@ def job_events(
 async def event_stream(services: Services, job_id: str, since: int) -> AsyncIterator[str]:
     quiet_since = time.monotonic()
     while True:
-        events = services.store.events(job_id, since)
+        events = await run_in_threadpool(services.store.events, job_id, since)
         if events is None:  # expired or deleted while streaming
             error = unknown_job(job_id)
             yield sse(since, "error", {"type": error.type, "message": error.message})
