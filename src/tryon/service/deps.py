@@ -18,6 +18,7 @@ from tryon.pipeline import TryOn
 from tryon.service.errors import APIError
 from tryon.service.jobs import JobQueue, JobResult, JobSpec, JobStore, Progress, StoreSettings
 from tryon.service.metrics import Metrics
+from tryon.service.people import PersonCache
 from tryon.service.pool import WorkPool
 from tryon.service.settings import ServiceSettings
 from tryon.service.stores import open_job_store
@@ -39,6 +40,7 @@ class Services:
         pool: the bounded thread pool for synchronous requests.
         store: job state, events and results.
         jobs: the worker threads running jobs.
+        people: person photos analysed while shoppers try garments on them.
     """
 
     settings: ServiceSettings
@@ -48,6 +50,7 @@ class Services:
     pool: WorkPool
     store: JobStore
     jobs: JobQueue
+    people: PersonCache
 
     def engine(self, name: str) -> TryOn:
         """The instance of the engine ``name`` (only the warp engine runs so far)."""
@@ -73,6 +76,7 @@ def build_services(
             process when ``settings.weights_dir`` is set, else nowhere.
     """
     tryon = tryon or TryOn(engine="warp")
+    people = PersonCache(settings.person_cache_entries, settings.person_cache_ttl_s)
     catalog = Catalog(settings.catalog_dir, tryon=tryon)
     metrics = Metrics()
     pool = WorkPool(settings.max_concurrency, settings.max_waiting, settings.retry_after_s, metrics)
@@ -84,7 +88,7 @@ def build_services(
         from tryon.service.diffusion import Backends, BatchRenderer, LocalDiffusion, LocalGarments
 
         backends = Backends(LocalGarments(tryon, catalog), LocalDiffusion(BatchRenderer(settings)))
-    execute = functools.partial(job_runner, tryon, catalog, settings, metrics, backends)
+    execute = functools.partial(job_runner, tryon, catalog, settings, metrics, backends, people)
     jobs = JobQueue(
         store,
         execute,
@@ -94,7 +98,7 @@ def build_services(
         metrics=metrics,
         purge_every_s=min(30.0, settings.result_ttl_s / 4),
     )
-    return Services(settings, tryon, catalog, metrics, pool, store, jobs)
+    return Services(settings, tryon, catalog, metrics, pool, store, jobs, people)
 
 
 def job_runner(
@@ -103,12 +107,13 @@ def job_runner(
     settings: ServiceSettings,
     metrics: Metrics,
     backends: Backends | None,
+    people: PersonCache,
     spec: JobSpec,
     progress: Progress,
 ) -> JobResult:
     """Runs one job with the engine it names."""
     if spec.engine == "warp":
-        return run_job(tryon, catalog, settings, metrics, spec, progress)
+        return run_job(tryon, catalog, settings, metrics, spec, progress, people)
     if backends is None:
         raise APIError(400, "EngineUnavailableError", f"engine {spec.engine} is not loaded")
     from tryon.engines.warp import WarpEngine

@@ -59,6 +59,9 @@ class ServiceSettings:
             version's training size).
         diffusion_device: "cuda", "cpu", ... (None: the GPU when there is one).
         output_quality: WebP, JPEG and AVIF quality, 1-100.
+        person_cache_entries: person photos whose analysis is kept in memory while a
+            shopper tries garments on them (see ``tryon.service.people``); 0: none.
+        person_cache_ttl_s: seconds an unused person analysis is kept.
     """
 
     catalog_dir: Path = field(default_factory=default_catalog_dir)
@@ -84,6 +87,8 @@ class ServiceSettings:
     diffusion_area: int | None = None
     diffusion_device: str | None = None
     output_quality: int = 90
+    person_cache_entries: int = 8
+    person_cache_ttl_s: float = 300.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -95,10 +100,10 @@ class ServiceSettings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_waiting", "max_jobs", "retry_after_s"):
+        for name in ("max_waiting", "max_jobs", "retry_after_s", "person_cache_entries"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        for name in ("result_ttl_s", "job_lease_s"):
+        for name in ("result_ttl_s", "job_lease_s", "person_cache_ttl_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 1 <= self.output_quality <= 100:

@@ -73,14 +73,18 @@ async def tryon(request: Request, services: ServicesDep) -> Response:
 
 
 def _image(services: Services, wanted: TryOnRequest) -> tuple[bytes, dict[str, str]]:
-    result = run_tryon(services.engine(wanted.engine), services.catalog, wanted)
+    result = run_tryon(
+        services.engine(wanted.engine), services.catalog, wanted, people=services.people
+    )
     return encode_result(
         result, wanted.output, services.settings.output_quality, services.metrics, wanted.engine
     )
 
 
 def _steps(services: Services, wanted: TryOnRequest) -> dict[str, object]:
-    result = run_tryon(services.engine(wanted.engine), services.catalog, wanted)
+    result = run_tryon(
+        services.engine(wanted.engine), services.catalog, wanted, people=services.people
+    )
     return steps_document(
         result, wanted.output, services.settings.output_quality, services.metrics, wanted.engine
     )
