@@ -105,22 +105,26 @@ def test_paired_ground_truth_and_a_result_folder_score_alike(
     assert math.isnan(scored.pairs[0].latency_s)
 
 
-def test_command_line_with_ssim_and_shop_metrics(
+def test_command_line_runs_an_engine_and_scores_a_folder(
     dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     results = tmp_path / "results"
     results.mkdir()
     shutil.copy(dataset_dir / "test" / "image" / "p1_studio.jpg", results / "p1_studio.jpg")
     out = tmp_path / "report"
-    args = ["eval", str(dataset_dir), "--results", str(results), "--pairs", "unpaired"]
-    code = main([*args, "--metrics", "ssim,shop", "--out", str(out), "--quiet"])
+    args = ["eval", str(dataset_dir), "--engine", "warp", "--results", str(results)]
+    options = ["--pairs", "unpaired", "--limit", "2", "--metrics", "ssim,shop", "--quiet"]
+    code = main([*args, *options, "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    # The "result" is the input photo itself: nothing changed anywhere.
-    assert "results: 1/3 results" in captured.out and "face_psnr 100" in captured.out
+    assert "warp: 2/2 results" in captured.out
+    # The folder's one "result" is the input photo itself: nothing changed anywhere.
+    assert "results: 1/2 results" in captured.out and "face_psnr 100" in captured.out
     document = json.loads((out / "metrics.json").read_text())
+    assert document["systems"]["warp"]["summary"]["peak_rss_mib"] > 100
     errors = [p["error"] for p in document["systems"]["results"]["pairs"]]
-    assert errors.count("no result file") == 2
+    assert errors == [None, "no result file"]
+    assert len(list((out / "results" / "warp").glob("*.png"))) == 2
     assert (out / "report.html").is_file()
 
 

@@ -288,7 +288,9 @@ class CleanInception:
         return self.module.layers.forward((images - 128) / 128).view(images.shape[0], 2048)
 
 
-def load_inception(cache: Path, record: WeightsRecord = INCEPTION) -> CleanInception:
+def load_inception(
+    cache: Path, record: WeightsRecord = INCEPTION, device: str = "cpu"
+) -> CleanInception:
     """clean-fid's Inception from ``cache`` (``record``: the file, default the published one).
 
     Raises:
@@ -299,7 +301,7 @@ def load_inception(cache: Path, record: WeightsRecord = INCEPTION) -> CleanIncep
         with warnings.catch_warnings():
             # clean-fid's network exists only as TorchScript, which torch now calls deprecated.
             warnings.simplefilter("ignore", DeprecationWarning)
-            module = torch.jit.load(str(path), map_location="cpu").eval()
+            module = torch.jit.load(str(path), map_location=device).eval()
         module.layers  # noqa: B018  (the attribute clean-fid calls)
     except Exception as exc:
         raise MissingWeightsError(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tryon.errors import TryOnError
+
+if TYPE_CHECKING:
+    from tryon.evaluation.evaluate import EvalConfig, Networks
 
 PAIR_MODES = ("paired", "unpaired")
 LPIPS_CHOICES = ("squeeze", "alex", "vgg")
@@ -147,7 +151,8 @@ def eval_command(args: argparse.Namespace) -> int:
     progress = Progress(len(pairs) * len(args.engine), "eval", enabled=not args.quiet)
     with quiet_native_logs():
         engines: list[System] = [
-            EngineSystem(name, TryOn(engine=name, weights=args.weights)) for name in args.engine
+            EngineSystem(name, partial(TryOn, engine=name, weights=args.weights))
+            for name in args.engine
         ]
         evaluation = evaluate(dataset, engines + folders, args.out, config, networks, progress.step)
     progress.close()
@@ -167,14 +172,14 @@ def eval_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def load_networks(config: Any, cache: Path) -> Any:
+def load_networks(config: EvalConfig, cache: Path) -> Networks:
     """The LPIPS and Inception networks the config needs, from ``cache``."""
     from tryon.evaluation.backbones import load_inception, load_lpips
     from tryon.evaluation.evaluate import Networks
 
     lpips = load_lpips(config.lpips_net, cache) if config.wants("lpips") else None
     wants_features = config.wants("fid") or config.wants("kid")
-    features = load_inception(cache) if wants_features else None
+    features = load_inception(cache, device=config.device) if wants_features else None
     if lpips is not None:
         lpips = lpips.to(config.device)
     return Networks(lpips=lpips, features=features)

@@ -12,6 +12,7 @@ same way:
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import resource
@@ -145,13 +146,32 @@ class Evaluation:
 
 
 class EngineSystem:
-    """One of our engines, run on every pair."""
+    """One of our engines, run on every pair.
+
+    Args:
+        name: the name in the report.
+        tryon: the loaded engine, or a function that loads it: then it is loaded when
+            its turn comes (its loading counts in its peak memory) and let go after.
+    """
 
     kind = "engine"
 
-    def __init__(self, name: str, tryon: TryOn) -> None:
+    def __init__(self, name: str, tryon: TryOn | Callable[[], TryOn]) -> None:
         self.name = name
         self.tryon = tryon
+
+    @contextmanager
+    def loaded(self) -> Iterator[TryOn]:
+        """The engine, loaded for the block."""
+        if isinstance(self.tryon, TryOn):
+            yield self.tryon
+            return
+        tryon = self.tryon()
+        try:
+            yield tryon
+        finally:
+            del tryon
+            gc.collect()
 
 
 class FolderSystem:
@@ -229,10 +249,10 @@ def evaluate(
         names.add(name)
         score = SystemScore(name, system.kind)
         if isinstance(system, EngineSystem):
-            with watch_memory() as peak:
+            with watch_memory() as peak, system.loaded() as tryon:
                 for pair in pairs:
-                    score.pairs.append(run_pair(system, name, dataset, pair, Path(out)))
-                    step(f"{system.name} {pair.key}")
+                    score.pairs.append(run_pair(tryon, name, dataset, pair, Path(out)))
+                    step(f"{name} {pair.key}")
             score.peak_rss_mib, score.peak_cuda_mib = peak()
         else:
             for pair in pairs:
@@ -252,13 +272,13 @@ def evaluate(
     return evaluation
 
 
-def run_pair(system: EngineSystem, name: str, dataset: Dataset, pair: Pair, out: Path) -> PairScore:
+def run_pair(tryon: TryOn, name: str, dataset: Dataset, pair: Pair, out: Path) -> PairScore:
     """Runs the engine on one pair and saves the result as ``out/results/<name>/<key>.png``."""
     files = dataset.files(pair)
     entry = PairScore(pair.key, pair.person, pair.garment, pair.category.value)
     start = time.perf_counter()
     try:
-        result = system.tryon.run(files.person, files.garment, category=pair.category)
+        result = tryon.run(files.person, files.garment, category=pair.category)
     except TryOnError as exc:
         entry.error = " ".join(str(exc).split())
         return entry
@@ -371,8 +391,10 @@ def implementations(config: EvalConfig, networks: Networks) -> dict[str, str]:
         "Delta E": "CIE76 between the median CIELAB of the garment photo (cloth mask) and "
         "of the result's pixels the try-on changed inside the agnostic mask",
         "latency": "wall time of TryOn.run per pair (reading both photos included)",
-        "peak memory": "peak resident set size of the process while the engine ran "
-        "(sampled every 20 ms); CUDA: torch.cuda.max_memory_allocated",
+        "peak memory": "peak resident set size of the process while the engine loaded and "
+        "ran (sampled every 20 ms; engines run one after another in one process, so a later "
+        "engine's figure includes what earlier ones left); CUDA: "
+        "torch.cuda.max_memory_allocated",
     }
 
 

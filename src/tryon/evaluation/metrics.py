@@ -42,7 +42,8 @@ def ssim(result: Image, truth: Image) -> float:
 def lpips(result: Image, truth: Image, model: LPIPS) -> float:
     """LPIPS distance (lower is closer) with ``model``."""
     _same_shape(result, truth)
-    return float(model(to_tensor(result), to_tensor(truth))[0])
+    device = next(model.parameters()).device
+    return float(model(to_tensor(result).to(device), to_tensor(truth).to(device))[0])
 
 
 def psnr(a: Image, b: Image, mask: Mask | None = None) -> float:
