@@ -1,12 +1,18 @@
 """Load benchmark of the HTTP service: many concurrent shoppers over loopback.
 
 Usage: python benchmarks/bench_service.py [--requests N] [--concurrency C] [--format F]
+                                          [--new-photos]
 
 Starts the real server in its own process (``tryon serve``: uvicorn, warp engine,
 a temporary catalog; ``--workers`` and ``--threads`` are passed on), adds the
 sample garments to the catalog over HTTP, then drives ``POST /v1/tryon`` with
 catalogued garment ids and the sample people (centre-cropped to 768x1024) from C
 concurrent clients until N requests are done.
+
+Traffic: by default the same few shoppers try every garment, as on a shop's page,
+so the server analyses each person photo once and reuses it (its person cache).
+``--new-photos`` makes every request's photo new to the server (the same pixels
+with a unique JPEG comment): each request then analyses its photo.
 
 Before the load run, a short sequential probe (one request at a time) splits each
 request's latency into the engine's own stages (``X-Tryon-Timings``) and what the
@@ -152,12 +158,26 @@ class Pair:
     garment_id: str
 
 
-def post_tryon(client: httpx.Client, pair: Pair, fmt: str | None) -> httpx.Response:
-    return client.post("/v1/tryon", files=person_file(pair), data=tryon_fields(pair, fmt))
+def post_tryon(
+    client: httpx.Client, pair: Pair, fmt: str | None, new_photo: int | None = None
+) -> httpx.Response:
+    return client.post(
+        "/v1/tryon", files=person_file(pair, new_photo), data=tryon_fields(pair, fmt)
+    )
 
 
-def person_file(pair: Pair) -> dict[str, tuple[str, bytes, str]]:
-    return {"person": (f"{pair.person}.jpg", pair.person_jpeg, "image/jpeg")}
+def person_file(pair: Pair, new_photo: int | None = None) -> dict[str, tuple[str, bytes, str]]:
+    """The person photo as a form file; with ``new_photo``, bytes no request sent before."""
+    jpeg = pair.person_jpeg if new_photo is None else with_comment(pair.person_jpeg, new_photo)
+    return {"person": (f"{pair.person}.jpg", jpeg, "image/jpeg")}
+
+
+def with_comment(jpeg: bytes, number: int) -> bytes:
+    """The same JPEG with a comment segment right after its start marker: the pixels
+    are unchanged, the bytes (and so any content hash) are new."""
+    text = f"request {number}".encode()
+    segment = b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text
+    return jpeg[:2] + segment + jpeg[2:]
 
 
 def tryon_fields(pair: Pair, fmt: str | None) -> dict[str, str]:
@@ -210,13 +230,13 @@ def p50_ms(parts: list[dict[str, float]]) -> dict[str, float]:
 
 
 def overhead_probe(
-    client: httpx.Client, pairs: list[Pair], runs: int, fmt: str | None
+    client: httpx.Client, pairs: list[Pair], runs: int, fmt: str | None, new_photos: bool
 ) -> list[dict[str, float]]:
     """Sequential requests (no queueing): each one's latency split by ``split_latency``."""
     parts = []
     for i in range(runs):
         start = time.perf_counter()
-        response = post_tryon(client, pairs[i % len(pairs)], fmt)
+        response = post_tryon(client, pairs[i % len(pairs)], fmt, -1 - i if new_photos else None)
         wall = time.perf_counter() - start
         response.raise_for_status()
         parts.append(split_latency(response, wall))
@@ -230,6 +250,7 @@ async def load_run(
     concurrency: int,
     fmt: str | None,
     server_pid: int,
+    new_photos: bool,
 ) -> tuple[list[dict[str, float]], Counter[str], list[tuple[int, float]], float]:
     """Drives the server; returns each answer's latency split, errors, RSS samples, wall time."""
     parts: list[dict[str, float]] = []
@@ -242,12 +263,11 @@ async def load_run(
         nonlocal issued, done
         while issued < requests:
             pair = pairs[issued % len(pairs)]
+            photo = person_file(pair, issued if new_photos else None)
             issued += 1
             start = time.perf_counter()
             try:
-                response = await client.post(
-                    "/v1/tryon", files=person_file(pair), data=tryon_fields(pair, fmt)
-                )
+                response = await client.post("/v1/tryon", files=photo, data=tryon_fields(pair, fmt))
                 await response.aread()
                 if response.status_code == 200:
                     parts.append(split_latency(response, time.perf_counter() - start))
@@ -289,6 +309,11 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=2, help="try-ons at once per process (tryon serve --threads)"
     )
+    parser.add_argument(
+        "--new-photos",
+        action="store_true",
+        help="every request's person photo is new to the server (no person cache hits)",
+    )
     args = parser.parse_args()
 
     people = {
@@ -315,11 +340,19 @@ def main() -> int:
                     raise SystemExit(
                         "no person x garment pair was accepted; see the server's errors"
                     )
-                probe = overhead_probe(client, pairs, args.probe, args.format)
+                probe = overhead_probe(client, pairs, args.probe, args.format, args.new_photos)
             rss_before = tree_rss_mb(server.pid)
             cpu_before = tree_cpu_s(server.pid)
             parts, errors, rss, wall = asyncio.run(
-                load_run(base, pairs, args.requests, args.concurrency, args.format, server.pid)
+                load_run(
+                    base,
+                    pairs,
+                    args.requests,
+                    args.concurrency,
+                    args.format,
+                    server.pid,
+                    args.new_photos,
+                )
             )
             rss_after = tree_rss_mb(server.pid)
             cpu_per_request = (tree_cpu_s(server.pid) - cpu_before) / args.requests
@@ -327,6 +360,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
 
+    traffic = "a new person photo each request" if args.new_photos else "shoppers trying garments"
     latencies = [p["latency"] for p in parts]
     loaded = p50_ms(parts)
     probe_p50 = p50_ms(probe)
@@ -346,6 +380,7 @@ def main() -> int:
 
     print(
         f"\nservice load: warp engine, 768x1024 people, catalogued garments, {os.cpu_count()} CPUs,"
+        f" traffic: {traffic},"
         f" server: {args.workers} process(es) x {args.threads} thread(s)"
     )
     print(f"pairs: {len(pairs)} ({', '.join(f'{p.person} x {p.garment}' for p in pairs)})")
@@ -393,6 +428,7 @@ def main() -> int:
                 "server_workers": args.workers,
                 "server_threads": args.threads,
                 "format": args.format or "default",
+                "traffic": "new-photos" if args.new_photos else "shoppers",
                 "completed": completed,
                 "wall_s": round(wall, 3),
                 "throughput_per_s": round(throughput, 3),
