@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import PHOTOS
 from tests.dataset.raw import make_raw
 from tryon import TryOn
 from tryon.cli import main
@@ -104,11 +105,17 @@ def test_dresscode_layout(tmp_path: Path, tryon: TryOn) -> None:
     (raw / "garments").mkdir()
     for name in ("people/p1_studio.jpg", "people/p2_studio.jpg"):
         (raw / name).write_bytes((source / name).read_bytes())
+    # A selfie shows no legs: it joins the upper-body folder only.
+    (raw / "people" / "selfie.jpg").write_bytes((PHOTOS / "people" / "p2_selfie.jpg").read_bytes())
     for name in ("garments/shirts_1_front.jpg", "garments/pants_1_front.jpg"):
         (raw / name).write_bytes((source / name).read_bytes())
     config = BuildConfig(layout="dresscode", size=(512, 384), category=None)
     summary = build_dataset(raw, tmp_path / "dc", config, WarpAnalyzer(tryon.engine))
-    assert summary.failed == {}
+    assert summary.failed == {} and summary.built == 5
+    manifest = json.loads((tmp_path / "dc" / "manifest.json").read_text())
+    assert manifest["people"]["selfie.jpg"]["categories"] == ["upper"]
+    again = build_dataset(raw, tmp_path / "dc", config, WarpAnalyzer(tryon.engine))
+    assert again.built == 0 and again.kept == 5
     dataset = open_dataset(tmp_path / "dc")
     assert dataset.layout == "dresscode"
     unpaired = dataset.pairs(PairMode.UNPAIRED)

@@ -217,7 +217,7 @@ def build_dataset(
         done = manifest["people"].get(path.name)
         if (
             done
-            and set(done["categories"]) >= {c.value for c in categories}
+            and set(done.get("tried", done["categories"])) >= {c.value for c in categories}
             and all(p.is_file() for p in writer.person_files(done))
         ):
             summary.kept += 1
@@ -244,10 +244,11 @@ def raw_photos(raw: Path) -> tuple[list[Path], list[Path]]:
             f"{str(raw)!r} has no {' and no '.join(m + '/' for m in missing)} folder: put "
             "person photos in RAW/people/ and garment photos in RAW/garments/"
         )
-    return tuple(  # type: ignore[return-value]
+    people, garments = (
         sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
         for folder in folders
     )
+    return people, garments
 
 
 def attempt(
@@ -313,6 +314,7 @@ def build_person(
         "name": ids["people"][path.stem],
         "stem": path.stem,
         "categories": [c.value for c in usable],
+        "tried": [c.value for c in categories],
     }
     writer.write_person(entry, person)
     return entry
