@@ -121,6 +121,10 @@ class SystemScore:
         out: dict[str, Any] = {"pairs": len(self.pairs), "results": len(done)}
         for name in ("ssim", "lpips", "changed_outside", "face_psnr", "delta_e"):
             out[name] = mean([getattr(p, name) for p in done])
+        faces = [p.face_psnr for p in done if not math.isnan(p.face_psnr)]
+        out["face_identical"] = (
+            sum(v >= M.PSNR_IDENTICAL for v in faces) / len(faces) if faces else math.nan
+        )
         out["fid"] = self.fid
         out["kid_x1000"] = self.kid * 1000 if not math.isnan(self.kid) else math.nan
         latencies = sorted(p.latency_s for p in done if not math.isnan(p.latency_s))
@@ -387,7 +391,8 @@ def implementations(config: EvalConfig, networks: Networks) -> dict[str, str]:
         "changed outside": f"share of pixels outside the dataset's agnostic mask whose colour "
         f"moved by more than {M.CHANGE_TOLERANCE}/255 in a channel",
         "face PSNR": "PSNR (dB) of a face box from the OpenPose keypoints, result vs the "
-        f"input photo; identical = {M.PSNR_IDENTICAL:.0f} dB (cap)",
+        f"input photo; identical = {M.PSNR_IDENTICAL:.0f} dB (cap); faces identical: the "
+        "share of results whose face box is unchanged to the bit",
         "Delta E": "CIE76 between the median CIELAB of the garment photo (cloth mask) and "
         "of the result's pixels the try-on changed inside the agnostic mask",
         "latency": "wall time of TryOn.run per pair (reading both photos included)",

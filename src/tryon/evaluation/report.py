@@ -54,6 +54,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("kid_x1000", "KID×1000 ↓", "{:.2f}"),
     ("changed_outside", "changed outside ↓", "{:.4%}"),
     ("face_psnr", "face PSNR dB ↑", "{:.1f}"),
+    ("face_identical", "faces identical ↑", "{:.0%}"),
     ("delta_e", "ΔE ↓", "{:.2f}"),
     ("latency_median_s", "latency median s", "{:.3f}"),
     ("latency_p90_s", "latency p90 s", "{:.3f}"),
