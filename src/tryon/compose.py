@@ -201,8 +201,10 @@ def _fill(
     shading: FloatImage,
     scene: Scene,
     neighbour_below: bool = True,
+    limbs: Mask | None = None,
 ) -> Image:
-    """Plausible content for ``hole``: shaded skin inside ``skin_zone``; else, under a
+    """Plausible content for ``hole``: shaded skin inside ``skin_zone`` (rounded like the
+    ``limbs`` it lies on, see ``_roundness``); else, under a
     shorter new garment, the neighbouring garment carried on (the trousers under a
     top, the top over trousers); else the scenery. Other pixels are the person's."""
     out = person.copy()
@@ -228,9 +230,39 @@ def _fill(
     if skin_zone.any():
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         count = int(skin_zone.sum())
-        skin = _apply_shading(np.broadcast_to(skin_rgb, (count, 1, 3)), shading[skin_zone][:, None])
+        light = shading[skin_zone]
+        if limbs is not None:
+            light = light * _roundness(limbs, skin_zone)
+        skin = _apply_shading(np.broadcast_to(skin_rgb, (count, 1, 3)), light[:, None])
         out[skin_zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
     return out
+
+
+ROUNDNESS_DARKEST = 0.62
+"""Light on a limb's silhouette edge relative to its middle (``_roundness``)."""
+
+
+def _roundness(limbs: Mask, where: Mask) -> npt.NDArray[np.float32]:
+    """Light across a limb seen side on, at the pixels of ``where`` (in their order):
+    1 along its middle, falling like a lit cylinder's to ``ROUNDNESS_DARKEST`` at its
+    edges. Flat skin paint reads as cardboard; a round limb does not."""
+    box = M.bounding_box(where)
+    assert box is not None
+    rows, cols = box
+    pad = (rows.stop - rows.start + cols.stop - cols.start) // 8 + 2
+    h, w = where.shape
+    window = (
+        slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
+        slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
+    )
+    inside = cv2.distanceTransform(limbs[window].astype(np.uint8), cv2.DIST_L2, 3)
+    # The limb's half width near each pixel: the largest distance to its edge around it.
+    reach = max(3, int(np.ceil(float(inside.max()))) * 2 + 1)
+    half = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach)))
+    depth = np.clip(inside / np.maximum(half, 1.0), 0.0, 1.0)
+    facing = np.sqrt(depth * (2.0 - depth))  # the cosine of a cylinder's normal to the eye
+    light = ROUNDNESS_DARKEST + (1.0 - ROUNDNESS_DARKEST) * facing
+    return np.asarray(light[where[window]], np.float32)
 
 
 def _continue_scenery(person: Image, region: Mask, person_area: Mask) -> Image:
@@ -340,6 +372,7 @@ def compose(
     shading = scene.shading
     alpha = warped.alpha.copy()
     skin_zone = np.zeros_like(old)
+    limbs = None
     if category is not Category.LOWER:
         # Below a sleeve's end the arm is in front of the top's body: keep bare skin
         # where the photo has it and paint shaded skin where an old sleeve covered it.
@@ -351,6 +384,7 @@ def compose(
         bare = skin_pixels(person, body.skin_lab, arms, old_garment.colours, by_part=True)
         old = old & ~bare & ~scene.bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)
+        limbs = bare_arms.limbs | _neck_zone(body)
     covered = alpha > 0.5
     hole = old & ~covered
     base = _fill(
@@ -361,6 +395,7 @@ def compose(
         shading,
         scene,
         neighbour_below=category is not Category.LOWER,
+        limbs=limbs,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
     fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
