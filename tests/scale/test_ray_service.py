@@ -98,10 +98,35 @@ def test_a_killed_replica_means_retried_or_failed_jobs_never_stuck(deployed: Dep
         for state in states:
             assert state["status"] in ("done", "failed"), state
             if state["status"] == "failed":
-                assert state["error"]["type"] == "WorkerLostError", state
+                assert state["error"]["type"] == "WorkerLostError", state["error"]
                 assert "replica running the job died" in state["error"]["message"], state
         assert any(s["attempt"] > 1 or s["status"] == "failed" for s in states), states
         # Serve replaced the replica: a new job runs to the end.
         assert diffusion_replicas() and diffusion_replicas()[0] != replica
         after = submit(client, deployed.garment_id)
         assert events(client, after)[-1][0] == "done"
+
+
+def test_a_redis_restart_during_jobs_loses_none(deployed: Deployed) -> None:
+    with deployed.client() as client:
+        keys = [{"Idempotency-Key": f"restart-{n}"} for n in range(6)]
+        ids = [submit(client, deployed.garment_id, **key) for key in keys]
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/jobs/{ids[0]}").json()["status"] == "queued":
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.01)
+        deployed.redis.kill()
+        time.sleep(1.0)
+        deployed.redis.start()
+        for job_id in ids:
+            while (state := client.get(f"/v1/jobs/{job_id}").json())["status"] in (
+                "queued",
+                "running",
+            ):
+                assert time.monotonic() < deadline + 120, f"job stuck: {state}"
+                time.sleep(0.1)
+            assert state["status"] == "done" or (
+                state["status"] == "failed" and state["error"]["message"]
+            ), state
+        # The keys survived too: the same submission finds the same job.
+        assert submit(client, deployed.garment_id, **keys[0]) == ids[0]

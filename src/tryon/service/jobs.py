@@ -561,6 +561,9 @@ class WorkerLostError(Exception):
     its attempts."""
 
 
+RETRY_PAUSE_S = 1.0
+"""How long a job whose worker died waits before it is queued again."""
+
 Progress = Callable[[int, int], None]
 """Reports (step, total); raises JobCancelledError once the job is cancelled."""
 Execute = Callable[[JobSpec, Progress], JobResult]
@@ -685,6 +688,9 @@ class JobQueue:
                 return
             except WorkerLostError as exc:
                 log.warning("job %s attempt %d: %s", claim.job_id, claim.attempt, exc)
+                # A pause (the lease is still renewed) lets the cluster notice the dead
+                # replica, so the next attempt is not routed to it again.
+                self._stop.wait(RETRY_PAUSE_S)
                 self.store.retry(claim, str(exc))
             except TryOnError as exc:
                 self.store.fail(claim, type(exc).__name__, str(exc))
