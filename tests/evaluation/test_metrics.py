@@ -88,3 +88,28 @@ def test_garment_delta_e_measures_what_the_try_on_drew() -> None:
         gap, abs=0.01
     )
     assert math.isnan(M.garment_delta_e(result, person, agnostic & False, garment, garment_mask))
+
+
+def test_garment_delta_e_finds_the_garment_among_edge_and_background_pixels() -> None:
+    # A re-drawn garment changes its own pixels and some others (edges, uncovered skin):
+    # the nearest substantial colour cluster is the garment's.
+    garment = constant(200)
+    garment_mask = np.ones((64, 48), bool)
+    person = constant(30)
+    agnostic = np.ones((64, 48), bool)
+    result = person.copy()
+    result[:40] = 200  # 40 rows of garment colour
+    result[40:52] = (250, 120, 90)  # 12 rows of skin fill
+    assert M.garment_delta_e(result, person, agnostic, garment, garment_mask) == pytest.approx(
+        0, abs=1e-3
+    )
+    result[:40] = (200, 60, 60)  # the colour went red: far from every cluster
+    assert M.garment_delta_e(result, person, agnostic, garment, garment_mask) > 30
+
+
+def test_colour_clusters_are_deterministic_and_cover_the_shares() -> None:
+    lab = np.concatenate([np.zeros((300, 3)), np.full((100, 3), 50.0)]).astype(np.float32)
+    centres, shares = M.colour_clusters(lab, 2)
+    order = np.argsort(centres[:, 0])
+    np.testing.assert_allclose(centres[order], [[0, 0, 0], [50, 50, 50]], atol=1e-4)
+    np.testing.assert_allclose(shares[order], [0.75, 0.25])

@@ -14,6 +14,7 @@ same settings skips the photos already built (resumable).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -32,7 +33,7 @@ from tryon.dataset.layout import DRESSCODE_FOLDERS, SPLIT, Pair, write_pairs
 from tryon.dataset.openpose import Keypoints, dresscode_document, openpose_document
 from tryon.engines.warp import WarpEngine, check_visible
 from tryon.errors import NoPersonError, TryOnError
-from tryon.imageio import load_image, save_image
+from tryon.imageio import load_image
 from tryon.steps import LIMB_COLOURS, SKELETON
 from tryon.types import BodyAnalysis, Category, Image, Mask
 
@@ -41,6 +42,7 @@ MANIFEST_FORMAT = "tryon-dataset-build/1"
 LAYOUTS = ("viton-hd", "dresscode")
 PERSON_BORDER = cv2.BORDER_REPLICATE
 GARMENT_BACKGROUND = (255, 255, 255)
+JPEG_QUALITY = 95
 
 NOT_PRODUCED: dict[str, dict[str, str]] = {
     "viton-hd": {
@@ -149,9 +151,17 @@ class WarpAnalyzer:
 
 @dataclass(frozen=True)
 class PersonEntry:
-    """One person photo, analysed, in the dataset's frame."""
+    """One person photo, analysed, in the dataset's frame.
+
+    Attributes:
+        image: the photo as a reader of the dataset decodes it (RGB uint8).
+        jpeg: the JPEG file written for it.
+        keypoints: (18, 3) OpenPose-18 rows in pixels of ``image``.
+        agnostic: the agnostic mask per category the person can take.
+    """
 
     image: Image
+    jpeg: bytes
     keypoints: Keypoints
     agnostic: dict[Category, Mask]
 
@@ -273,6 +283,7 @@ def build_garment(
     writer: Writer,
 ) -> dict[str, Any]:
     image = fit(load_image(path, role=f"garment photo {path.name}"), config.size, garment=True)
+    jpeg, image = as_stored(image)
     mask, found = analyzer.analyze_garment(image)
     if config.layout == "viton-hd" and found is not config.category:
         raise TryOnError(
@@ -281,7 +292,7 @@ def build_garment(
         )
     category = config.category or found
     entry = {"name": ids["garments"][path.stem], "stem": path.stem, "category": category.value}
-    writer.write_garment(entry, image, mask)
+    writer.write_garment(entry, jpeg, mask)
     return entry
 
 
@@ -294,6 +305,7 @@ def build_person(
 ) -> dict[str, Any]:
     size = writer.config.size
     image = fit(load_image(path, role=f"person photo {path.name}"), size, garment=False)
+    jpeg, image = as_stored(image)
     body = analyzer.analyze_body(image)
     usable: list[Category] = []
     problems: list[str] = []
@@ -307,6 +319,7 @@ def build_person(
         raise TryOnError(problems[0])
     person = PersonEntry(
         image=image,
+        jpeg=jpeg,
         keypoints=body.keypoints.openpose18(),
         agnostic={c: agnostic_mask(body, c) for c in usable},
     )
@@ -453,7 +466,7 @@ class Writer(Protocol):
 
     def write_person(self, entry: dict[str, Any], person: PersonEntry) -> None: ...
 
-    def write_garment(self, entry: dict[str, Any], image: Image, mask: Mask) -> None: ...
+    def write_garment(self, entry: dict[str, Any], jpeg: bytes, mask: Mask) -> None: ...
 
     def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None: ...
 
@@ -508,14 +521,14 @@ class VitonHDWriter:
 
     def write_person(self, entry: dict[str, Any], person: PersonEntry) -> None:
         image, mask, keypoints, skeleton = self.person_files(entry)
-        save_image(person.image, image)
+        save_bytes(person.jpeg, image)
         save_mask(person.agnostic[self.config.category or Category.UPPER], mask)
         save_json(openpose_document(person.keypoints), keypoints)
         save_skeleton(person.keypoints, image_size(person.image), skeleton)
 
-    def write_garment(self, entry: dict[str, Any], image: Image, mask: Mask) -> None:
+    def write_garment(self, entry: dict[str, Any], jpeg: bytes, mask: Mask) -> None:
         cloth, cloth_mask = self.garment_files(entry)
-        save_image(image, cloth)
+        save_bytes(jpeg, cloth)
         save_mask(mask, cloth_mask)
 
     def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None:
@@ -575,14 +588,14 @@ class DressCodeWriter:
         size = image_size(person.image)
         for index, category in enumerate(entry["categories"]):
             image, mask, keypoints, skeleton = files[4 * index : 4 * index + 4]
-            save_image(person.image, image)
+            save_bytes(person.jpeg, image)
             save_mask(person.agnostic[Category(category)], mask)
             save_json(dresscode_document(person.keypoints, size), keypoints)
             save_skeleton(person.keypoints, size, skeleton)
 
-    def write_garment(self, entry: dict[str, Any], image: Image, mask: Mask) -> None:
+    def write_garment(self, entry: dict[str, Any], jpeg: bytes, mask: Mask) -> None:
         photo, cloth_mask = self.garment_files(entry)
-        save_image(image, photo)
+        save_bytes(jpeg, photo)
         save_mask(mask, cloth_mask)
 
     def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None:
@@ -595,6 +608,23 @@ class DressCodeWriter:
 
 
 # --- files -------------------------------------------------------------------------
+
+
+def as_stored(image: Image, quality: int = JPEG_QUALITY) -> tuple[bytes, Image]:
+    """The JPEG written for ``image`` and the pixels a reader decodes from it.
+
+    Masks and keypoints are computed on the decoded pixels, so that they belong to the
+    photo exactly as the dataset's users (and ``tryon eval``) will read it.
+    """
+    buffer = io.BytesIO()
+    PILImage.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    data = buffer.getvalue()
+    return data, load_image(data)
+
+
+def save_bytes(data: bytes, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def save_mask(mask: Mask, path: Path) -> None:
