@@ -108,3 +108,20 @@ def test_open_dataset_says_what_it_expects(tmp_path: Path) -> None:
         open_dataset(tmp_path / "missing")
     with pytest.raises(TryOnError, match="neither VITON-HD"):
         open_dataset(tmp_path)
+
+
+def test_dresscode_reader_prefers_category_files_and_reads_the_root_file(tmp_path: Path) -> None:
+    for folder in ("upper_body", "dresses"):
+        (tmp_path / folder / "images").mkdir(parents=True)
+    (tmp_path / "test_pairs_unpaired.txt").write_text("000001_0.jpg 000002_1.jpg 2\n")
+    dataset = open_dataset(tmp_path)
+    assert dataset.layout == "dresscode"
+    (pair,) = dataset.pairs(PairMode.UNPAIRED)
+    assert pair.category is Category.OVERALL
+    assert dataset.files(pair).garment == tmp_path / "dresses" / "images" / "000002_1.jpg"
+    assert dataset.files(pair).keypoints is None
+    (tmp_path / "upper_body" / "test_pairs_unpaired.txt").write_text("000003_0.jpg 000004_1.jpg\n")
+    (pair,) = dataset.pairs(PairMode.UNPAIRED)
+    assert (pair.person, pair.category) == ("000003_0.jpg", Category.UPPER)
+    with pytest.raises(TryOnError, match=r"no test_pairs_paired\.txt"):
+        dataset.pairs(PairMode.PAIRED)

@@ -250,16 +250,18 @@ class DressCode:
         }
 
     def pairs(self, mode: PairMode) -> list[Pair]:
+        """The category folders' pairs files, else the root's (with the category column)."""
         name = f"{SPLIT}_pairs_{mode.value}.txt"
+        files = {c: f / name for c, f in self.category_folders().items() if (f / name).is_file()}
+        if files:
+            return [
+                Pair(a, b, c)
+                for category, path in files.items()
+                for a, b, c in read_pairs(path, default=category)
+            ]
         if (self.root / name).is_file():
             return [Pair(a, b, c) for a, b, c in read_pairs(self.root / name)]
-        out: list[Pair] = []
-        for category, folder in self.category_folders().items():
-            if (folder / name).is_file():
-                out += [Pair(a, b, c) for a, b, c in read_pairs(folder / name, default=category)]
-        if not out and not any((f / name).is_file() for f in self.category_folders().values()):
-            raise TryOnError(f"{self.root}: no {name} at the root or in a category folder")
-        return out
+        raise TryOnError(f"{self.root}: no {name} in a category folder or at the root")
 
     def files(self, pair: Pair) -> PairFiles:
         folder = self.root / DRESSCODE_FOLDERS[pair.category]
