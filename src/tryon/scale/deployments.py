@@ -209,6 +209,20 @@ class Ingress:
         return create_app(self.settings, backends=self.backends)
 
 
+def diffusion_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
+    """The ``DiffusionModel`` deployment, bound (an application of its own, or a part of
+    ``build_application``'s)."""
+    return serve.deployment(
+        name="DiffusionModel",
+        max_ongoing_requests=config.diffusion_ongoing,
+        ray_actor_options={"num_gpus": config.diffusion_gpus, "num_cpus": config.diffusion_cpus},
+        # A dead replica is noticed and replaced within seconds; the model runs on a
+        # thread, so a busy replica still answers its health checks.
+        health_check_period_s=HEALTH_CHECK_S,
+        **config.diffusion_scaling(),
+    )(DiffusionModel).bind(settings.to_json(), config.max_batch_size, config.batch_wait_s)
+
+
 def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
     """The Serve application: ingress, garment preprocessing and diffusion model.
 
@@ -222,15 +236,7 @@ def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
             "several ingress replicas need a shared job store: --job-store redis://HOST:PORT/0"
         )
     text = settings.to_json()
-    diffusion = serve.deployment(
-        name="DiffusionModel",
-        max_ongoing_requests=config.diffusion_ongoing,
-        ray_actor_options={"num_gpus": config.diffusion_gpus, "num_cpus": config.diffusion_cpus},
-        # A dead replica is noticed and replaced within seconds; the model runs on a
-        # thread, so a busy replica still answers its health checks.
-        health_check_period_s=HEALTH_CHECK_S,
-        **config.diffusion_scaling(),
-    )(DiffusionModel).bind(text, config.max_batch_size, config.batch_wait_s)
+    diffusion = diffusion_application(settings, config)
     garments = serve.deployment(
         name="GarmentPreprocessor",
         num_replicas=config.garment_replicas,
