@@ -68,8 +68,9 @@ class BodyAnalyzer:
                 "crop the photo around them or use a closer shot"
             )
         face = self._face_mask(image, keypoints, person)
-        head = _head_mask(image, keypoints, person, face)
         skin_lab = _skin_colour(image, face, keypoints)
+        clothes = _clothes_colours(image, keypoints, person, face, skin_lab)
+        head = _head_mask(image, keypoints, person, face, skin_lab, clothes)
         hands = _hands_mask(image, keypoints, person, skin_lab)
         # The face detector sees 192 px: a larger copy only costs conversion time.
         faces_image, faces_factor = _downscale(small, 256)
@@ -157,11 +158,19 @@ def chin_y(kp: BodyKeypoints, face: Mask) -> float:
     return float(kp.joint(Joint.NOSE)[1] + 0.6 * head_size(kp))
 
 
-def _head_mask(image: Image, kp: BodyKeypoints, person: Mask, face: Mask) -> Mask:
-    """Face plus hair and ears.
+def _head_mask(
+    image: Image,
+    kp: BodyKeypoints,
+    person: Mask,
+    face: Mask,
+    skin_lab: LabColour,
+    clothes: LabColours,
+) -> Mask:
+    """Face plus hair, ears and beard.
 
-    The person's pixels above the chin over the face's width, and hair-coloured pixels
-    joined to them that fall below the chin (long hair over the shoulders).
+    The person's pixels above the chin over the face's width, hair-coloured pixels
+    joined to them below the chin (long hair over the shoulders), and a beard below the
+    chin (see ``_beard``; ``clothes``: the colours of the clothes on the chest).
     """
     h, w = person.shape
     size = head_size(kp)
@@ -174,6 +183,7 @@ def _head_mask(image: Image, kp: BodyKeypoints, person: Mask, face: Mask) -> Mas
     y1 = int(min(h, chin + 2.2 * size))
     if x1 <= x0 or y1 <= 0:
         return face.copy()
+    crop = image[:y1, x0:x1]
     box_person, box_face = person[:y1, x0:x1], face[:y1, x0:x1]
     ys, xs = np.mgrid[0:y1, x0:x1]
     over_face = (xs >= left - 0.35 * size) & (xs <= right + 0.35 * size)
@@ -181,19 +191,100 @@ def _head_mask(image: Image, kp: BodyKeypoints, person: Mask, face: Mask) -> Mas
     head = above_chin | box_face
     hair_zone = above_chin & ~M.dilate(box_face, 0.05 * size)
     if hair_zone.sum() > 0.15 * max(box_face.sum(), 1):
-        crop = image[:y1, x0:x1]
         hair_lab = np.median(rgb_to_lab(crop[hair_zone]), axis=0)
-        skin_lab = np.median(rgb_to_lab(crop[box_face]), axis=0) if box_face.any() else hair_lab
-        contrast = float(np.linalg.norm(hair_lab - skin_lab))
+        skin = np.median(rgb_to_lab(crop[box_face]), axis=0) if box_face.any() else hair_lab
+        contrast = float(np.linalg.norm(hair_lab - skin))
         if contrast > 12:
             below = box_person & (ys > chin)
             hairlike = np.zeros_like(below)
             hairlike[below] = delta_e76(rgb_to_lab(crop[below]), hair_lab) < 0.5 * contrast
             hair = M.open_(hairlike, 0.03 * size)
             head |= M.component_at(hair | head, [nose - (x0, 0)]) & hair
+    head |= _beard(crop, box_face, box_person & (ys > chin), size, skin_lab, clothes)
     out = np.zeros((h, w), bool)
     out[:y1, x0:x1] = M.close(head, 0.05 * size)
     return (out & (person | face)) | face
+
+
+LabColour = npt.NDArray[np.float32]
+LabColours = npt.NDArray[np.float32]
+
+
+def _nearest(lab: LabColours, colours: LabColours) -> npt.NDArray[np.float32]:
+    """Distance of each (N, 3) CIELAB colour to the nearest of ``colours`` (K, 3), with
+    lightness at half weight: shade changes L* far more than a* and b*."""
+    best = np.full(len(lab), np.inf, np.float32)
+    for colour in colours:
+        d2 = (0.5 * (lab[:, 0] - colour[0])) ** 2 + sum(
+            (lab[:, c] - colour[c]) ** 2 for c in (1, 2)
+        )
+        np.minimum(best, d2, out=best)
+    return np.asarray(np.sqrt(best), np.float32)
+
+
+def _clothes_colours(
+    image: Image, kp: BodyKeypoints, person: Mask, face: Mask, skin_lab: LabColour
+) -> LabColours:
+    """Up to three CIELAB colour clusters of the clothes on the chest, just under the
+    neck (none near the skin's colour: an open neckline shows skin there)."""
+    rs, ls = kp.joint(Joint.R_SHOULDER), kp.joint(Joint.L_SHOULDER)
+    sw = float(np.linalg.norm(ls - rs))
+    neck = (rs + ls) / 2
+    h, w = person.shape
+    y0, y1 = int(max(0, neck[1] + 0.1 * sw)), int(min(h, neck[1] + 0.45 * sw))
+    x0, x1 = int(max(0, neck[0] - 0.3 * sw)), int(min(w, neck[0] + 0.3 * sw))
+    if y1 - y0 < 4 or x1 - x0 < 4:
+        return np.zeros((0, 3), np.float32)
+    chest = person[y0:y1, x0:x1] & ~M.dilate(face[y0:y1, x0:x1], 0.05 * sw)
+    pixels = image[y0:y1, x0:x1][chest]
+    if len(pixels) < 50:
+        return np.zeros((0, 3), np.float32)
+    samples = rgb_to_lab(pixels[:: max(1, len(pixels) // 2000)])
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    cv2.setRNGSeed(0)
+    k = min(3, len(samples))
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    share = np.bincount(labels.ravel(), minlength=k) / len(samples)
+    centres = np.asarray(centres, np.float32)
+    keep = (share >= 0.15) & (_nearest(centres, skin_lab[None]) > 10)
+    return centres[keep]
+
+
+def _beard(
+    crop: Image,
+    face: Mask,
+    below_chin: Mask,
+    size: float,
+    skin_lab: LabColour,
+    clothes: LabColours,
+) -> Mask:
+    """A beard below the chin: pixels there coloured like the lower face where it is
+    not skin, joined to the face, within half a head of the chin. Nothing when the lower
+    face is mostly skin, or the beard has the clothes' colour (no telling them apart)."""
+    out = np.zeros_like(face)
+    rows = np.flatnonzero(face.any(1))
+    cols = np.flatnonzero(face.any(0))
+    if len(rows) < 8 or not below_chin.any():
+        return out
+    top, bottom = rows[0], rows[-1]
+    lower = face.copy()
+    lower[: int(top + 0.7 * (bottom - top))] = False
+    lab = rgb_to_lab(crop[lower])
+    far = _nearest(lab, skin_lab[None]) > 18
+    if far.mean() < 0.3:
+        return out
+    beard_lab = np.median(lab[far], axis=0).astype(np.float32)
+    contrast = float(_nearest(beard_lab[None], skin_lab[None])[0])
+    if len(clothes) and _nearest(beard_lab[None], clothes)[0] < 0.5 * contrast:
+        return out
+    zone = below_chin.copy()
+    zone[int(bottom + 0.5 * size) :] = False
+    zone[:, : cols[0]] = False
+    zone[:, cols[-1] + 1 :] = False
+    zone_lab = rgb_to_lab(crop[zone])
+    out[zone] = _nearest(zone_lab, beard_lab[None]) < 0.5 * contrast
+    out = M.open_(out, 0.02 * size)
+    return M.components_touching(out | face, face) & out
 
 
 def _hands_mask(
