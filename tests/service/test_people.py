@@ -113,3 +113,16 @@ def test_the_second_garment_on_a_photo_skips_its_analysis(
     with make_client(tryon, tmp_path / "b", person_cache_entries=0) as client:
         assert post(client, pants_photo)[0] == pants
         assert "body" in post(client, shirt_photo)[1]
+
+
+def test_serve_takes_the_cache_size_and_refuses_a_negative_one() -> None:
+    from tryon import cli
+    from tryon.errors import TryOnError
+    from tryon.service.cli import settings_from_args
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["serve", "--person-cache", "3", "--person-cache-ttl", "60"])
+    settings = settings_from_args(args)
+    assert (settings.person_cache_entries, settings.person_cache_ttl_s) == (3, 60.0)
+    with pytest.raises(TryOnError, match="person_cache_entries must not be negative"):
+        settings_from_args(parser.parse_args(["serve", "--person-cache", "-1"]))

@@ -122,6 +122,21 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "(default: %(default)s)",
     )
     serve.add_argument(
+        "--person-cache",
+        type=int,
+        default=8,
+        metavar="N",
+        help="person photos whose analysis is kept in memory while shoppers try garments "
+        "on them, per process; 0 keeps none (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--person-cache-ttl",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long an unused person analysis is kept (default: %(default)s)",
+    )
+    serve.add_argument(
         "--max-upload-mb",
         type=float,
         default=20.0,
@@ -218,6 +233,8 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         "job_workers": args.job_workers,
         "max_jobs": args.max_jobs,
         "result_ttl_s": args.result_ttl,
+        "person_cache_entries": args.person_cache,
+        "person_cache_ttl_s": args.person_cache_ttl,
         "job_store": args.job_store,
         "job_lease_s": args.job_lease,
         "job_attempts": args.job_attempts,
