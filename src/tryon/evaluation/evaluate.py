@@ -376,9 +376,10 @@ def implementations(config: EvalConfig, networks: Networks) -> dict[str, str]:
     features = networks.features
     return {
         "SSIM": "torchmetrics structural_similarity_index_measure, data_range=1.0, Gaussian "
-        "window 11, sigma 1.5, mean over RGB; at the dataset's resolution",
+        "window 11, sigma 1.5, mean over RGB; at the dataset's resolution; paired pairs only",
         "LPIPS": f"LPIPS v0.1, {config.lpips_net} trunk (plain-torch port of torchvision's "
-        "features, lpips 0.1.4 linear weights), inputs in [-1, 1] at the dataset's resolution"
+        "features, lpips 0.1.4 linear weights), inputs in [-1, 1] at the dataset's resolution; "
+        "paired pairs only"
         if networks.lpips is not None
         else "not computed",
         "FID": f"clean-fid method (clean mode): PIL bicubic float resize to "
