@@ -48,6 +48,8 @@ from tryon.types import GarmentAnalysis
 log = logging.getLogger("tryon.scale")
 
 APP_NAME = "tryon"
+INGRESS_ONGOING = 1024
+"""Requests one ingress replica holds at once (mostly server-sent event streams)."""
 HEALTH_CHECK_S = 2.0
 """How often Serve checks that each diffusion replica is alive."""
 
@@ -245,7 +247,9 @@ def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
     ingress = serve.deployment(
         name="Ingress",
         num_replicas=config.ingress_replicas,
-        max_ongoing_requests=max(64, settings.max_waiting + settings.max_concurrency),
+        # Every open event stream is an ongoing request; warp work is bounded by the
+        # service's own pool (503 beyond), so this only caps idle streams.
+        max_ongoing_requests=INGRESS_ONGOING,
         ray_actor_options={"num_cpus": config.ingress_cpus},
     )(Ingress)
     return ingress.bind(text, diffusion, garments)
