@@ -17,6 +17,8 @@ with a unique JPEG comment): each request then analyses its photo.
 Before the load run, a short sequential probe (one request at a time) splits each
 request's latency into the engine's own stages (``X-Tryon-Timings``) and what the
 server adds around them (upload parsing, decoding, encoding, thread hand-off).
+Then ``--warmup`` requests at full concurrency (not counted) bring the server to its
+steady state (every pool thread has run try-ons), and RSS "before" is taken there.
 
 Prints a Markdown table (throughput, p50/p95/p99 latency, errors, server RSS
 before / after and every 500 requests) and one JSON line with the same figures.
@@ -251,6 +253,7 @@ async def load_run(
     fmt: str | None,
     server_pid: int,
     new_photos: bool,
+    first_photo: int = 0,
 ) -> tuple[list[dict[str, float]], Counter[str], list[tuple[int, float]], float]:
     """Drives the server; returns each answer's latency split, errors, RSS samples, wall time."""
     parts: list[dict[str, float]] = []
@@ -263,7 +266,7 @@ async def load_run(
         nonlocal issued, done
         while issued < requests:
             pair = pairs[issued % len(pairs)]
-            photo = person_file(pair, issued if new_photos else None)
+            photo = person_file(pair, first_photo + issued if new_photos else None)
             issued += 1
             start = time.perf_counter()
             try:
@@ -297,6 +300,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="try-ons in the load run")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--probe", type=int, default=20, help="sequential requests before the run")
+    parser.add_argument(
+        "--warmup", type=int, default=100, help="concurrent requests before the run, not counted"
+    )
     parser.add_argument(
         "--format",
         choices=["webp", "png", "jpeg", "avif"],
@@ -341,6 +347,18 @@ def main() -> int:
                         "no person x garment pair was accepted; see the server's errors"
                     )
                 probe = overhead_probe(client, pairs, args.probe, args.format, args.new_photos)
+            asyncio.run(
+                load_run(
+                    base,
+                    pairs,
+                    args.warmup,
+                    args.concurrency,
+                    args.format,
+                    server.pid,
+                    args.new_photos,
+                    first_photo=10**9,  # photos of their own: none comes back in the run
+                )
+            )
             rss_before = tree_rss_mb(server.pid)
             cpu_before = tree_cpu_s(server.pid)
             parts, errors, rss, wall = asyncio.run(
