@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import linalg
 
 from tests.evaluation.tiny import TinyFeatures
 from tryon.evaluation.distribution import (
@@ -70,3 +71,14 @@ def test_features_with_a_tiny_network() -> None:
     assert features.shape == (3, 8) and features.dtype == np.float64
     with pytest.raises(ValueError, match="no images"):
         extract_features(iter([]), TinyFeatures())
+
+
+def test_fid_with_fewer_images_than_dimensions_matches_the_matrix_square_root() -> None:
+    # The small-sample path (a nuclear norm) against clean-fid's (scipy's sqrtm).
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(30, 40)), rng.normal(0.3, 1.2, size=(35, 40))
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    diff = a.mean(0) - b.mean(0)
+    root = np.real(linalg.sqrtm(s1 @ s2))
+    expected = diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(root)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)

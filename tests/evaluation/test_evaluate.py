@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tests.dataset.raw import make_raw
-from tests.evaluation.tiny import TinyFeatures, tiny_lpips
+from tests.evaluation.tiny import TinyFeatures, TinyInception, tiny_lpips
 from tryon import TryOn
 from tryon.cli import main
 from tryon.dataset import BuildConfig, PairMode, build_dataset, open_dataset
@@ -153,3 +155,34 @@ def test_command_line_refuses_bad_usage(
     assert "unknown engine 'nope'" in capsys.readouterr().err
     assert main(["eval", str(dataset_dir), "--results", ".", "--metrics", "fid,bogus"]) == 2
     assert "choose from" in capsys.readouterr().err
+
+
+def test_command_line_fid_and_kid_with_a_stand_in_inception_file(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The published file cannot be downloaded here: a TorchScript module of the same
+    # interface, under the same name, takes the real file's path through the command.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.script(TinyInception()).save(str(cache / "inception-2015-12-05.pt"))
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in ("p1_studio", "p2_studio"):  # half-size results: resized, and said so
+        with Image.open(dataset_dir / "test" / "image" / f"{name}.jpg") as photo:
+            photo.resize((192, 256)).save(results / f"{name}.png")
+    out = tmp_path / "report"
+    args = ["eval", str(dataset_dir), "--results", str(results), "--pairs", "unpaired"]
+    options = ["--metrics", "fid,kid,shop", "--cache", str(cache), "--quiet"]
+    code = main([*args, *options, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    document = json.loads((out / "metrics.json").read_text())
+    summary = document["systems"]["results"]["summary"]
+    assert summary["fid"] is not None and summary["fid"] >= 0
+    assert summary["kid_x1000"] is not None
+    assert document["dataset"]["real_images_for_fid"] == 3
+    assert any("resized" in note for note in document["notes"])
+    assert "299 x 299 resize" in (out / "report.md").read_text()

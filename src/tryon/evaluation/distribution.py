@@ -4,14 +4,14 @@ clean-fid's "clean" mode: each RGB image (uint8) is resized to 299 x 299 channel
 channel with PIL's bicubic filter on float32 values (no quantisation after the resize),
 clipped to [0, 255], and fed to the Inception network. FID is the Fréchet distance
 between Gaussians fitted to the two feature sets (``numpy.cov``, rows are samples; the
-matrix square root by ``scipy.linalg.sqrtm``). KID is the unbiased MMD with the cubic
-polynomial kernel ``(x . y / d + 1) ** 3``, averaged over 100 random subsets of at most
-1,000 features per set; papers print KID x 1000.
+matrix square root by ``scipy.linalg.sqrtm``; with fewer images than feature
+dimensions, by an exact and faster nuclear-norm form, see ``frechet_distance``). KID is
+the unbiased MMD with the cubic polynomial kernel ``(x . y / d + 1) ** 3``, averaged over
+100 random subsets of at most 1,000 features per set; papers print KID x 1000.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -76,23 +76,35 @@ def extract_features(
 
 
 def frechet_distance(a: Features, b: Features) -> float:
-    """FID between two feature sets (N, D) and (M, D); needs N, M >= 2."""
+    """FID between two feature sets (N, D) and (M, D); needs N, M >= 2.
+
+    With at least as many images as feature dimensions in each set, the trace of the
+    matrix square root is computed as clean-fid computes it (``scipy.linalg.sqrtm`` of
+    the covariances' product). With fewer, that product is singular and a D x D square
+    root is slow and inexact; the same trace is then the nuclear norm of the centred
+    features' cross product, ``tr sqrt(S1 S2) = ||A1 A2^T||_* / sqrt((N - 1)(M - 1))``
+    (the non-zero eigenvalues of S1 S2 are the squared singular values of that N x M
+    matrix), which is exact and costs an N x M singular value decomposition.
+    """
     if len(a) < 2 or len(b) < 2:
         raise ValueError("FID needs at least two images in each set")
     mu1, mu2 = a.mean(0), b.mean(0)
-    sigma1, sigma2 = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    with warnings.catch_warnings():
-        # Fewer images than feature dimensions make the product singular: expected, and
-        # handled below as clean-fid does.
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        # Nearly singular product (few samples): as clean-fid, offset the diagonals.
-        offset = np.eye(sigma1.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    covmean = np.real(covmean)
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    if min(len(a), len(b)) >= a.shape[1]:
+        sigma1 = np.atleast_2d(np.cov(a, rowvar=False))
+        sigma2 = np.atleast_2d(np.cov(b, rowvar=False))
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            # Nearly singular product: as clean-fid, offset the diagonals.
+            offset = np.eye(sigma1.shape[0]) * 1e-6
+            covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+        traces = np.trace(sigma1) + np.trace(sigma2)
+        return float(diff @ diff + traces - 2 * np.trace(np.real(covmean)))
+    centred1, centred2 = a - mu1, b - mu2
+    scale = np.sqrt((len(a) - 1) * (len(b) - 1))
+    cross = np.linalg.svd(centred1 @ centred2.T, compute_uv=False).sum() / scale
+    traces = (centred1**2).sum() / (len(a) - 1) + (centred2**2).sum() / (len(b) - 1)
+    return float(diff @ diff + traces - 2 * cross)
 
 
 def kernel_distance(

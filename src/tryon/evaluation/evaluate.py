@@ -270,6 +270,12 @@ def evaluate(
         for pair, entry in zip(pairs, score.pairs, strict=True):
             if entry.error is None:
                 score_pair(entry, pair, dataset, config, networks)
+        resized = sum(p.resized for p in score.pairs)
+        if resized:
+            evaluation.notes.append(
+                f"{name}: {resized} results were not of the dataset's size and were resized "
+                "to it (bicubic) before scoring"
+            )
         if real is not None and networks.features is not None:
             score_distribution(score, real, networks.features, config, evaluation)
         evaluation.systems.append(score)
