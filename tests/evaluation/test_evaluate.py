@@ -142,7 +142,9 @@ def test_command_line_missing_weights_is_one_clear_error(
     )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    assert "squeezenet1_1-b8a52dc0.pth is missing" in err and "--metrics ssim,shop" in err
+    files = ("squeezenet1_1-b8a52dc0.pth", "lpips-v0.1-squeeze.pth", "inception-2015-12-05.pt")
+    assert all(f"{name} (" in err for name in files)  # every missing file, at once
+    assert "pip download lpips==0.1.4" in err and "--metrics ssim,shop" in err
     assert not (tmp_path / "x").exists()
 
 

@@ -12,6 +12,7 @@ from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
     from tryon.evaluation.evaluate import EvalConfig, Networks
+    from tryon.evaluation.weights import WeightsRecord
 
 PAIR_MODES = ("paired", "unpaired")
 LPIPS_CHOICES = ("squeeze", "alex", "vgg")
@@ -121,7 +122,11 @@ def eval_command(args: argparse.Namespace) -> int:
         evaluate,
     )
     from tryon.evaluation.report import write_report
-    from tryon.evaluation.weights import MissingWeightsError, default_cache_dir
+    from tryon.evaluation.weights import (
+        MissingWeightsError,
+        default_cache_dir,
+        require_present,
+    )
     from tryon.pipeline import TryOn
 
     if not args.engine and not args.results:
@@ -144,7 +149,9 @@ def eval_command(args: argparse.Namespace) -> int:
     )
     pairs = dataset.pairs(config.mode)[: config.limit]
     try:
-        networks = load_networks(config, args.cache or default_cache_dir())
+        cache = args.cache or default_cache_dir()
+        require_present(cache, weights_needed(config))
+        networks = load_networks(config, cache)
     except MissingWeightsError as exc:
         raise TryOnError(f"{exc}. To score without these networks: --metrics ssim,shop") from None
     folders: list[System] = [FolderSystem(folder) for folder in args.results]
@@ -170,6 +177,18 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"note: {missing} pairs have no result; see report.md", file=sys.stderr)
     print(f"wrote {written[-1].parent / 'report.md'} and report.html, metrics.json")
     return EXIT_OK
+
+
+def weights_needed(config: EvalConfig) -> list[WeightsRecord]:
+    """The weights files the config's metrics read."""
+    from tryon.evaluation.weights import BACKBONES, INCEPTION, LPIPS_LINEAR
+
+    needed = []
+    if config.wants("lpips"):
+        needed += [BACKBONES[config.lpips_net], LPIPS_LINEAR[config.lpips_net]]
+    if config.wants("fid") or config.wants("kid"):
+        needed.append(INCEPTION)
+    return needed
 
 
 def load_networks(config: EvalConfig, cache: Path) -> Networks:

@@ -104,6 +104,21 @@ def missing(cache: Path, records: list[WeightsRecord]) -> list[WeightsRecord]:
     return [r for r in records if not (Path(cache) / r.file).is_file()]
 
 
+def require_present(cache: Path, records: list[WeightsRecord]) -> None:
+    """Raises one error naming every file of ``records`` missing from ``cache``.
+
+    Raises:
+        MissingWeightsError: each missing file with what it is and how to get it.
+    """
+    absent = missing(cache, records)
+    if absent:
+        files = "; ".join(f"{r.file} ({r.what}; to get it, {r.how})" for r in absent)
+        raise MissingWeightsError(
+            f"metric weights missing from {cache}: {files}. Put them there, or point "
+            f"--cache / ${CACHE_VARIABLE} at their folder"
+        )
+
+
 def require(cache: Path, record: WeightsRecord) -> Path:
     """The path of ``record``'s file in ``cache``, its hash checked.
 
