@@ -1,5 +1,6 @@
 """tryon: virtual try-on. A person photo plus a garment photo gives the person wearing it."""
 
+from tryon.engines.warp import PreparedPerson
 from tryon.errors import (
     BodyNotVisibleError,
     GarmentNotFoundError,
@@ -9,7 +10,6 @@ from tryon.errors import (
     TryOnError,
     UnknownEngineError,
 )
-from tryon.engines.warp import PreparedPerson
 from tryon.pipeline import TryOn
 from tryon.types import Category, GarmentAnalysis, TryOnResult
 

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from tryon.errors import ImageSizeError, InvalidImageError
-from tryon.types import Image
+from tryon.types import Image, Mask
 
 MIN_SIDE = 64
 MAX_PIXELS = 50_000_000
@@ -35,6 +35,17 @@ def load_image(source: ImageSource, role: str = "image") -> Image:
     Raises:
         InvalidImageError: not an image, truncated, or an unsupported array.
         ImageSizeError: smaller than 64 pixels on a side or larger than 50 megapixels.
+    """
+    return load_cutout(source, role)[0]
+
+
+def load_cutout(source: ImageSource, role: str = "image") -> tuple[Image, Mask | None]:
+    """Like ``load_image``, with the photo's opaque pixels when it is a cut-out.
+
+    Returns:
+        The RGB image (transparent pixels on white) and, when the photo has an alpha
+        channel with both clear and opaque pixels, the (H, W) mask of the opaque ones
+        (alpha of at least half); else None.
     """
     if isinstance(source, np.ndarray):
         return _from_array(source, role)
@@ -71,7 +82,8 @@ def load_image(source: ImageSource, role: str = "image") -> Image:
             f"{role}: {name} could not be decoded ({exc}); the file may be truncated or "
             "corrupt, so export it again"
         ) from None
-    return _to_rgb(ImageOps.exif_transpose(pil))
+    upright = ImageOps.exif_transpose(pil)
+    return _to_rgb(upright), _opaque(upright)
 
 
 def _check_size(size: tuple[int, int], role: str) -> None:
@@ -100,7 +112,15 @@ def _to_rgb(pil: PILImage.Image) -> Image:
     return np.ascontiguousarray(np.asarray(pil.convert("RGB"), np.uint8))
 
 
-def _from_array(arr: np.ndarray, role: str) -> Image:
+def _opaque(pil: PILImage.Image) -> Mask | None:
+    """The pixels at least half opaque, when some are clear and some are not."""
+    if not (pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info)):
+        return None
+    opaque = np.asarray(pil.convert("RGBA"))[..., 3] >= 128
+    return opaque if 0 < opaque.mean() < 1 else None
+
+
+def _from_array(arr: np.ndarray, role: str) -> tuple[Image, Mask | None]:
     if arr.dtype != np.uint8:
         raise InvalidImageError(f"{role}: arrays must be uint8, got {arr.dtype}")
     if arr.ndim == 2:
@@ -111,8 +131,9 @@ def _from_array(arr: np.ndarray, role: str) -> Image:
         )
     _check_size((arr.shape[1], arr.shape[0]), role)
     if arr.shape[2] == 4:
-        return _to_rgb(PILImage.fromarray(arr, "RGBA"))
-    return np.ascontiguousarray(arr)
+        pil = PILImage.fromarray(arr, "RGBA")
+        return _to_rgb(pil), _opaque(pil)
+    return np.ascontiguousarray(arr), None
 
 
 def save_image(image: Image, path: str | Path, quality: int = 95) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tryon.engines import Engine, create_engine
 from tryon.engines.warp import PreparedPerson, WarpEngine
-from tryon.imageio import ImageSource, load_image
+from tryon.imageio import ImageSource, load_cutout, load_image
 from tryon.types import Category, GarmentAnalysis, TryOnResult
 
 
@@ -34,11 +34,13 @@ class TryOn:
         """Analyses a garment photo once, for reuse across many people.
 
         Args:
-            garment: path, encoded bytes or RGB uint8 array of the garment photo.
+            garment: path, encoded bytes or RGB uint8 array of the garment photo. A
+                cut-out (PNG, WebP or RGBA array with a transparent backdrop) is cut out
+                by its alpha channel, whatever the garment's colour.
             category: "upper", "lower", "overall" or "auto" (inferred from the garment).
         """
-        image = load_image(garment, role="garment photo")
-        return self.engine.analyze_garment(image, _category(category))
+        image, cutout = load_cutout(garment, role="garment photo")
+        return self.engine.analyze_garment(image, _category(category), cutout)
 
     def prepare_person(self, person: ImageSource) -> PreparedPerson:
         """Analyses a person photo once, to try many garments on it (``warp`` engine).

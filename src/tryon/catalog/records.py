@@ -31,7 +31,7 @@ from PIL import Image as PILImage
 
 from tryon.types import Category, GarmentAnalysis, GarmentLandmarks, LimbShape, Piece
 
-PREPROCESSING_VERSION = 1
+PREPROCESSING_VERSION = 2
 """Version of the garment analysis stored in the catalog. Raise it whenever the garment
 analysis changes its output: records written under an older version are analysed again
 from their photo the next time they are read (and their artifacts dropped)."""

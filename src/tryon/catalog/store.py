@@ -48,8 +48,8 @@ from tryon.catalog.records import (
     write_json,
 )
 from tryon.errors import InvalidImageError, TryOnError
-from tryon.imageio import load_image
-from tryon.types import Category, GarmentAnalysis, Image
+from tryon.imageio import ImageSource
+from tryon.types import Category, GarmentAnalysis
 
 if TYPE_CHECKING:
     from tryon.pipeline import TryOn
@@ -249,8 +249,8 @@ class Catalog:
             return AddResult(existing, created=False)
         # From the path when there is one, so that errors name the file.
         source = photo if isinstance(photo, str | Path) else data
-        image = load_image(source, role="garment photo")
-        analysis = self._analyse(image, wanted)
+        analysis = self._analyse(source, wanted)
+        image = analysis.image
         record = GarmentRecord(
             id=gid,
             name=(name or default_name or f"garment {gid[:8]}").strip(),
@@ -393,17 +393,18 @@ class Catalog:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _analyse(self, image: Image, wanted: str) -> GarmentAnalysis:
+    def _analyse(self, photo: ImageSource, wanted: str) -> GarmentAnalysis:
+        """Analyses the photo as the engine reads it (a cut-out keeps its alpha)."""
         with self._tryon_lock:
             if self._tryon is None:
                 from tryon.pipeline import TryOn
 
                 self._tryon = TryOn(engine="warp")
             tryon = self._tryon
-        return tryon.analyze_garment(image, wanted)
+        return tryon.analyze_garment(photo, wanted)
 
     def _reanalyse(self, record: GarmentRecord, photo: bytes) -> GarmentAnalysis:
-        analysis = self._analyse(load_image(photo, role="garment photo"), record.requested_category)
+        analysis = self._analyse(photo, record.requested_category)
         fresh = replace(
             record,
             category=analysis.category,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tryon.types import Category, GarmentAnalysis, Image, TryOnResult
+from tryon.types import Category, GarmentAnalysis, Image, Mask, TryOnResult
 
 
 class Engine(Protocol):
@@ -12,8 +12,11 @@ class Engine(Protocol):
 
     name: str
 
-    def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
-        """Analyses a garment photo (cacheable per garment)."""
+    def analyze_garment(
+        self, garment: Image, category: Category | None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
+        """Analyses a garment photo (cacheable per garment); ``cutout``: the opaque
+        pixels when the photo is a cut-out (transparent backdrop)."""
         ...
 
     def dress(

@@ -133,8 +133,10 @@ class CatVTONEngine:
     def training_area(self) -> int:
         return self.version.height * self.version.width
 
-    def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
-        return self.warp.analyze_garment(garment, category)
+    def analyze_garment(
+        self, garment: Image, category: Category | None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
+        return self.warp.analyze_garment(garment, category, cutout)
 
     def dress(
         self, person: Image, garment: GarmentAnalysis, category: Category | None

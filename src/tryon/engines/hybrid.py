@@ -110,8 +110,10 @@ class HybridEngine:
         self.diffusion = CatVTONEngine(weights, self.config.diffusion, models, warp)
         self.warp: WarpEngine = self.diffusion.warp
 
-    def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
-        return self.warp.analyze_garment(garment, category)
+    def analyze_garment(
+        self, garment: Image, category: Category | None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
+        return self.warp.analyze_garment(garment, category, cutout)
 
     def dress(
         self, person: Image, garment: GarmentAnalysis, category: Category | None

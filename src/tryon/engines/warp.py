@@ -96,8 +96,10 @@ class WarpEngine:
         # try-on in flight; more would only wait for the CPU).
         self._warps = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tryon-warp")
 
-    def analyze_garment(self, garment: Image, category: Category | None) -> GarmentAnalysis:
-        return self.garments.analyze(garment, category)
+    def analyze_garment(
+        self, garment: Image, category: Category | None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
+        return self.garments.analyze(garment, category, cutout)
 
     def prepare_person(self, person: Image) -> PreparedPerson:
         """Analyses a person photo for ``dress`` to reuse.

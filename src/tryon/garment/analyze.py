@@ -9,9 +9,9 @@ from __future__ import annotations
 from tryon.body.analyze import BodyAnalyzer
 from tryon.errors import GarmentNotFoundError
 from tryon.garment.landmarks import bottom_landmarks, infer_category, outline, top_landmarks
-from tryon.garment.segment import segment_product
+from tryon.garment.segment import cutout_mask, segment_product
 from tryon.garment.worn import worn_garment
-from tryon.types import Category, GarmentAnalysis, Image
+from tryon.types import Category, GarmentAnalysis, Image, Mask
 
 
 class GarmentAnalyzer:
@@ -24,13 +24,17 @@ class GarmentAnalyzer:
         """True when the photo shows a person's face (the garment is worn)."""
         return bool(self.body.models.face_boxes(image))
 
-    def analyze(self, image: Image, category: Category | None = None) -> GarmentAnalysis:
+    def analyze(
+        self, image: Image, category: Category | None = None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
         """Analyses a garment photo.
 
         Args:
             image: (H, W, 3) RGB uint8 garment photo.
             category: the category to use; None infers it (product photos from the
                 outline; worn photos default to the upper garment).
+            cutout: the opaque pixels of a cut-out photo (its alpha channel): then they
+                are the garment's mask, and the backdrop is not looked at.
 
         Raises:
             GarmentNotFoundError: no garment could be separated, or its outline does not
@@ -39,7 +43,7 @@ class GarmentAnalyzer:
         if self.is_worn(image):
             body = self.body.analyze(image, role="garment photo")
             return worn_garment(image, body, category or Category.UPPER)
-        mask = segment_product(image)
+        mask = segment_product(image) if cutout is None else cutout_mask(cutout)
         shape = outline(mask)
         found = infer_category(shape)
         category = category or found

@@ -4,6 +4,9 @@ The backdrop is modelled as a smooth colour field fitted to the photo's border (
 vignette or a light gradient stays backdrop); a pixel belongs to the garment when its
 CIELAB distance to that field passes a threshold chosen by Otsu's method. A photo
 whose garment is not clearly separable is refused instead of returning a guess.
+
+A cut-out (a PNG whose backdrop is transparent) needs none of this: its alpha channel
+is the mask (``cutout_mask``), whatever the garment's colour.
 """
 
 from __future__ import annotations
@@ -109,14 +112,37 @@ def segment_product(image: Image, cfg: SegmentConfig | None = None) -> Mask:
             f"{contrast:.0f}, garment area {area:.0%}); a white garment on a white backdrop "
             "cannot be cut out: photograph it on a contrasting backdrop"
         )
+    _check_frame(mask)
+    mask = M.fill_holes(M.close(mask, 2))
+    full = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
+    return full > 127
+
+
+def cutout_mask(opaque: Mask) -> Mask:
+    """The garment mask of a cut-out: its opaque pixels, one component, holes filled.
+
+    Raises:
+        GarmentNotFoundError: almost nothing is opaque, or everything up to the edges.
+    """
+    h, w = opaque.shape
+    radius = max(1.0, max(h, w) / 512)  # a speck of stray alpha is not the garment
+    mask = M.largest_component(M.open_(opaque, radius))
+    if mask.mean() < 0.03:
+        raise GarmentNotFoundError(
+            f"the garment photo is a cut-out, but only {mask.mean():.1%} of it is opaque; "
+            "export the garment with its full outline"
+        )
+    _check_frame(mask)
+    return M.fill_holes(mask)
+
+
+def _check_frame(mask: Mask) -> None:
+    area = float(mask.mean())
     if area > 0.9 or _border_contact(mask) > 0.5:
         raise GarmentNotFoundError(
             f"the garment fills the frame of the garment photo ({area:.0%} of it, touching "
             "the edges); use a photo that shows the whole garment with backdrop around it"
         )
-    mask = M.fill_holes(M.close(mask, 2))
-    full = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
-    return full > 127
 
 
 def _border_contact(mask: Mask) -> float:
