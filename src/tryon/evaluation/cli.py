@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
-    from tryon.evaluation.evaluate import EvalConfig, Networks
+    from tryon.evaluation.scoring import EvalConfig, Networks
     from tryon.evaluation.weights import WeightsRecord
 
 PAIR_MODES = ("paired", "unpaired")
@@ -114,14 +114,21 @@ def eval_command(args: argparse.Namespace) -> int:
     from tryon.dataset.layout import PairMode, open_dataset
     from tryon.dataset.progress import Progress
     from tryon.engines import ENGINES
-    from tryon.evaluation.evaluate import (
-        EngineSystem,
-        EvalConfig,
-        FolderSystem,
-        System,
-        evaluate,
-    )
-    from tryon.evaluation.report import write_report
+
+    try:
+        from tryon.evaluation.report import write_report
+        from tryon.evaluation.scoring import (
+            EngineSystem,
+            EvalConfig,
+            FolderSystem,
+            System,
+            evaluate,
+        )
+    except ImportError as exc:
+        raise TryOnError(
+            f"tryon eval needs the eval extra ({exc.name} is not installed): "
+            "pip install 'tryon[eval]' (it pins torch==2.13.0)"
+        ) from None
     from tryon.evaluation.weights import (
         MissingWeightsError,
         default_cache_dir,
@@ -194,7 +201,7 @@ def weights_needed(config: EvalConfig) -> list[WeightsRecord]:
 def load_networks(config: EvalConfig, cache: Path) -> Networks:
     """The LPIPS and Inception networks the config needs, from ``cache``."""
     from tryon.evaluation.backbones import load_inception, load_lpips
-    from tryon.evaluation.evaluate import Networks
+    from tryon.evaluation.scoring import Networks
 
     lpips = load_lpips(config.lpips_net, cache) if config.wants("lpips") else None
     wants_features = config.wants("fid") or config.wants("kid")

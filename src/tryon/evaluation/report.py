@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image as PILImage
 
-from tryon.evaluation.evaluate import (
+from tryon.evaluation.scoring import (
     Evaluation,
     PairScore,
     SystemScore,
