@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 
@@ -64,47 +65,84 @@ def test_warp_answers_from_the_ingress(deployed: Deployed) -> None:
         assert response.headers["content-type"] == "image/png"
 
 
-def diffusion_replicas() -> list[tuple[str, str]]:
-    """(name, namespace) of every live diffusion replica actor."""
+def replicas(deployment: str) -> list[tuple[str, str]]:
+    """(name, namespace) of every live replica actor of ``deployment``."""
     import ray
 
     return [
         (a["name"], a["namespace"])
         for a in ray.util.list_named_actors(all_namespaces=True)
-        if "DiffusionModel" in a["name"] and "SERVE_REPLICA" in a["name"]
+        if f"#{deployment}#" in a["name"] and "SERVE_REPLICA" in a["name"]
     ]
 
 
-def test_a_killed_replica_means_retried_or_failed_jobs_never_stuck(deployed: Deployed) -> None:
+def kill(replica: tuple[str, str]) -> None:
     import ray
 
+    ray.kill(ray.get_actor(replica[0], namespace=replica[1]), no_restart=True)
+
+
+def wait_until_started(client: httpx.Client, job_id: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while client.get(f"/v1/jobs/{job_id}").json()["progress"]["step"] < 1:
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.01)
+
+
+def wait_until_all_end(
+    client: httpx.Client, ids: list[str], seconds: float = 180
+) -> list[dict[str, Any]]:
+    """Each job's final state; answers other than 200 (an ingress restarting) are
+    asked again."""
+    deadline = time.monotonic() + seconds
+    states = []
+    for job_id in ids:
+        while True:
+            try:
+                response = client.get(f"/v1/jobs/{job_id}")
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code == 200:
+                state = response.json()
+                if state["status"] not in ("queued", "running"):
+                    break
+            assert time.monotonic() < deadline, f"job stuck: {job_id}"
+            time.sleep(0.1)
+        states.append(state)
+    for state in states:
+        assert state["status"] in ("done", "failed"), state
+        if state["status"] == "failed":
+            assert state["error"]["type"] == "WorkerLostError", state["error"]
+            assert state["error"]["message"].strip(), state["error"]
+    return states
+
+
+def test_a_killed_diffusion_replica_means_retried_or_failed_jobs(deployed: Deployed) -> None:
     with deployed.client() as client:
         ids = [submit(client, deployed.garment_id) for _ in range(2 * BATCH)]
-        deadline = time.monotonic() + 60
-        while client.get(f"/v1/jobs/{ids[0]}").json()["progress"]["step"] < 1:
-            assert time.monotonic() < deadline, "the first job never started"
-            time.sleep(0.01)
-        (replica,) = diffusion_replicas()
-        ray.kill(ray.get_actor(replica[0], namespace=replica[1]), no_restart=True)
-        states = []
-        for job_id in ids:
-            while (state := client.get(f"/v1/jobs/{job_id}").json())["status"] in (
-                "queued",
-                "running",
-            ):
-                assert time.monotonic() < deadline + 120, f"job stuck: {state}"
-                time.sleep(0.1)
-            states.append(state)
+        wait_until_started(client, ids[0])
+        (replica,) = replicas("DiffusionModel")
+        kill(replica)
+        states = wait_until_all_end(client, ids)
         for state in states:
-            assert state["status"] in ("done", "failed"), state
             if state["status"] == "failed":
-                assert state["error"]["type"] == "WorkerLostError", state["error"]
                 assert "replica running the job died" in state["error"]["message"], state
         assert any(s["attempt"] > 1 or s["status"] == "failed" for s in states), states
         # Serve replaced the replica: a new job runs to the end.
-        assert diffusion_replicas() and diffusion_replicas()[0] != replica
+        assert replicas("DiffusionModel") and replicas("DiffusionModel")[0] != replica
         after = submit(client, deployed.garment_id)
         assert events(client, after)[-1][0] == "done"
+
+
+def test_the_jobs_of_a_killed_ingress_replica_run_again(deployed: Deployed) -> None:
+    with deployed.client() as client:
+        ids = [submit(client, deployed.garment_id) for _ in range(BATCH)]
+        wait_until_started(client, ids[0])
+        (ingress,) = replicas("Ingress")
+        kill(ingress)  # its job workers die with it; their leases run out
+        states = wait_until_all_end(client, ids)
+        assert any(s["attempt"] > 1 for s in states), states
+        assert replicas("Ingress") and replicas("Ingress")[0] != ingress
 
 
 def test_a_redis_restart_during_jobs_loses_none(deployed: Deployed) -> None:
@@ -118,15 +156,6 @@ def test_a_redis_restart_during_jobs_loses_none(deployed: Deployed) -> None:
         deployed.redis.kill()
         time.sleep(1.0)
         deployed.redis.start()
-        for job_id in ids:
-            while (state := client.get(f"/v1/jobs/{job_id}").json())["status"] in (
-                "queued",
-                "running",
-            ):
-                assert time.monotonic() < deadline + 120, f"job stuck: {state}"
-                time.sleep(0.1)
-            assert state["status"] == "done" or (
-                state["status"] == "failed" and state["error"]["message"]
-            ), state
+        wait_until_all_end(client, ids)
         # The keys survived too: the same submission finds the same job.
         assert submit(client, deployed.garment_id, **keys[0]) == ids[0]
