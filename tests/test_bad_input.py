@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +81,14 @@ def test_no_person(tryon: TryOn) -> None:
     empty = np.full((800, 600, 3), 200, np.uint8)
     with pytest.raises(NoPersonError, match="no person"):
         tryon.run(empty, GARMENTS[0], category="upper")
+
+
+@pytest.mark.parametrize("photo", GARMENTS, ids=lambda p: p.name)
+def test_a_garment_photo_is_not_a_person(tryon: TryOn, photo: Path) -> None:
+    """The pose model finds a "person" in some flat-lay shirts; without a face it is
+    refused, never dressed."""
+    with pytest.raises(NoPersonError, match=r"no person|no face|head and shoulders"):
+        tryon.run(photo, GARMENTS[0], category="upper")
 
 
 def test_selfie_asked_for_trousers(tryon: TryOn) -> None:

@@ -68,6 +68,12 @@ class BodyAnalyzer:
                 "crop the photo around them or use a closer shot"
             )
         face = self._face_mask(image, keypoints, person)
+        if face is None:
+            # The pose model also finds "people" in a flat-lay shirt; a face it has not.
+            raise NoPersonError(
+                f"no face found in the {role}: use a photo of one person facing the camera, "
+                "head and shoulders in the frame"
+            )
         skin_lab = _skin_colour(image, face, keypoints)
         clothes = _clothes_colours(image, keypoints, person, face, skin_lab)
         head = _head_mask(image, keypoints, person, face, skin_lab, clothes)
@@ -85,8 +91,9 @@ class BodyAnalyzer:
             other_people=other_people,
         )
 
-    def _face_mask(self, image: Image, kp: BodyKeypoints, person: Mask) -> Mask:
-        """Face oval from the face mesh run on a head crop; an ellipse if the mesh fails."""
+    def _face_mask(self, image: Image, kp: BodyKeypoints, person: Mask) -> Mask | None:
+        """Face oval from the face mesh run on a head crop; an ellipse when the head is
+        too small for the mesh; None when the mesh finds no face."""
         h, w = image.shape[:2]
         head = kp.mediapipe[list(_HEAD)]
         centre = head.mean(0)
@@ -99,10 +106,11 @@ class BodyAnalyzer:
             scale = 256.0 / max(crop.shape[:2])
             crop_small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             mesh = self.models.face_mesh(crop_small)
-            if mesh is not None:
-                pts = mesh[self.models.face_oval] * np.array([x1 - x0, y1 - y0]) + (x0, y0)
-                hull = cv2.convexHull(pts.astype(np.float32))
-                return M.draw_polygon((h, w), hull.reshape(-1, 2))
+            if mesh is None:
+                return None
+            pts = mesh[self.models.face_oval] * np.array([x1 - x0, y1 - y0]) + (x0, y0)
+            hull = cv2.convexHull(pts.astype(np.float32))
+            return M.draw_polygon((h, w), hull.reshape(-1, 2))
         return _face_ellipse(kp, (h, w)) & M.dilate(person, 2)
 
     def _count_others(self, small: Image, kp: BodyKeypoints, factor: float) -> int:
