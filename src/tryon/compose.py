@@ -214,27 +214,34 @@ def _fill(
     np.copyto(out[box], scene.backdrop[box], where=hole[box][..., None])
     old = scene.old_garment
     if old.neighbour is not None and old.neighbour_reach is not None:
-        continued = hole & old.neighbour_reach
+        continued = hole[box] & old.neighbour_reach[box]
         span = M.bounding_box(continued)
-        source = old.neighbour & ~scene.backdrop_region
-        if span is not None and source.any():
+        if span is not None:
             # Column by column, so its stripes and seams carry on: only the columns to
-            # fill, from the gap's edge to the end of the photo the source comes from.
-            rows, cols = span
-            rows = slice(rows.start, None) if neighbour_below else slice(0, rows.stop)
-            extruded, found = extrude_fill(
-                person[rows, cols], source[rows, cols], upward=neighbour_below
+            # fill, from the gap's edge on for as far again as the gap is high (the
+            # neighbour starts where the old garment ended, right beside the gap).
+            h = hole.shape[0]
+            top, bottom = box[0].start + span[0].start, box[0].start + span[0].stop
+            reach = bottom - top + 8
+            rows = (
+                slice(top, min(h, bottom + reach))
+                if neighbour_below
+                else slice(max(0, top - reach), bottom)
             )
-            take = continued[rows, cols] & found
+            cols = slice(box[1].start + span[1].start, box[1].start + span[1].stop)
+            source = old.neighbour[rows, cols] & ~scene.backdrop_region[rows, cols]
+            extruded, found = extrude_fill(person[rows, cols], source, upward=neighbour_below)
+            take = hole[rows, cols] & old.neighbour_reach[rows, cols] & found
             out[rows, cols][take] = extruded[take]
-    if skin_zone.any():
+    zone_box = M.bounding_box(skin_zone)
+    if zone_box is not None:
+        zone = skin_zone[zone_box]
         skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
-        count = int(skin_zone.sum())
-        light = shading[skin_zone]
+        light = shading[zone_box][zone]
         if limbs is not None:
             light = light * _roundness(limbs, skin_zone)
-        skin = _apply_shading(np.broadcast_to(skin_rgb, (count, 1, 3)), light[:, None])
-        out[skin_zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
+        skin = _apply_shading(np.broadcast_to(skin_rgb, (len(light), 1, 3)), light[:, None])
+        out[zone_box][zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
     return out
 
 
