@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from tryon.body.analyze import chin_y, head_size
 from tryon.ops import masks as M
-from tryon.ops.geometry import arc_position, polyline_between, polyline_length, unit
+from tryon.ops.geometry import polyline_between, polyline_length, unit
 from tryon.types import BodyAnalysis, BodyKeypoints, Category, Joint, Mask
 
 
@@ -159,7 +159,9 @@ def draw_arm(
     ``end``, tapering as an arm does; ``sw``: distance between the shoulder joints."""
     part = polyline_between(path, start, end)
     reach = np.cumsum([0.0, *np.linalg.norm(np.diff(path, axis=0), axis=1)])
-    widths = np.interp([arc_position(path, p) for p in part], reach, ARM_WIDTHS) * sw
+    # The part follows the path from ``start`` on: its points' arc lengths along it.
+    along = start + np.cumsum([0.0, *np.linalg.norm(np.diff(part, axis=0), axis=1)])
+    widths = np.interp(along, reach, ARM_WIDTHS) * sw
     return M.draw_tapered_stroke(shape, part, widths)
 
 
