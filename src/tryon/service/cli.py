@@ -200,6 +200,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="GPUs of a diffusion replica (default: %(default)s)",
     )
     scale.add_argument(
+        "--cpus-per-replica",
+        type=float,
+        default=1.0,
+        help="CPUs each replica reserves (ingress, garment, diffusion) (default: %(default)s)",
+    )
+    scale.add_argument(
         "--garment-replicas", type=int, default=1, help="garment replicas (default: %(default)s)"
     )
     scale.add_argument(
@@ -271,6 +277,9 @@ def scale_config_from_args(args: argparse.Namespace) -> ScaleConfig:
             diffusion_replicas=args.diffusion_replicas,
             diffusion_max_replicas=args.diffusion_max_replicas,
             diffusion_gpus=args.gpus_per_replica,
+            diffusion_cpus=args.cpus_per_replica,
+            garment_cpus=args.cpus_per_replica,
+            ingress_cpus=args.cpus_per_replica,
             garment_replicas=args.garment_replicas,
             ingress_replicas=args.ingress_replicas,
         )
