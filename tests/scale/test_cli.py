@@ -43,3 +43,16 @@ def test_ray_needs_weights_and_a_shared_store_for_several_ingresses(
     assert "give --weights DIR" in capsys.readouterr().err
     assert cli.main(["serve", "--ray", "--weights", "w", "--ingress-replicas", "2"]) != 0
     assert "--job-store redis://" in capsys.readouterr().err
+
+
+def test_a_local_start_without_the_gpu_it_needs_is_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tryon.errors import TryOnError
+    from tryon.scale.run import check_gpus
+
+    with pytest.raises(TryOnError, match="--gpus-per-replica 0"):
+        check_gpus(0.0, ScaleConfig())
+    check_gpus(0.0, ScaleConfig(diffusion_gpus=0.0))  # the model on the CPU: fine
+    check_gpus(0.0, ScaleConfig(address="auto"))  # GPU workers may join the cluster later
+    assert "wait until GPU workers join" in caplog.text
