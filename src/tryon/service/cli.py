@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -325,6 +326,13 @@ def serve_command(args: argparse.Namespace) -> int:
                 "pip install 'tryon[scale]'"
             ) from None
         return serve_on_ray(settings, scale_config_from_args(args), args.host, args.port)
+    if args.workers > 1 and settings.job_store == "memory":
+        print(
+            "tryon serve: with --workers and the in-memory job store each process knows only "
+            "its own jobs (a job may answer 404 from another process); "
+            "--job-store sqlite:PATH shares them",
+            file=sys.stderr,
+        )
     with quiet_native_logs():
         if args.workers == 1:
             uvicorn.run(
