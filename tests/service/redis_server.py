@@ -66,6 +66,12 @@ class RedisServer:
                 raise RuntimeError(f"redis-server did not start on port {self.port}")
             time.sleep(0.05)
 
+    def wipe(self) -> None:
+        """Deletes its data (a server restarted without its append-only file)."""
+        assert self.process is None, "kill the server first"
+        shutil.rmtree(self.folder)
+        self.folder.mkdir()
+
     def kill(self) -> None:
         """Kills the server at once (SIGKILL: no clean shutdown)."""
         if self.process is not None:

@@ -150,3 +150,28 @@ def test_a_dead_replica_means_a_retry_then_a_failure_with_the_reason(redis: Redi
     finally:
         queue.close()
         ingress.close()
+
+
+def test_running_jobs_are_restored_when_redis_comes_back_empty(redis: RedisServer) -> None:
+    ingress = RedisJobStore(redis.url, SETTINGS, retry_s=20)
+    queue = queue_on(redis.url, stepping_work(steps=10, step_s=0.1), workers=2)
+    try:
+        ids = [ingress.create(spec(n)).id for n in range(4)]
+        deadline = time.monotonic() + 30
+        while ingress.counts()["running"] < 2 or ingress.get(ids[0]).step < 2:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        redis.kill()
+        redis.wipe()  # restarted without its data: the misconfiguration the runbook warns of
+        redis.start()
+        running, queued = ids[:2], ids[2:]
+        states = wait_until_all_end(ingress, running)
+        check_ended_well(ingress, states)
+        assert [s.status for s in states] == ["done", "done"]
+        events = ingress.events(running[0], 0)
+        assert events is not None and events[0].data.get("restored") is True
+        # The queued ones had no worker to write them back: lost (hence appendonly yes).
+        assert [ingress.get(job_id) for job_id in queued] == [None, None]
+    finally:
+        queue.close()
+        ingress.close()

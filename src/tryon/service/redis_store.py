@@ -14,7 +14,9 @@ prefix (default ``tryon:``):
 
 Finished jobs expire by Redis ``EXPIRE`` after the time-to-live. Redis must keep its data
 across a restart (``appendonly yes``): then a restart loses nothing, and the leases of
-jobs whose workers died meanwhile run out and are taken back. Every command is retried
+jobs whose workers died meanwhile run out and are taken back. When it comes back empty
+all the same, each worker writes its running job back from what it holds (the queued
+ones are lost). Every command is retried
 with backoff for a while (a restart takes seconds); after that the store raises
 ``StoreUnavailableError`` (503 to clients).
 """
@@ -49,6 +51,8 @@ log = logging.getLogger("tryon.service.redis_store")
 
 POLL_S = 0.05
 """How often ``take`` looks at an empty queue."""
+LOST = -1
+"""What a script answers for a job Redis no longer has (its data was lost)."""
 
 # Lua helpers shared by the scripts. ``p`` is the key prefix.
 _LUA_COMMON = """
@@ -144,6 +148,7 @@ return {id, attempt, redis.call('HGETALL', job .. ':spec')}
 
 _PROGRESS = """
 local p, id, attempt, lease_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+if redis.call('EXISTS', p .. 'job:' .. id) == 0 then return -1 end
 if not current(p, id, attempt) then return 0 end
 redis.call('ZADD', p .. 'running', now_ms() + lease_ms, id)
 if ARGV[5] ~= '' then
@@ -155,6 +160,7 @@ return 1
 
 _FINISH = """
 local p, id, attempt, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+if redis.call('EXISTS', p .. 'job:' .. id) == 0 then return -1 end
 if not current(p, id, attempt) then return 0 end
 local job = p .. 'job:' .. id
 if ARGV[6] == 'done' then
@@ -165,6 +171,20 @@ if ARGV[6] == 'done' then
 else
   fail(p, id, ARGV[7], ARGV[8], ARGV[5], ttl)
 end
+return 1
+"""
+
+_RESTORE = """
+local p, id, attempt, lease_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local job = p .. 'job:' .. id
+if redis.call('EXISTS', job) == 1 then return 0 end
+redis.call('HSET', job, 'engine', ARGV[5], 'status', 'running', 'step', 0, 'total', 0,
+  'created', ARGV[6], 'attempt', attempt, 'digest', ARGV[7], 'key', '')
+redis.call('HSET', job .. ':spec', 'person', ARGV[8], 'garment_id', ARGV[9],
+  'category', ARGV[10], 'output', ARGV[11], 'engine', ARGV[5])
+if ARGV[12] == '1' then redis.call('HSET', job .. ':spec', 'garment', ARGV[13]) end
+redis.call('ZADD', p .. 'running', now_ms() + lease_ms, id)
+emit(p, id, 'started', {attempt = tonumber(attempt), restored = true})
 return 1
 """
 
@@ -252,6 +272,7 @@ class RedisJobStore:
         self.prefix = prefix
         self.client = connect(url, retry_s)
         self._closed = threading.Event()
+        self._claimed_on: dict[str, str] = {}  # job id -> Redis run id when taken
         self._scripts = {
             name: self.client.register_script(_LUA_COMMON + body)
             for name, body in (
@@ -259,6 +280,7 @@ class RedisJobStore:
                 ("take", _TAKE),
                 ("progress", _PROGRESS),
                 ("finish", _FINISH),
+                ("restore", _RESTORE),
                 ("retry", _RETRY),
                 ("reclaim", _RECLAIM),
                 ("cancel", _CANCEL),
@@ -332,6 +354,7 @@ class RedisJobStore:
             if taken:
                 job_id, attempt, pairs = taken
                 spec = dict(zip(pairs[::2], pairs[1::2], strict=True))
+                self._claimed_on[_text(job_id)] = self._server_run()
                 return Claim(_text(job_id), _spec(spec), int(attempt))
             if time.monotonic() >= deadline:
                 return None
@@ -351,6 +374,7 @@ class RedisJobStore:
         self._end(claim, "failed", type, message, "")
 
     def retry(self, claim: Claim, reason: str) -> JobState | None:
+        self._claimed_on.pop(claim.job_id, None)
         outcome = self._run(
             "retry",
             claim.job_id,
@@ -422,12 +446,51 @@ class RedisJobStore:
 
     def _progress(self, claim: Claim, step: str, total: str) -> bool:
         lease_ms = int(self.settings.lease_s * 1000)
-        return bool(self._run("progress", claim.job_id, claim.attempt, lease_ms, step, total))
+        args = (claim.job_id, claim.attempt, lease_ms, step, total)
+        outcome = int(self._run("progress", *args))
+        if outcome == LOST and self._restore(claim):
+            outcome = int(self._run("progress", *args))
+        if outcome != 1:
+            self._claimed_on.pop(claim.job_id, None)
+        return outcome == 1
 
     def _end(self, claim: Claim, status: str, *fields: str | bytes) -> None:
+        args = (claim.job_id, claim.attempt, self._ttl(), repr(time.time()), status, *fields)
+        if int(self._run("finish", *args)) == LOST and self._restore(claim):
+            self._run("finish", *args)
+        self._claimed_on.pop(claim.job_id, None)
+
+    def _server_run(self) -> str:
+        """The Redis server's run id: a new one after every restart."""
+        info = self._call(self.client.info, "server")
+        return str(info.get("run_id", ""))
+
+    def _restore(self, claim: Claim) -> bool:
+        """Writes a running job back from its worker's claim when Redis restarted and
+        lost its data (no append-only file); False when the job is missing for another
+        reason (deleted, expired). The job's events start again from ``started``; a job
+        lost while still queued cannot be restored (no worker holds it), which is why
+        Redis must run with ``appendonly yes``."""
+        if self._claimed_on.get(claim.job_id) in (None, self._server_run()):
+            return False
+        log.warning("job %s: Redis restarted without it; restored by its worker", claim.job_id)
+        spec = claim.spec
         self._run(
-            "finish", claim.job_id, claim.attempt, self._ttl(), repr(time.time()), status, *fields
+            "restore",
+            claim.job_id,
+            claim.attempt,
+            int(self.settings.lease_s * 1000),
+            spec.engine,
+            repr(time.time()),
+            spec.digest(),
+            spec.person,
+            spec.garment_id or "",
+            spec.category,
+            spec.output,
+            "1" if spec.garment is not None else "0",
+            spec.garment or b"",
         )
+        return True
 
     def _ttl(self) -> int:
         return max(1, round(self.settings.ttl_s))
