@@ -17,8 +17,7 @@ from tests.service.redis_server import RedisServer, free_port, redis_server
 from tryon import TryOn
 from tryon.catalog import Catalog
 
-ray = pytest.importorskip("ray", reason="the scale-out tests need the scale extra")
-serve = pytest.importorskip("ray.serve", reason="the scale-out tests need the scale extra")
+SCALE_EXTRA = "the scale-out tests need the scale extra (ray[serve])"
 
 __all__ = ["tiny_weights_dir"]  # a fixture shared with tests/service
 
@@ -47,6 +46,9 @@ class Deployed:
 @pytest.fixture(scope="session")
 def ray_port() -> Iterator[int]:
     """A local Ray cluster with Serve's HTTP proxy on a free loopback port."""
+    # Skipped here, not at import: a skip while a conftest is imported stops pytest.
+    ray = pytest.importorskip("ray", reason=SCALE_EXTRA)
+    serve = pytest.importorskip("ray.serve", reason=SCALE_EXTRA)
     port = free_port()
     ray.init(
         num_cpus=2,
@@ -79,6 +81,8 @@ def deployed(
     tiny_weights_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployed]:
+    from ray import serve
+
     from tryon.scale import ScaleConfig
     from tryon.scale.deployments import APP_NAME, build_application
     from tryon.service.settings import ServiceSettings

@@ -3,6 +3,8 @@ Ray starts."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tryon import cli
@@ -36,9 +38,18 @@ def test_ongoing_requests_below_the_batch_size_are_refused(
     assert "max_ongoing_requests (4) must be at least max_batch_size (8)" in capsys.readouterr().err
 
 
+def test_ray_without_the_scale_extra_says_what_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray.serve", None)  # as if ray were not installed
+    assert cli.main(["serve", "--ray", "--weights", "w"]) != 0
+    assert "pip install 'tryon[scale]'" in capsys.readouterr().err
+
+
 def test_ray_needs_weights_and_a_shared_store_for_several_ingresses(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    pytest.importorskip("ray.serve", reason="the scale-out tests need the scale extra")
     assert cli.main(["serve", "--ray"]) != 0
     assert "give --weights DIR" in capsys.readouterr().err
     assert cli.main(["serve", "--ray", "--weights", "w", "--ingress-replicas", "2"]) != 0

@@ -40,6 +40,7 @@ def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Job
         return InMemoryJobStore(settings.ttl_s, settings)
     if kind == "sqlite":
         return SQLiteJobStore(tmp_path / "jobs.sqlite3", settings)
+    pytest.importorskip("redis", reason="the Redis job store needs the scale extra")
     from tryon.service.redis_store import RedisJobStore
 
     server = request.getfixturevalue("redis")

@@ -318,14 +318,17 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     os.environ.setdefault("GLOG_minloglevel", "2")
     if args.ray:
+        config = scale_config_from_args(args)
         try:
+            import ray.serve  # noqa: F401  (the scale extra, checked before anything starts)
+
             from tryon.scale.run import serve_on_ray
         except ImportError as exc:
             raise TryOnError(
                 f"tryon serve --ray needs the scale extra ({exc.name} is missing): "
                 "pip install 'tryon[scale]'"
             ) from None
-        return serve_on_ray(settings, scale_config_from_args(args), args.host, args.port)
+        return serve_on_ray(settings, config, args.host, args.port)
     if args.workers > 1 and settings.job_store == "memory":
         print(
             "tryon serve: with --workers and the in-memory job store each process knows only "
