@@ -1,4 +1,4 @@
-"""The allocator setting: a try-on reuses the memory the previous one freed."""
+"""Process settings for try-on work: freed memory is reused, OpenBLAS runs on one thread."""
 
 from __future__ import annotations
 
@@ -56,3 +56,40 @@ def test_a_tryon_reuses_freed_memory_instead_of_faulting_it_in() -> None:
     # try-on; tuned, a few hundred at most remain.
     assert default_faults > 2000, default_faults
     assert tuned_faults < default_faults / 10, (tuned_faults, default_faults)
+
+
+BLAS_PROBE = textwrap.dedent(
+    """
+    import numpy, scipy.linalg
+    from threadpoolctl import threadpool_info
+
+    def most():
+        pools = [i for i in threadpool_info() if i["internal_api"] == "openblas"]
+        return max(i["num_threads"] for i in pools)
+
+    before = most()
+    from tryon import TryOn
+
+    TryOn(engine="warp")
+    print(before, most())
+    """
+)
+
+
+def _openblas_threads(setting: str | None) -> tuple[int, int]:
+    """The most threads of any OpenBLAS pool, before and after a warp engine is made."""
+    env = {k: v for k, v in os.environ.items() if k != "TRYON_BLAS_THREADS"}
+    env["OPENBLAS_NUM_THREADS"] = "2"  # as on a two-core machine, whatever this one has
+    if setting is not None:
+        env["TRYON_BLAS_THREADS"] = setting
+    out = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    before, after = out.stdout.split()
+    return int(before), int(after)
+
+
+def test_the_warp_engine_runs_openblas_on_one_thread() -> None:
+    """Spinning OpenBLAS threads burnt a third of a try-on's CPU time for nothing."""
+    assert _openblas_threads(None) == (2, 1)
+    assert _openblas_threads("0") == (2, 2)  # left alone
