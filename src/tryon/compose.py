@@ -72,6 +72,10 @@ class Scene:
             opening (kept, never painted over); empty for trousers.
         covered_neck: (H, W) bool, the neck the old garment covered (a high collar):
             painted as skin, darker under the chin, where the new garment leaves it.
+        gain: (H, W) float32, ``shading`` as a factor on sRGB values.
+        box: the agnostic mask's bounding box (None when it is empty).
+        weight: float32 over ``box``, the most the garment may cover each pixel: 0
+            outside the agnostic mask, rising to 1 over the seam inside its edge.
     """
 
     old_garment: OldGarment
@@ -80,6 +84,9 @@ class Scene:
     backdrop_region: Mask
     bare_neck: Mask
     covered_neck: Mask
+    gain: FloatImage
+    box: tuple[slice, slice] | None
+    weight: FloatImage
 
 
 @dataclass(frozen=True)
@@ -146,15 +153,24 @@ def estimate_shading(
     return shading
 
 
-def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
-    """Multiplies colours by the shading in linear light; returns float RGB in [0, 255].
+def _gain(shading: FloatImage) -> FloatImage:
+    """The shading as a factor on sRGB values.
 
     With the sRGB curve taken as a 2.2 power, (c^2.2 * s)^(1/2.2) = c * s^(1/2.2): the
     shading is encoded once per pixel instead of decoding and encoding every channel.
     """
-    gain = cv2.pow(shading.astype(np.float32), 1 / 2.2).reshape(shading.shape)
+    return np.asarray(cv2.pow(shading.astype(np.float32), 1 / 2.2).reshape(shading.shape))
+
+
+def _apply_gain(rgb: Image, gain: FloatImage) -> FloatImage:
+    """Colours times ``_gain``: float RGB in [0, 255]."""
     lit = cv2.multiply(rgb.astype(np.float32), cv2.merge([gain, gain, gain]))
     return np.minimum(lit, 255.0, out=lit)
+
+
+def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
+    """Multiplies colours by the shading in linear light; returns float RGB in [0, 255]."""
+    return _apply_gain(rgb, _gain(shading))
 
 
 @dataclass(frozen=True)
@@ -340,7 +356,22 @@ def prepare_scene(
         bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
         covered_neck = neck & ~bare_neck
         _shade_under_chin(shading, body, covered_neck)
-    return Scene(old_garment, shading, backdrop, region, bare_neck, covered_neck)
+    box = M.bounding_box(agnostic)
+    weight = np.zeros((0, 0), np.float32)
+    if box is not None:
+        seam = M.inner_ramp(agnostic[box], cfg.seam * agnostic.shape[0] / 1024)
+        weight = seam * agnostic[box]
+    return Scene(
+        old_garment,
+        shading,
+        backdrop,
+        region,
+        bare_neck,
+        covered_neck,
+        _gain(shading),
+        box,
+        weight,
+    )
 
 
 def compose(
@@ -371,7 +402,6 @@ def compose(
         return Composite(
             person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic)
         )
-    h = person.shape[0]
     kp = body.keypoints
     scene = scene or prepare_scene(person, body, agnostic, category, cfg)
     old_garment = scene.old_garment
@@ -405,10 +435,9 @@ def compose(
         limbs=limbs,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
-    fade = M.inner_ramp(agnostic[box], cfg.seam * h / 1024)
-    a = alpha[box] * fade * agnostic[box]
+    a = alpha[box] * scene.weight
     a3 = cv2.merge([a, a, a])
-    garment = _apply_shading(warped.image[box], shading[box])
+    garment = _apply_gain(warped.image[box], scene.gain[box])
     below = base[box].astype(np.float32)
     # Convex combinations of values in [0, 255]: rounding needs no clipping, and where
     # a is 0 (everywhere outside the mask) the base comes back exactly.
