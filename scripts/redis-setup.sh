@@ -10,20 +10,8 @@ set -euo pipefail
 if command -v redis-server >/dev/null 2>&1; then
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "redis-setup: apt-get not found; Redis tests will be skipped" >&2
-    exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "redis-setup: not root, cannot install redis-server; Redis tests will be skipped" >&2
-    exit 0
-fi
-
-echo "redis-setup: installing Debian's redis-server (first run only)"
-export DEBIAN_FRONTEND=noninteractive
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-    redis-server >/dev/null; }; then
-    echo "redis-setup: installing redis-server failed; Redis tests will be skipped" >&2
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if ! "$HERE/apt-install.sh" redis-setup "Redis tests" redis-server; then
     exit 0
 fi
 # The package starts a system-wide server; the tests do not use it.
