@@ -67,3 +67,10 @@ def test_a_local_start_without_the_gpu_it_needs_is_refused(
     check_gpus(0.0, ScaleConfig(diffusion_gpus=0.0))  # the model on the CPU: fine
     check_gpus(0.0, ScaleConfig(address="auto"))  # GPU workers may join the cluster later
     assert "wait until GPU workers join" in caplog.text
+
+
+def test_the_diffusion_start_timeout_reaches_the_settings() -> None:
+    from tryon.service.cli import settings_from_args
+
+    args = cli.build_parser().parse_args(["serve", "--ray", "--diffusion-start-timeout", "30"])
+    assert settings_from_args(args).diffusion_start_timeout_s == 30.0

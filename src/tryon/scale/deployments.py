@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -153,21 +155,70 @@ class RayGarments:
 
 
 class RayDiffusion:
-    """``DiffusionBackend`` streaming from the ``DiffusionModel`` deployment."""
+    """``DiffusionBackend`` streaming from the ``DiffusionModel`` deployment.
 
-    def __init__(self, handle: DeploymentHandle) -> None:
+    Args:
+        handle: the deployment's handle.
+        start_timeout_s: how long a job waits for a replica to send its first step;
+            then it fails with the reason (a cluster with no GPU worker would
+            otherwise keep it running for ever).
+    """
+
+    def __init__(self, handle: DeploymentHandle, start_timeout_s: float = 600.0) -> None:
         self.handle = handle.options(stream=True)
+        self.start_timeout_s = start_timeout_s
 
     def render(self, request: RenderRequest, progress: StepCallback) -> Rendering:
         def stream() -> Rendering:
             events = cast(DeploymentResponseGenerator, self.handle.generate.remote(request))
-            for event in events:
+            for event in _first_within(events, self.start_timeout_s):
                 if isinstance(event, Rendering):
                     return event
                 progress(event.step, event.total)
             raise WorkerLostError("the diffusion replica ended the stream without a result")
 
         return _unwrapped(stream)
+
+
+_END = object()
+
+
+def _first_within(events: DeploymentResponseGenerator, timeout_s: float) -> Any:
+    """Yields the stream's events; the first must come within ``timeout_s``.
+
+    Raises:
+        APIError: 503 when no replica started the job in time (the stream is cancelled).
+    """
+    arrived: queue.Queue[Any] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for event in events:
+                arrived.put(event)
+            arrived.put(_END)
+        except BaseException as exc:  # handed to the job's thread, raised there
+            arrived.put(exc)
+
+    threading.Thread(target=pump, name="tryon-diffusion-stream", daemon=True).start()
+    timeout: float | None = timeout_s
+    while True:
+        try:
+            item = arrived.get(timeout=timeout)
+        except queue.Empty:
+            events.cancel()
+            raise APIError(
+                503,
+                "DiffusionUnavailableError",
+                f"no diffusion replica started the job within {timeout_s:.0f} s: check that "
+                "the cluster has a GPU worker with a free GPU ('ray status'), then submit "
+                "the job again",
+            ) from None
+        timeout = None  # a replica has it: steps follow as fast as it runs
+        if item is _END:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def _unwrapped(call: Callable[[], Any]) -> Any:
@@ -203,7 +254,10 @@ class Ingress:
         self, settings_json: str, diffusion: DeploymentHandle, garments: DeploymentHandle
     ) -> None:
         self.settings = ServiceSettings.from_json(settings_json)
-        self.backends = Backends(RayGarments(garments), RayDiffusion(diffusion))
+        self.backends = Backends(
+            RayGarments(garments),
+            RayDiffusion(diffusion, self.settings.diffusion_start_timeout_s),
+        )
 
     def __serve_build_asgi_app__(self) -> Any:
         from tryon.service.app import create_app

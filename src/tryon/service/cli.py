@@ -173,6 +173,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--max-batch-size", type=int, default=4, help="diffusion batch size (default: %(default)s)"
     )
     scale.add_argument(
+        "--diffusion-start-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="a diffusion job no replica starts within this time fails with the reason "
+        "(no GPU worker in the cluster, say) (default: %(default)s)",
+    )
+    scale.add_argument(
         "--batch-wait-ms",
         type=float,
         default=50.0,
@@ -242,6 +250,7 @@ def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
         "result_ttl_s": args.result_ttl,
         "person_cache_entries": args.person_cache,
         "person_cache_ttl_s": args.person_cache_ttl,
+        "diffusion_start_timeout_s": args.diffusion_start_timeout,
         "job_store": args.job_store,
         "job_lease_s": args.job_lease,
         "job_attempts": args.job_attempts,

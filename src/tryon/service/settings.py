@@ -58,6 +58,8 @@ class ServiceSettings:
         diffusion_area: pixels the person photo is scaled to for the model (None: the
             version's training size).
         diffusion_device: "cuda", "cpu", ... (None: the GPU when there is one).
+        diffusion_start_timeout_s: on Ray, how long a diffusion job waits for a replica
+            to start it; then it fails with the reason.
         output_quality: WebP, JPEG and AVIF quality, 1-100.
         person_cache_entries: person photos whose analysis is kept in memory while a
             shopper tries garments on them (see ``tryon.service.people``); 0: none.
@@ -86,6 +88,7 @@ class ServiceSettings:
     diffusion_steps: int | None = None
     diffusion_area: int | None = None
     diffusion_device: str | None = None
+    diffusion_start_timeout_s: float = 600.0
     output_quality: int = 90
     person_cache_entries: int = 8
     person_cache_ttl_s: float = 300.0
@@ -103,7 +106,12 @@ class ServiceSettings:
         for name in ("max_waiting", "max_jobs", "retry_after_s", "person_cache_entries"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        for name in ("result_ttl_s", "job_lease_s", "person_cache_ttl_s"):
+        for name in (
+            "result_ttl_s",
+            "job_lease_s",
+            "person_cache_ttl_s",
+            "diffusion_start_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 1 <= self.output_quality <= 100:
