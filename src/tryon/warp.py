@@ -300,14 +300,13 @@ def _shoulder_gap(
         if len(rows) == 0:
             continue
         edge = to_body(np.array([gx, rows[0]], np.float32))[0]
-        # Walk up from the garment's edge while the body goes on.
-        gap = 0.0
-        while gap < most:
-            x, y = np.round(edge + up * (gap + 1)).astype(int)
-            if not (0 <= x < w and 0 <= y < h and mask[y, x]):
-                break
-            gap += 1
-        gaps.append(gap)
+        # Up from the garment's edge, one pixel at a time, while the body goes on.
+        steps = np.arange(1, int(np.ceil(most)) + 1)
+        x, y = np.round(edge + up * steps[:, None]).astype(int).T
+        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        on_body = inside & mask[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]
+        gone = np.flatnonzero(~on_body)
+        gaps.append(float(gone[0] if len(gone) else len(steps)))
     return float(np.median(gaps)) if gaps else 0.0
 
 
