@@ -21,7 +21,13 @@ import numpy.typing as npt
 
 from tryon.body.agnostic import ARMS, arm_path, body_frame, draw_arm
 from tryon.body.analyze import chin_y, head_size
-from tryon.old_garment import OldGarment, find_old_garment, skin_pixels
+from tryon.old_garment import (
+    OldGarment,
+    find_old_garment,
+    looks_like_skin,
+    mostly_bare_parts,
+    skin_pixels,
+)
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
 from tryon.ops.fill import extrude_fill, push_pull_fill
@@ -72,6 +78,8 @@ class Scene:
             opening (kept, never painted over); empty for trousers.
         covered_neck: (H, W) bool, the neck the old garment covered (a high collar):
             painted as skin, darker under the chin, where the new garment leaves it.
+        arm_skin: (H, W) bool, pixels of the old garment along the arms that look like
+            skin (tested once here; which of them count depends on the new sleeves).
         gain: (H, W) float32, ``shading`` as a factor on sRGB values.
         box: the agnostic mask's bounding box (None when it is empty).
         weight: float32 over ``box``, the most the garment may cover each pixel: 0
@@ -84,6 +92,7 @@ class Scene:
     backdrop_region: Mask
     bare_neck: Mask
     covered_neck: Mask
+    arm_skin: Mask
     gain: FloatImage
     box: tuple[slice, slice] | None
     weight: FloatImage
@@ -186,6 +195,22 @@ class BareArms:
 
     region: Mask
     limbs: Mask
+
+
+BARE_ARM_WIDTH = 4.5
+"""Width of the strokes along the arms where bare skin is looked for, x the body
+frame's ``r``: wide enough to hold any old sleeve."""
+
+
+def _arm_reach(body: BodyAnalysis, width_factor: float) -> Mask:
+    """Both arms from the shoulder to the heel of the hand, in strokes a little wider
+    than ``_bare_arms``' (which start further down): every pixel either may test."""
+    kp, shape = body.keypoints, body.person_mask.shape
+    r = body_frame(kp).r
+    out = np.zeros(shape, bool)
+    for joints in ARMS:
+        out |= M.draw_stroke(shape, arm_path(kp, joints), width_factor * r + 4)
+    return out
 
 
 def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -> BareArms:
@@ -350,8 +375,10 @@ def prepare_scene(
     shading = estimate_shading(person, old_garment.mask, sw, cfg)
     region = M.dilate(old_garment.mask, 2)
     backdrop = _continue_scenery(person, region, old_garment.person_area)
-    bare_neck = covered_neck = np.zeros_like(old_garment.mask)
+    bare_neck = covered_neck = arm_skin = np.zeros_like(old_garment.mask)
     if category is not Category.LOWER:
+        arm_reach = _arm_reach(body, BARE_ARM_WIDTH) & old_garment.mask
+        arm_skin = looks_like_skin(person, body.skin_lab, arm_reach, old_garment.colours)
         neck = _neck_zone(body) & old_garment.mask
         bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
         covered_neck = neck & ~bare_neck
@@ -368,6 +395,7 @@ def prepare_scene(
         region,
         bare_neck,
         covered_neck,
+        arm_skin,
         _gain(shading),
         box,
         weight,
@@ -415,10 +443,10 @@ def compose(
         # where the photo has it and paint shaded skin where an old sleeve covered it.
         r = body_frame(kp).r
         sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
-        bare_arms = _bare_arms(body, warped, 4.5)
+        bare_arms = _bare_arms(body, warped, BARE_ARM_WIDTH)
         arms = bare_arms.region & old & ~M.dilate(sleeves, r)
         alpha[arms & ~sleeves] = 0.0
-        bare = skin_pixels(person, body.skin_lab, arms, old_garment.colours, by_part=True)
+        bare = mostly_bare_parts(scene.arm_skin & arms, arms)
         old = old & ~bare & ~scene.bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)
         limbs = bare_arms.limbs | _neck_zone(body)

@@ -214,10 +214,16 @@ def skin_pixels(
         skin_lab: (3,) CIELAB colour of the person's skin.
         where: (H, W) bool, the pixels to test.
         garment_colours: (K, 3) CIELAB colours of the garment (may be empty).
-        by_part: decide per connected part of ``where`` (an arm, the neck): bare where
-            at least half of it looks bare, so a sleeve's few skin-coloured folds do
-            not make it an arm.
+        by_part: decide per connected part of ``where`` (see ``mostly_bare_parts``).
     """
+    bare = looks_like_skin(person, skin_lab, where, garment_colours)
+    return mostly_bare_parts(bare, where) if by_part else bare
+
+
+def looks_like_skin(
+    person: Image, skin_lab: npt.NDArray[np.float32], where: Mask, garment_colours: LabColours
+) -> Mask:
+    """``skin_pixels`` pixel by pixel: each pixel's answer depends on its colour only."""
     out = np.zeros_like(where)
     box = M.bounding_box(where)
     if box is None:
@@ -225,17 +231,25 @@ def skin_pixels(
     # Everything below looks only at the box around ``where``.
     crop, inside = person[box], where[box]
     bare = skin_like(crop, skin_lab, inside, chroma=12, lightness=30)
-    if not bare.any():
-        return out
-    if len(garment_colours):
+    if bare.any() and len(garment_colours):
         lab = rgb_to_lab(crop[bare])
         to_skin = nearest_distance(lab, skin_lab[None, :])
         bare[bare] = to_skin < nearest_distance(lab, garment_colours)
-    if by_part:
-        labels, areas = M.components(inside)
-        bare_areas = np.bincount(labels[bare], minlength=len(areas))
-        mostly_bare = bare_areas >= 0.5 * areas
-        mostly_bare[0] = False
-        bare &= mostly_bare[labels]
     out[box] = bare
+    return out
+
+
+def mostly_bare_parts(bare: Mask, where: Mask) -> Mask:
+    """``bare`` kept only in the connected parts of ``where`` (an arm, the neck) that are
+    at least half bare, so a sleeve's few skin-coloured folds do not make it an arm."""
+    out = np.zeros_like(where)
+    box = M.bounding_box(where)
+    if box is None:
+        return out
+    labels, areas = M.components(where[box])
+    inside_bare = bare[box] & where[box]
+    bare_areas = np.bincount(labels[inside_bare], minlength=len(areas))
+    mostly_bare = bare_areas >= 0.5 * areas
+    mostly_bare[0] = False
+    out[box] = inside_bare & mostly_bare[labels]
     return out
