@@ -29,7 +29,7 @@ from tryon.old_garment import (
     skin_pixels,
 )
 from tryon.ops import masks as M
-from tryon.ops.color import lab_to_rgb, luminance, rgb_to_lab
+from tryon.ops.color import colour_clusters, lab_to_rgb, luminance, rgb_to_lab
 from tryon.ops.fill import extrude_fill, push_pull_fill
 from tryon.ops.geometry import arc_position, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
@@ -136,13 +136,11 @@ def estimate_shading(
     lab = rgb_to_lab(small)
     samples = lab[small_region].astype(np.float32)
     k = int(min(cfg.clusters, len(samples)))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
-    cv2.setRNGSeed(0)
     # The clusters are found on at most 2,000 of the pixels; every pixel then joins the
     # nearest one (the same result in a fraction of the time).
     fit = samples[:: max(1, len(samples) // 2000)]
-    _, _, centres = cv2.kmeans(fit, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-    distances = [((samples - c) ** 2).sum(1) for c in np.asarray(centres, np.float32)]
+    centres = colour_clusters(fit, k)[0]
+    distances = [((samples - c) ** 2).sum(1) for c in centres]
     labels = np.argmin(np.stack(distances), axis=0)
     relative = np.ones_like(lum)
     values = lum[small_region]

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import BodyFrame, body_frame
 from tryon.body.analyze import skin_like
 from tryon.ops import masks as M
-from tryon.ops.color import rgb_to_lab
+from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask
 
 LabColours = npt.NDArray[np.float32]
@@ -127,16 +126,6 @@ def find_old_garment(
     return OldGarment(inside & ~joined, own, person_area, neighbour, reach)
 
 
-def nearest_distance(lab: npt.NDArray[np.float32], colours: LabColours) -> npt.NDArray[np.float32]:
-    """CIELAB distance of each (N, 3) colour to the nearest of ``colours`` (K, 3)."""
-    best = np.full(len(lab), np.inf, np.float32)
-    for colour in colours:
-        # Per channel: (N,) arrays are far faster than broadcasting a trailing axis of 3.
-        d2 = sum((lab[:, c] - colour[c]) ** 2 for c in range(3))
-        np.minimum(best, d2, out=best)
-    return np.asarray(np.sqrt(best), np.float32)
-
-
 def _colours(person: Image, region: Mask, cfg: OldGarmentConfig) -> LabColours:
     """K-means colour clusters of ``region`` (empty when it has too few pixels)."""
     count = int(np.count_nonzero(region))
@@ -148,11 +137,7 @@ def _colours(person: Image, region: Mask, cfg: OldGarmentConfig) -> LabColours:
     if len(pixels) < 10:
         pixels = person[region]
     lab = rgb_to_lab(pixels).astype(np.float32)
-    k = min(cfg.clusters, len(lab))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
-    cv2.setRNGSeed(0)
-    _, _, centres = cv2.kmeans(lab, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-    return np.asarray(centres, np.float32)
+    return colour_clusters(lab, min(cfg.clusters, len(lab)))[0]
 
 
 def _chest(body: BodyAnalysis, frame: BodyFrame) -> Mask:

@@ -9,7 +9,7 @@ import numpy.typing as npt
 from tryon.body.models import BodyModels
 from tryon.errors import NoPersonError
 from tryon.ops import masks as M
-from tryon.ops.color import delta_e76, rgb_to_lab
+from tryon.ops.color import colour_clusters, delta_e76, nearest_distance, rgb_to_lab
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
 
 ANALYSIS_SIDE = 384
@@ -218,16 +218,10 @@ LabColour = npt.NDArray[np.float32]
 LabColours = npt.NDArray[np.float32]
 
 
-def _nearest(lab: LabColours, colours: LabColours) -> npt.NDArray[np.float32]:
-    """Distance of each (N, 3) CIELAB colour to the nearest of ``colours`` (K, 3), with
-    lightness at half weight: shade changes L* far more than a* and b*."""
-    best = np.full(len(lab), np.inf, np.float32)
-    for colour in colours:
-        d2 = (0.5 * (lab[:, 0] - colour[0])) ** 2 + sum(
-            (lab[:, c] - colour[c]) ** 2 for c in (1, 2)
-        )
-        np.minimum(best, d2, out=best)
-    return np.asarray(np.sqrt(best), np.float32)
+def _hue_distance(lab: LabColours, colours: LabColours) -> npt.NDArray[np.float32]:
+    """``nearest_distance`` with lightness at half weight: shade changes L* far more
+    than a* and b*."""
+    return nearest_distance(lab, colours, lightness_weight=0.5)
 
 
 def _clothes_colours(
@@ -248,13 +242,10 @@ def _clothes_colours(
     if len(pixels) < 50:
         return np.zeros((0, 3), np.float32)
     samples = rgb_to_lab(pixels[:: max(1, len(pixels) // 2000)])
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
-    cv2.setRNGSeed(0)
     k = min(3, len(samples))
-    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-    share = np.bincount(labels.ravel(), minlength=k) / len(samples)
-    centres = np.asarray(centres, np.float32)
-    keep = (share >= 0.15) & (_nearest(centres, skin_lab[None]) > 10)
+    centres, labels = colour_clusters(samples, k)
+    share = np.bincount(labels, minlength=k) / len(samples)
+    keep = (share >= 0.15) & (_hue_distance(centres, skin_lab[None]) > 10)
     return centres[keep]
 
 
@@ -278,19 +269,19 @@ def _beard(
     lower = face.copy()
     lower[: int(top + 0.7 * (bottom - top))] = False
     lab = rgb_to_lab(crop[lower])
-    far = _nearest(lab, skin_lab[None]) > 18
+    far = _hue_distance(lab, skin_lab[None]) > 18
     if far.mean() < 0.3:
         return out
     beard_lab = np.median(lab[far], axis=0).astype(np.float32)
-    contrast = float(_nearest(beard_lab[None], skin_lab[None])[0])
-    if len(clothes) and _nearest(beard_lab[None], clothes)[0] < 0.5 * contrast:
+    contrast = float(_hue_distance(beard_lab[None], skin_lab[None])[0])
+    if len(clothes) and _hue_distance(beard_lab[None], clothes)[0] < 0.5 * contrast:
         return out
     zone = below_chin.copy()
     zone[int(bottom + 0.5 * size) :] = False
     zone[:, : cols[0]] = False
     zone[:, cols[-1] + 1 :] = False
     zone_lab = rgb_to_lab(crop[zone])
-    out[zone] = _nearest(zone_lab, beard_lab[None]) < 0.5 * contrast
+    out[zone] = _hue_distance(zone_lab, beard_lab[None]) < 0.5 * contrast
     out = M.open_(out, 0.02 * size)
     return M.components_touching(out | face, face) & out
 

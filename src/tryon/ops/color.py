@@ -39,3 +39,32 @@ def luminance(rgb: npt.NDArray[np.uint8]) -> FloatArray:
     """Relative luminance in [0, 1] of an sRGB uint8 image (linear light, Rec. 709)."""
     lin = (rgb.astype(np.float32) / 255.0) ** 2.2
     return np.asarray(lin @ np.array([0.2126, 0.7152, 0.0722], np.float32), np.float32)
+
+
+def nearest_distance(
+    lab: npt.NDArray[np.float32], colours: npt.NDArray[np.float32], lightness_weight: float = 1.0
+) -> FloatArray:
+    """CIELAB distance of each (N, 3) colour to the nearest of ``colours`` (K, 3).
+
+    ``lightness_weight`` scales the L* difference: below 1 where shade (which changes L*
+    far more than a* and b*) should count less than hue.
+    """
+    best = np.full(len(lab), np.inf, np.float32)
+    for colour in colours:
+        # Per channel: (N,) arrays are far faster than broadcasting a trailing axis of 3.
+        d2 = (lightness_weight * (lab[:, 0] - colour[0])) ** 2
+        d2 += (lab[:, 1] - colour[1]) ** 2
+        d2 += (lab[:, 2] - colour[2]) ** 2
+        np.minimum(best, d2, out=best)
+    return np.asarray(np.sqrt(best), np.float32)
+
+
+def colour_clusters(
+    samples: npt.NDArray[np.float32], k: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """K-means clusters of (N, 3) float32 colours, seeded so that runs repeat: the
+    (k, 3) centres and each sample's (N,) label."""
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    return np.asarray(centres, np.float32), np.asarray(labels, np.int32).ravel()
