@@ -78,6 +78,8 @@ class Scene:
             opening (kept, never painted over); empty for trousers.
         covered_neck: (H, W) bool, the neck the old garment covered (a high collar):
             painted as skin, darker under the chin, where the new garment leaves it.
+        neck_zone: (H, W) bool, the neck's shape, across which painted neck skin is
+            rounded; empty for trousers.
         arm_skin: (H, W) bool, pixels of the old garment along the arms that look like
             skin (tested once here; which of them count depends on the new sleeves).
         gain: (H, W) float32, ``shading`` as a factor on sRGB values.
@@ -92,6 +94,7 @@ class Scene:
     backdrop_region: Mask
     bare_neck: Mask
     covered_neck: Mask
+    neck_zone: Mask
     arm_skin: Mask
     gain: FloatImage
     box: tuple[slice, slice] | None
@@ -373,11 +376,12 @@ def prepare_scene(
     shading = estimate_shading(person, old_garment.mask, sw, cfg)
     region = M.dilate(old_garment.mask, 2)
     backdrop = _continue_scenery(person, region, old_garment.person_area)
-    bare_neck = covered_neck = arm_skin = np.zeros_like(old_garment.mask)
+    bare_neck = covered_neck = neck_zone = arm_skin = np.zeros_like(old_garment.mask)
     if category is not Category.LOWER:
         arm_reach = _arm_reach(body, BARE_ARM_WIDTH) & old_garment.mask
         arm_skin = looks_like_skin(person, body.skin_lab, arm_reach, old_garment.colours)
-        neck = _neck_zone(body) & old_garment.mask
+        neck_zone = _neck_zone(body)
+        neck = neck_zone & old_garment.mask
         bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
         covered_neck = neck & ~bare_neck
         _shade_under_chin(shading, body, covered_neck)
@@ -393,6 +397,7 @@ def prepare_scene(
         region,
         bare_neck,
         covered_neck,
+        neck_zone,
         arm_skin,
         _gain(shading),
         box,
@@ -423,13 +428,13 @@ def compose(
         The composite; outside ``agnostic`` it equals ``person`` exactly.
     """
     cfg = cfg or ComposeConfig()
-    box = M.bounding_box(agnostic)
+    scene = scene or prepare_scene(person, body, agnostic, category, cfg)
+    box = scene.box
     if box is None:
         return Composite(
             person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic)
         )
     kp = body.keypoints
-    scene = scene or prepare_scene(person, body, agnostic, category, cfg)
     old_garment = scene.old_garment
     old = old_garment.mask
     shading = scene.shading
@@ -447,7 +452,7 @@ def compose(
         bare = mostly_bare_parts(scene.arm_skin & arms, arms)
         old = old & ~bare & ~scene.bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)
-        limbs = bare_arms.limbs | _neck_zone(body)
+        limbs = bare_arms.limbs | scene.neck_zone
     covered = alpha > 0.5
     hole = old & ~covered
     base = _fill(
