@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -82,8 +83,10 @@ class TryOn:
         start = time.perf_counter()
         wanted = _category(category)
         read = 0.0
-        if not isinstance(person, PreparedPerson):
-            image = load_image(person, role="person photo")
+        if isinstance(person, PreparedPerson):
+            dress = functools.partial(self._warp_engine().dress, person)
+        else:
+            dress = functools.partial(self.engine.dress, load_image(person, role="person photo"))
             read = time.perf_counter() - start
         if isinstance(garment, GarmentAnalysis):
             analysis, analysed = garment, 0.0
@@ -91,10 +94,7 @@ class TryOn:
             t0 = time.perf_counter()
             analysis = self.analyze_garment(garment, wanted or "auto")
             analysed = time.perf_counter() - t0
-        if isinstance(person, PreparedPerson):
-            result = self._warp_engine().dress(person, analysis, wanted)
-        else:
-            result = self.engine.dress(image, analysis, wanted)
+        result = dress(analysis, wanted)
         timings = {"read": read, "garment": analysed, **result.timings}
         timings["total"] = time.perf_counter() - start
         result.timings.clear()
