@@ -29,25 +29,30 @@ PROBE = textwrap.dedent(
     """
 )
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION"),
-    reason="the setting is glibc's",
-)
+
+def _probe(code: str, *args: str, **variables: str | None) -> list[str]:
+    """Runs ``code`` in a fresh interpreter with these environment variables set (None:
+    removed); returns the words it printed."""
+    env = {**os.environ, "GLOG_minloglevel": "2"}
+    for name, value in variables.items():
+        env.pop(name, None)
+        if value is not None:
+            env[name] = value
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()
 
 
 def _faults_of_one_tryon(keep: str) -> tuple[bool, int]:
-    env = {**os.environ, "TRYON_KEEP_FREED_MEMORY": keep, "GLOG_minloglevel": "2"}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(PERSON), str(GARMENT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    tuned, faults = out.stdout.split()
+    tuned, faults = _probe(PROBE, str(PERSON), str(GARMENT), TRYON_KEEP_FREED_MEMORY=keep)
     return tuned == "True", int(faults)
 
 
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION"),
+    reason="the setting is glibc's",
+)
 def test_a_tryon_reuses_freed_memory_instead_of_faulting_it_in() -> None:
     tuned, tuned_faults = _faults_of_one_tryon("1")
     untuned, default_faults = _faults_of_one_tryon("0")
@@ -78,14 +83,8 @@ BLAS_PROBE = textwrap.dedent(
 
 def _openblas_threads(setting: str | None) -> tuple[int, int]:
     """The most threads of any OpenBLAS pool, before and after a warp engine is made."""
-    env = {k: v for k, v in os.environ.items() if k != "TRYON_BLAS_THREADS"}
-    env["OPENBLAS_NUM_THREADS"] = "2"  # as on a two-core machine, whatever this one has
-    if setting is not None:
-        env["TRYON_BLAS_THREADS"] = setting
-    out = subprocess.run(
-        [sys.executable, "-c", BLAS_PROBE], env=env, capture_output=True, text=True, check=True
-    )
-    before, after = out.stdout.split()
+    # Two threads per pool to start with, as on a two-core machine, whatever this one has.
+    before, after = _probe(BLAS_PROBE, OPENBLAS_NUM_THREADS="2", TRYON_BLAS_THREADS=setting)
     return int(before), int(after)
 
 
