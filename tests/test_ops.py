@@ -117,3 +117,17 @@ def test_extrude_carries_each_column_up_from_its_nearest_source_pixel() -> None:
     # Downwards, the same rule mirrored.
     down, found_down = extrude_fill(image, source, upward=False)
     assert (down[4:, 0] == (10, 0, 0)).all() and not found_down[:4, 0].any()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_paste_writes_through_views_exactly_where_the_mask_is_set(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, 256, (40, 50, 3), np.uint8)
+    source = rng.integers(0, 256, (40, 50, 3), np.uint8)
+    where = rng.random((40, 50)) < 0.3
+    rows, cols = slice(int(rng.integers(0, 10)), 35), slice(3, int(rng.integers(20, 50)))
+    expected = target.copy()
+    expected[rows, cols][where[rows, cols]] = source[rows, cols][where[rows, cols]]
+    M.paste(target[rows, cols], source[rows, cols], where[rows, cols])
+    assert np.array_equal(target, expected)

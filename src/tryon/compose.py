@@ -29,7 +29,7 @@ from tryon.old_garment import (
     skin_pixels,
 )
 from tryon.ops import masks as M
-from tryon.ops.color import colour_clusters, lab_to_rgb, luminance, rgb_to_lab
+from tryon.ops.color import colour_clusters, lab_to_rgb, luminance, nearest_centre, rgb_to_lab
 from tryon.ops.fill import extrude_fill, push_pull_fill
 from tryon.ops.geometry import arc_position, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
@@ -143,8 +143,7 @@ def estimate_shading(
     # nearest one (the same result in a fraction of the time).
     fit = samples[:: max(1, len(samples) // 2000)]
     centres = colour_clusters(fit, k)[0]
-    distances = [((samples - c) ** 2).sum(1) for c in centres]
-    labels = np.argmin(np.stack(distances), axis=0)
+    labels = nearest_centre(samples, centres)
     relative = np.ones_like(lum)
     values = lum[small_region]
     rel = np.empty_like(values)
@@ -253,7 +252,7 @@ def _fill(
     box = M.bounding_box(hole)
     if box is None:
         return out
-    np.copyto(out[box], scene.backdrop[box], where=hole[box][..., None])
+    M.paste(out[box], scene.backdrop[box], hole[box])
     old = scene.old_garment
     if old.neighbour is not None and old.neighbour_reach is not None:
         continued = hole[box] & old.neighbour_reach[box]
@@ -333,7 +332,7 @@ def _continue_scenery(person: Image, region: Mask, person_area: Mask) -> Image:
     )
     known = scenery[box] if scenery[box].any() else ~region[box]
     if known.any():
-        np.copyto(out[box], _smooth_fill(person[box], known), where=region[box][..., None])
+        M.paste(out[box], _smooth_fill(person[box], known), region[box])
     return out
 
 
@@ -481,12 +480,15 @@ def compose(
 def _shade_under_chin(shading: FloatImage, body: BodyAnalysis, neck: Mask) -> None:
     """Darkens ``shading`` on painted neck skin just under the chin, where the jaw
     shades it (in place)."""
-    rows = np.nonzero(neck)[0]
-    if len(rows) == 0:
+    box = M.bounding_box(neck)
+    if box is None:
         return
+    inside = neck[box]
+    rows = np.nonzero(inside)[0] + box[0].start
     chin = chin_y(body.keypoints, body.face_mask)
     depth = 0.5 * head_size(body.keypoints)
-    shading[neck] *= 0.65 + 0.35 * np.clip((rows - chin) / depth, 0.0, 1.0).astype(np.float32)
+    dark = 0.65 + 0.35 * np.clip((rows - chin) / depth, 0.0, 1.0).astype(np.float32)
+    shading[box][inside] *= dark
 
 
 def _neck_zone(body: BodyAnalysis) -> Mask:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import BodyFrame, body_frame
-from tryon.body.analyze import skin_like
+from tryon.body.analyze import near_skin
 from tryon.ops import masks as M
 from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask
@@ -115,7 +116,12 @@ def find_old_garment(
     decided = np.zeros_like(sparse)
     decided[sparse] = (d_other + cfg.margin < d_own) & (d_other < cfg.reach)
     h, w = inside.shape
-    looks_other = decided.repeat(2, axis=0).repeat(2, axis=1)[:h, :w] & candidates
+    spread = cv2.resize(
+        decided.view(np.uint8),
+        (2 * decided.shape[1], 2 * decided.shape[0]),
+        interpolation=cv2.INTER_NEAREST,
+    )
+    looks_other = spread[:h, :w].view(bool) & candidates
     looks_other = M.open_(looks_other, 1.5)
     # Only what continues the other garment from outside the mask: a patch of similar
     # colour in the middle of the old garment (a print, a pocket) stays old garment.
@@ -214,13 +220,15 @@ def looks_like_skin(
     if box is None:
         return out
     # Everything below looks only at the box around ``where``.
-    crop, inside = person[box], where[box]
-    bare = skin_like(crop, skin_lab, inside, chroma=12, lightness=30)
+    inside = where[box]
+    lab = rgb_to_lab(person[box][inside])
+    bare = near_skin(lab, skin_lab, chroma=12, lightness=30)
     if bare.any() and len(garment_colours):
-        lab = rgb_to_lab(crop[bare])
-        to_skin = nearest_distance(lab, skin_lab[None, :])
-        bare[bare] = to_skin < nearest_distance(lab, garment_colours)
-    out[box] = bare
+        near = lab[bare]
+        bare[bare] = nearest_distance(near, skin_lab[None, :]) < nearest_distance(
+            near, garment_colours
+        )
+    out[box][inside] = bare
     return out
 
 

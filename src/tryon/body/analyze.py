@@ -334,10 +334,16 @@ def skin_like(
     out = np.zeros(where.shape, bool)
     if not where.any():
         return out
-    lab = rgb_to_lab(image[where])
-    near_hue = (lab[:, 1] - skin_lab[1]) ** 2 + (lab[:, 2] - skin_lab[2]) ** 2 < chroma**2
-    out[where] = near_hue & (np.abs(lab[:, 0] - skin_lab[0]) < lightness)
+    out[where] = near_skin(rgb_to_lab(image[where]), skin_lab, chroma, lightness)
     return out
+
+
+def near_skin(
+    lab: npt.NDArray[np.float32], skin_lab: npt.NDArray[np.float32], chroma: float, lightness: float
+) -> npt.NDArray[np.bool_]:
+    """``skin_like``'s test on (N, 3) CIELAB colours."""
+    near_hue = (lab[:, 1] - skin_lab[1]) ** 2 + (lab[:, 2] - skin_lab[2]) ** 2 < chroma**2
+    return np.asarray(near_hue & (np.abs(lab[:, 0] - skin_lab[0]) < lightness))
 
 
 def _skin_colour(image: Image, face: Mask, kp: BodyKeypoints) -> npt.NDArray[np.float32]:

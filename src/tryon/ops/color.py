@@ -35,9 +35,13 @@ def delta_e76(lab_a: npt.ArrayLike, lab_b: npt.ArrayLike) -> FloatArray:
     return np.asarray(np.sqrt(((a - b) ** 2).sum(-1)), np.float32)
 
 
+# Linear light of each sRGB byte (the sRGB curve taken as a 2.2 power).
+_LINEAR = (np.arange(256, dtype=np.float32) / 255.0) ** 2.2
+
+
 def luminance(rgb: npt.NDArray[np.uint8]) -> FloatArray:
     """Relative luminance in [0, 1] of an sRGB uint8 image (linear light, Rec. 709)."""
-    lin = (rgb.astype(np.float32) / 255.0) ** 2.2
+    lin = _LINEAR[rgb]
     return np.asarray(lin @ np.array([0.2126, 0.7152, 0.0722], np.float32), np.float32)
 
 
@@ -57,6 +61,23 @@ def nearest_distance(
         d2 += (lab[:, 2] - colour[2]) ** 2
         np.minimum(best, d2, out=best)
     return np.asarray(np.sqrt(best), np.float32)
+
+
+def nearest_centre(
+    samples: npt.NDArray[np.float32], centres: npt.NDArray[np.float32]
+) -> npt.NDArray[np.intp]:
+    """Index of the nearest of ``centres`` (K, 3) to each (N, 3) colour (the first of
+    equally near ones)."""
+    labels = np.zeros(len(samples), np.intp)
+    best = np.full(len(samples), np.inf, np.float32)
+    for index, centre in enumerate(centres):
+        d2 = (samples[:, 0] - centre[0]) ** 2
+        d2 += (samples[:, 1] - centre[1]) ** 2
+        d2 += (samples[:, 2] - centre[2]) ** 2
+        closer = d2 < best
+        labels[closer] = index
+        np.minimum(best, d2, out=best)
+    return labels
 
 
 def colour_clusters(

@@ -80,6 +80,13 @@ def _dilate_coarse(mask: Mask, radius: float) -> Mask:
     return (full[:h, :w] > 0) | mask
 
 
+def paste(target: npt.NDArray[np.uint8], source: npt.NDArray[np.uint8], where: Mask) -> None:
+    """Copies ``source`` into ``target`` (same shape, uint8, may be a view) at the pixels
+    of ``where``, in place. An order of magnitude faster than ``np.copyto`` with a mask
+    broadcast over the channels."""
+    cv2.copyTo(source, where.view(np.uint8), target)
+
+
 def erode(mask: Mask, radius: float) -> Mask:
     """Shrinks ``mask`` by ``radius`` pixels (Euclidean); radius <= 0 returns a copy."""
     if radius <= 0:
