@@ -1,4 +1,5 @@
-"""Process settings for try-on work: freed memory is reused, OpenBLAS runs on one thread."""
+"""Process settings for try-on work: freed memory is reused, OpenBLAS and OpenCV run on one
+thread."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import cv2
 import pytest
 
-from tests.photos import GARMENT, PERSON
+from tests.photos import GARMENT, person
 
 # A fresh process runs the same try-on three times and prints the page faults of the
 # third: by then every buffer the try-on needs has been allocated once.
@@ -44,8 +47,17 @@ def _probe(code: str, *args: str, **variables: str | None) -> list[str]:
     return out.stdout.split()
 
 
-def _faults_of_one_tryon(keep: str) -> tuple[bool, int]:
-    tuned, faults = _probe(PROBE, str(PERSON), str(GARMENT), TRYON_KEEP_FREED_MEMORY=keep)
+@pytest.fixture(scope="module")
+def phone_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A person photo of a phone's size (2688 x 3600, about 10 megapixels)."""
+    image = cv2.imread(str(person("p2_walking.jpg")))
+    path = tmp_path_factory.mktemp("phone") / "person.jpg"
+    cv2.imwrite(str(path), cv2.resize(image, (2688, 3600), interpolation=cv2.INTER_LINEAR))
+    return path
+
+
+def _faults_of_one_tryon(photo: Path, keep: str) -> tuple[bool, int]:
+    tuned, faults = _probe(PROBE, str(photo), str(GARMENT), TRYON_KEEP_FREED_MEMORY=keep)
     return tuned == "True", int(faults)
 
 
@@ -53,9 +65,9 @@ def _faults_of_one_tryon(keep: str) -> tuple[bool, int]:
     not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION"),
     reason="the setting is glibc's",
 )
-def test_a_tryon_reuses_freed_memory_instead_of_faulting_it_in() -> None:
-    tuned, tuned_faults = _faults_of_one_tryon("1")
-    untuned, default_faults = _faults_of_one_tryon("0")
+def test_a_tryon_reuses_freed_memory_instead_of_faulting_it_in(phone_photo: Path) -> None:
+    tuned, tuned_faults = _faults_of_one_tryon(phone_photo, "1")
+    untuned, default_faults = _faults_of_one_tryon(phone_photo, "0")
     assert tuned and not untuned
     # By default glibc maps and unmaps the large temporaries, thousands of pages per
     # try-on; tuned, a few hundred at most remain.
@@ -63,32 +75,40 @@ def test_a_tryon_reuses_freed_memory_instead_of_faulting_it_in() -> None:
     assert tuned_faults < default_faults / 10, (tuned_faults, default_faults)
 
 
-BLAS_PROBE = textwrap.dedent(
+POOLS_PROBE = textwrap.dedent(
     """
-    import numpy, scipy.linalg
+    import cv2, numpy, scipy.linalg
     from threadpoolctl import threadpool_info
 
     def most():
         pools = [i for i in threadpool_info() if i["internal_api"] == "openblas"]
         return max(i["num_threads"] for i in pools)
 
-    before = most()
+    before = most(), cv2.getNumThreads()
     from tryon import TryOn
 
     TryOn(engine="warp")
-    print(before, most())
+    print(*before, most(), cv2.getNumThreads())
     """
 )
 
 
-def _openblas_threads(setting: str | None) -> tuple[int, int]:
-    """The most threads of any OpenBLAS pool, before and after a warp engine is made."""
+def _pool_threads(blas: str | None, opencv: str | None) -> list[int]:
+    """OpenBLAS's largest pool and OpenCV's pool, before and after a warp engine is made."""
     # Two threads per pool to start with, as on a two-core machine, whatever this one has.
-    before, after = _probe(BLAS_PROBE, OPENBLAS_NUM_THREADS="2", TRYON_BLAS_THREADS=setting)
-    return int(before), int(after)
+    words = _probe(
+        POOLS_PROBE,
+        OPENBLAS_NUM_THREADS="2",
+        OPENCV_FOR_THREADS_NUM="2",
+        TRYON_BLAS_THREADS=blas,
+        TRYON_OPENCV_THREADS=opencv,
+    )
+    return [int(word) for word in words]
 
 
-def test_the_warp_engine_runs_openblas_on_one_thread() -> None:
-    """Spinning OpenBLAS threads burnt a third of a try-on's CPU time for nothing."""
-    assert _openblas_threads(None) == (2, 1)
-    assert _openblas_threads("0") == (2, 2)  # left alone
+def test_the_warp_engine_runs_openblas_and_opencv_on_one_thread() -> None:
+    """Spinning OpenBLAS threads burnt a third of a try-on's CPU time for nothing, and
+    OpenCV's pool a tenth."""
+    assert _pool_threads(None, None) == [2, 2, 1, 1]
+    assert _pool_threads("0", "0") == [2, 2, 2, 2]  # left alone
+    assert _pool_threads("0", "3") == [2, 2, 2, 3]

@@ -1,10 +1,13 @@
 """The C allocator's settings for try-on work.
 
-A try-on allocates a few dozen temporary arrays of one to three MB (masks, float
-images, remap tables). By default glibc serves each of them with a fresh ``mmap`` and
-hands it back to the kernel when freed, and trims the heap as soon as 128 KB at its
-top are free, so every try-on faults the same 40 MB in again: about 10,000 page
-faults, 40 to 60 ms of a 768x1024 try-on on two cores (``benchmarks/bench_warp.py``).
+A try-on allocates a few dozen temporary arrays the size of the photo (masks, float
+images, remap tables). By default glibc serves the large ones with a fresh ``mmap``
+and hands them back to the kernel when freed, and trims the heap as soon as 128 KB at
+its top are free, so every try-on can fault the same memory in again. On a phone's
+10-megapixel photo that is about 50,000 page faults (200 MB) per try-on, against a
+few hundred with this setting (``tests/test_allocator.py`` counts them). At 768x1024
+the try-on's temporaries are now few enough that glibc's own adaptive threshold
+keeps most of them, and the setting saves little there.
 
 ``keep_freed_memory`` raises both thresholds, so freed blocks stay in the heap for the
 next try-on. The peak RSS is unchanged; the process stays at its peak instead of

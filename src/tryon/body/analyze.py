@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +29,9 @@ class BodyAnalyzer:
 
     def __init__(self, models: BodyModels) -> None:
         self.models = models
+        # The face detector needs only the photo: it runs here, beside the pose model
+        # (both mostly outside the interpreter, so on two cores at once).
+        self._faces = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tryon-faces")
 
     def analyze(self, image: Image, role: str = "person photo") -> BodyAnalysis:
         """Analyses the most prominent person in ``image``.
@@ -40,6 +45,9 @@ class BodyAnalyzer:
         """
         h, w = image.shape[:2]
         small, factor = _downscale(image, ANALYSIS_SIDE)
+        # The face detector sees 192 px: a larger copy only costs conversion time.
+        faces_image, faces_factor = _downscale(small, 256)
+        faces = self._faces.submit(self.models.face_boxes, faces_image)
         pose = self.models.pose(small)
         if pose is None:
             raise NoPersonError(
@@ -78,9 +86,9 @@ class BodyAnalyzer:
         clothes = _clothes_colours(image, keypoints, person, face, skin_lab)
         head = _head_mask(image, keypoints, person, face, skin_lab, clothes)
         hands = _hands_mask(image, keypoints, person, skin_lab)
-        # The face detector sees 192 px: a larger copy only costs conversion time.
-        faces_image, faces_factor = _downscale(small, 256)
-        other_people = self._count_others(faces_image, keypoints, factor * faces_factor)
+        other_people = _count_others(
+            faces.result(), faces_image.shape, keypoints, factor * faces_factor
+        )
         return BodyAnalysis(
             keypoints=keypoints,
             person_mask=person,
@@ -113,17 +121,24 @@ class BodyAnalyzer:
             return M.draw_polygon((h, w), hull.reshape(-1, 2))
         return _face_ellipse(kp, (h, w)) & M.dilate(person, 2)
 
-    def _count_others(self, small: Image, kp: BodyKeypoints, factor: float) -> int:
-        """Counts faces that do not belong to the chosen person."""
-        sh, sw = small.shape[:2]
-        nose = kp.joint(Joint.NOSE) * factor
-        others = 0
-        for bx, by, bw, bh in self.models.face_boxes(small):
-            x0, y0, x1, y1 = bx * sw, by * sh, (bx + bw) * sw, (by + bh) * sh
-            pad = 0.5 * max(x1 - x0, y1 - y0)
-            if not (x0 - pad <= nose[0] <= x1 + pad and y0 - pad <= nose[1] <= y1 + pad):
-                others += 1
-        return others
+
+def _count_others(
+    boxes: list[tuple[float, float, float, float]],
+    shape: tuple[int, ...],
+    kp: BodyKeypoints,
+    factor: float,
+) -> int:
+    """Counts the faces (normalised boxes on an image of ``shape``) that do not belong
+    to the chosen person; ``factor`` scales the keypoints to that image."""
+    sh, sw = shape[:2]
+    nose = kp.joint(Joint.NOSE) * factor
+    others = 0
+    for bx, by, bw, bh in boxes:
+        x0, y0, x1, y1 = bx * sw, by * sh, (bx + bw) * sw, (by + bh) * sh
+        pad = 0.5 * max(x1 - x0, y1 - y0)
+        if not (x0 - pad <= nose[0] <= x1 + pad and y0 - pad <= nose[1] <= y1 + pad):
+            others += 1
+    return others
 
 
 def _downscale(image: Image, side: int) -> tuple[Image, float]:

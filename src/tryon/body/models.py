@@ -1,7 +1,8 @@
 """The MediaPipe models the body stage runs (they ship inside the mediapipe wheel).
 
 One ``BodyModels`` owns one graph per model; MediaPipe graphs are not re-entrant, so
-calls are serialised with a lock. Construct it once and hand it to the analysers.
+calls to each are serialised with its own lock (two different models may run at the
+same time). Construct it once and hand it to the analysers.
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ class BodyModels:
         self.face_oval = sorted(
             {i for edge in solutions.face_mesh.FACEMESH_FACE_OVAL for i in edge}
         )
-        self._lock = threading.Lock()
+        self._pose_lock = threading.Lock()
+        self._faces_lock = threading.Lock()
+        self._mesh_lock = threading.Lock()
 
     def pose(self, image: Image) -> PoseOutput | None:
         """Runs the pose model; None when it finds no person."""
-        with self._lock:
+        with self._pose_lock:
             result = self._pose.process(image)
         if result.pose_landmarks is None:
             return None
@@ -66,7 +69,7 @@ class BodyModels:
 
     def face_boxes(self, image: Image) -> list[tuple[float, float, float, float]]:
         """Detects faces (full-range model); returns (x, y, w, h) boxes, normalised."""
-        with self._lock:
+        with self._faces_lock:
             result = self._faces.process(image)
         boxes = []
         for det in result.detections or []:
@@ -76,7 +79,7 @@ class BodyModels:
 
     def face_mesh(self, image: Image) -> npt.NDArray[np.float32] | None:
         """Runs the face mesh on a head crop; (468, 2) normalised points or None."""
-        with self._lock:
+        with self._mesh_lock:
             result = self._mesh.process(image)
         if not result.multi_face_landmarks:
             return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tryon.allocator import keep_freed_memory
-from tryon.blas import limit_blas_threads
+from tryon.threads import limit_library_threads
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
@@ -88,7 +88,7 @@ class WarpEngine:
         composite: ComposeConfig | None = None,
     ) -> None:
         keep_freed_memory()
-        limit_blas_threads()
+        limit_library_threads()
         self.body = BodyAnalyzer(models or BodyModels())
         self.garments = GarmentAnalyzer(self.body)
         self.agnostic_config = agnostic or AgnosticConfig()
