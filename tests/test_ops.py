@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tryon.ops import masks as M
+from tryon.ops.color import lab_to_rgb, rgb_to_lab
 from tryon.ops.fill import extrude_fill, push_pull_fill
 
 
@@ -131,3 +132,26 @@ def test_paste_writes_through_views_exactly_where_the_mask_is_set(seed: int) -> 
     expected[rows, cols][where[rows, cols]] = source[rows, cols][where[rows, cols]]
     M.paste(target[rows, cols], source[rows, cols], where[rows, cols])
     assert np.array_equal(target, expected)
+
+
+def test_cielab_matches_published_values_for_bytes_and_floats() -> None:
+    # sRGB primaries and greys (D65), as tabulated by colour-science references.
+    rgb = np.array(
+        [[255, 255, 255], [0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255], [119, 119, 119]],
+        np.uint8,
+    )
+    expected = np.array(
+        [
+            [100.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0],
+            [53.24, 80.09, 67.20],
+            [87.73, -86.18, 83.18],
+            [32.30, 79.19, -107.86],
+            [50.03, 0.0, 0.0],
+        ]
+    )
+    assert np.allclose(rgb_to_lab(rgb), expected, atol=0.02)
+    assert np.allclose(rgb_to_lab(rgb.astype(np.float32) / 255), expected, atol=0.02)
+    assert rgb_to_lab(rgb.reshape(2, 3, 3)).shape == (2, 3, 3)
+    assert rgb_to_lab(np.zeros((0, 3), np.uint8)).shape == (0, 3)
+    assert np.allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb / 255, atol=2e-3)
