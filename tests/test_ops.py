@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, rgb_to_lab
@@ -155,3 +156,44 @@ def test_cielab_matches_published_values_for_bytes_and_floats() -> None:
     assert rgb_to_lab(rgb.reshape(2, 3, 3)).shape == (2, 3, 3)
     assert rgb_to_lab(np.zeros((0, 3), np.uint8)).shape == (0, 3)
     assert np.allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb / 255, atol=2e-3)
+
+
+def _random_blobs(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+    return ndimage.binary_opening(rng.random((h, w)) < rng.uniform(0.2, 0.8)) | (
+        rng.random((h, w)) < 0.05
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_component_operations_match_whole_image_labelling(seed: int) -> None:
+    """They label only the mask's box; the answers are those of labelling the photo."""
+    mask = _random_blobs(seed)
+    eight = np.ones((3, 3), bool)
+    labels, count = ndimage.label(mask, structure=eight)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    largest = M.largest_component(mask)
+    if count:  # one whole component, of the largest area (ties: any of them)
+        kept = set(labels[largest]) - {0}
+        assert len(kept) == 1 and np.array_equal(largest, labels == kept.pop())
+        assert largest.sum() == areas[1:].max()
+    else:
+        assert not largest.any()
+    # Holes: background not joined to the border (4-connected background, as OpenCV floods).
+    outside = ndimage.label(~mask)[0]
+    border = set(outside[0]) | set(outside[-1]) | set(outside[:, 0]) | set(outside[:, -1])
+    holes = ~mask & ~np.isin(outside, sorted(border))
+    assert np.array_equal(M.fill_holes(mask), mask | holes)
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-2, max(mask.shape) + 2, (3, 2))
+    hit = {
+        int(labels[round(y), round(x)])
+        for x, y in points
+        if 0 <= round(x) < mask.shape[1] and 0 <= round(y) < mask.shape[0]
+    } - {0}
+    assert np.array_equal(M.component_at(mask, points), np.isin(labels, sorted(hit)))
+    seeds = rng.random(mask.shape) < 0.02
+    touched = set(labels[seeds & mask]) - {0}
+    assert np.array_equal(M.components_touching(mask, seeds), np.isin(labels, sorted(touched)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -108,48 +110,95 @@ def open_(mask: Mask, radius: float) -> Mask:
 
 def fill_holes(mask: Mask) -> Mask:
     """Fills every background region not connected to the image border."""
-    h, w = mask.shape
+    out = mask.copy()
+    box = bounding_box(mask)
+    if box is None:
+        return out
+    # Only the mask's box can hold holes: every pixel outside it is background joined
+    # to the border, so a pixel on the box's edge is too. The box gets a background
+    # frame and is flooded from its corner.
+    inner = mask[box]
+    h, w = inner.shape
     padded = np.zeros((h + 2, w + 2), np.uint8)
-    padded[1:-1, 1:-1] = mask
-    flood = padded.copy()
-    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
-    return (padded[1:-1, 1:-1] | (flood[1:-1, 1:-1] == 0)).astype(bool)
+    padded[1:-1, 1:-1] = inner
+    cv2.floodFill(padded, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
+    out[box] |= padded[1:-1, 1:-1] == 0
+    return out
+
+
+class _Labelled(NamedTuple):
+    """A mask's 8-connected components, labelled inside its bounding box only (most
+    masks are a small part of the photo).
+
+    Attributes:
+        box: the mask's bounding box.
+        labels: (box height, box width) int32, 0 for the background.
+        total: how many labels, the background's included.
+    """
+
+    box: tuple[slice, slice]
+    labels: npt.NDArray[np.int32]
+    total: int
+
+
+def _labelled_box(mask: Mask) -> _Labelled | None:
+    """The mask's components (None for an empty mask)."""
+    box = bounding_box(mask)
+    if box is None:
+        return None
+    count, labels = cv2.connectedComponents(mask[box].astype(np.uint8), connectivity=8)
+    return _Labelled(box, labels, count)
 
 
 def components(mask: Mask) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Labels 8-connected components; returns (labels, areas) with areas[0] the background."""
     labels = np.zeros(mask.shape, np.int32)
-    box = bounding_box(mask)
-    if box is None:
+    labelled = _labelled_box(mask)
+    if labelled is None:
         return labels, np.array([mask.size], np.int32)
-    # Label only the mask's bounding box: most masks are a small part of the photo.
-    _n, inner, stats, _ = cv2.connectedComponentsWithStats(
-        mask[box].astype(np.uint8), connectivity=8
-    )
+    box, inner, count = labelled
     labels[box] = inner
-    areas = stats[:, cv2.CC_STAT_AREA].astype(np.int32)
+    areas = np.bincount(inner.ravel(), minlength=count).astype(np.int32)
     areas[0] = mask.size - int(areas[1:].sum())
     return labels, areas
 
 
+def _keep_labels(
+    mask: Mask,
+    labelled: _Labelled,
+    keep: npt.NDArray[np.bool_],
+) -> Mask:
+    """The mask's pixels whose component label is set in ``keep`` (one bool per label)."""
+    box, inner, _ = labelled
+    out = np.zeros(mask.shape, bool)
+    keep[0] = False
+    out[box] = keep[inner]
+    return out
+
+
 def largest_component(mask: Mask) -> Mask:
     """Keeps only the largest 8-connected component (empty in, empty out)."""
-    labels, areas = components(mask)
-    if len(areas) <= 1:
+    labelled = _labelled_box(mask)
+    if labelled is None or labelled.total <= 1:
         return np.zeros_like(mask, bool)
-    return labels == 1 + int(np.argmax(areas[1:]))
+    areas = np.bincount(labelled.labels.ravel(), minlength=labelled.total)
+    keep = np.zeros(labelled.total, bool)
+    keep[1 + int(np.argmax(areas[1:]))] = True
+    return _keep_labels(mask, labelled, keep)
 
 
 def component_at(mask: Mask, points: npt.ArrayLike) -> Mask:
     """Keeps the components of ``mask`` that contain any of the (N, 2) (x, y) points."""
-    labels, _ = components(mask)
-    h, w = mask.shape
-    keep = set()
+    labelled = _labelled_box(mask)
+    if labelled is None:
+        return np.zeros_like(mask, bool)
+    box, inner, count = labelled
+    keep = np.zeros(count, bool)
     for x, y in np.asarray(points, np.float64).reshape(-1, 2):
         xi, yi = round(x), round(y)
-        if 0 <= xi < w and 0 <= yi < h and labels[yi, xi] > 0:
-            keep.add(int(labels[yi, xi]))
-    return np.isin(labels, sorted(keep)) if keep else np.zeros_like(mask, bool)
+        if box[1].start <= xi < box[1].stop and box[0].start <= yi < box[0].stop:
+            keep[inner[yi - box[0].start, xi - box[1].start]] = True
+    return _keep_labels(mask, labelled, keep)
 
 
 def draw_polygon(shape: tuple[int, ...], polygon: npt.ArrayLike) -> Mask:
@@ -231,14 +280,10 @@ def inner_ramp(mask: Mask, width: float) -> npt.NDArray[np.float32]:
 
 def components_touching(mask: Mask, seeds: Mask) -> Mask:
     """Keeps the 8-connected components of ``mask`` that share a pixel with ``seeds``."""
-    out = np.zeros(mask.shape, bool)
-    box = bounding_box(mask)
-    if box is None:
-        return out
-    # Labelled inside the mask's box; a lookup table marks the labels the seeds hit.
-    count, labels = cv2.connectedComponents(mask[box].astype(np.uint8), connectivity=8)
-    hit = np.zeros(count, bool)
-    hit[labels[seeds[box] & mask[box]]] = True
-    hit[0] = False
-    out[box] = hit[labels]
-    return out
+    labelled = _labelled_box(mask)
+    if labelled is None:
+        return np.zeros(mask.shape, bool)
+    box, inner, count = labelled
+    keep = np.zeros(count, bool)
+    keep[inner[seeds[box] & mask[box]]] = True
+    return _keep_labels(mask, labelled, keep)
