@@ -11,7 +11,7 @@ import numpy.typing as npt
 from tryon.body.models import BodyModels
 from tryon.errors import NoPersonError
 from tryon.ops import masks as M
-from tryon.ops.color import colour_clusters, delta_e76, nearest_distance, rgb_to_lab
+from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
 
 ANALYSIS_SIDE = 384
@@ -208,7 +208,7 @@ def _head_mask(
         return face.copy()
     crop = image[:y1, x0:x1]
     box_person, box_face = person[:y1, x0:x1], face[:y1, x0:x1]
-    ys, xs = np.mgrid[0:y1, x0:x1]
+    xs, ys = np.arange(x0, x1), np.arange(y1)[:, None]
     over_face = (xs >= left - 0.35 * size) & (xs <= right + 0.35 * size)
     above_chin = box_person & over_face & (ys <= chin)
     head = above_chin | box_face
@@ -220,7 +220,8 @@ def _head_mask(
         if contrast > 12:
             below = box_person & (ys > chin)
             hairlike = np.zeros_like(below)
-            hairlike[below] = delta_e76(rgb_to_lab(crop[below]), hair_lab) < 0.5 * contrast
+            to_hair = nearest_distance(rgb_to_lab(crop[below]), hair_lab[None])
+            hairlike[below] = to_hair < 0.5 * contrast
             hair = M.open_(hairlike, 0.03 * size)
             head |= M.component_at(hair | head, [nose - (x0, 0)]) & hair
     head |= _beard(crop, box_face, box_person & (ys > chin), size, skin_lab, clothes)

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tryon.allocator import keep_freed_memory
-from tryon.threads import limit_library_threads
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
 from tryon.compose import ComposeConfig, Scene, compose, prepare_scene
 from tryon.errors import BodyNotVisibleError
 from tryon.garment.analyze import GarmentAnalyzer
+from tryon.threads import limit_library_threads
 from tryon.types import (
     BodyAnalysis,
     Category,

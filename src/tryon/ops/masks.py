@@ -11,6 +11,13 @@ import numpy.typing as npt
 from tryon.types import Mask
 
 
+def _bytes(mask: Mask) -> npt.NDArray[np.uint8]:
+    """The mask as 0/1 bytes for OpenCV: a view when it is contiguous, else a copy."""
+    if mask.dtype == np.bool_ and mask.flags.c_contiguous:
+        return mask.view(np.uint8)
+    return mask.astype(np.uint8)
+
+
 def bounding_box(mask: Mask, pad: int = 0) -> tuple[slice, slice] | None:
     """(rows, cols) slices of the mask's bounding box grown by ``pad`` and clipped to the
     image; None for an empty mask."""
@@ -36,7 +43,7 @@ def _disc(radius: float) -> npt.NDArray[np.uint8]:
 def _distance_outside(mask: Mask, exact: bool = True) -> npt.NDArray[np.float32]:
     """Euclidean distance of every pixel to the nearest mask pixel (0 on the mask)."""
     kind = cv2.DIST_MASK_PRECISE if exact else cv2.DIST_MASK_5
-    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, kind)
+    return cv2.distanceTransform(_bytes(~mask), cv2.DIST_L2, kind)
 
 
 def dilate(mask: Mask, radius: float, exact: bool = True) -> Mask:
@@ -52,7 +59,7 @@ def dilate(mask: Mask, radius: float, exact: bool = True) -> Mask:
     if radius <= 0 or not mask.any():
         return mask.copy()
     if radius <= _KERNEL_RADIUS:
-        return cv2.dilate(mask.astype(np.uint8), _disc(radius)).astype(bool)
+        return cv2.dilate(_bytes(mask), _disc(radius)).view(bool)
     # Only the mask's bounding box grown by the radius can change: work on that window.
     box = bounding_box(mask, int(np.ceil(radius)) + 2)
     assert box is not None  # the mask is not empty
@@ -146,7 +153,7 @@ def _labelled_box(mask: Mask) -> _Labelled | None:
     box = bounding_box(mask)
     if box is None:
         return None
-    count, labels = cv2.connectedComponents(mask[box].astype(np.uint8), connectivity=8)
+    count, labels = cv2.connectedComponents(_bytes(mask[box]), connectivity=8)
     return _Labelled(box, labels, count)
 
 
@@ -206,7 +213,7 @@ def draw_polygon(shape: tuple[int, ...], polygon: npt.ArrayLike) -> Mask:
     canvas = np.zeros(shape, np.uint8)
     pts = np.round(np.asarray(polygon, np.float64)).astype(np.int32).reshape(-1, 1, 2)
     cv2.fillPoly(canvas, [pts], 1)
-    return canvas.astype(bool)
+    return canvas.view(bool)  # cv2 drew 0s and 1s: the bytes are valid bools
 
 
 def draw_stroke(shape: tuple[int, ...], polyline: npt.ArrayLike, width: float) -> Mask:
@@ -217,7 +224,7 @@ def draw_stroke(shape: tuple[int, ...], polyline: npt.ArrayLike, width: float) -
     cv2.polylines(canvas, [pts], False, 1, thickness=thickness, lineType=cv2.LINE_8)
     for x, y in pts.reshape(-1, 2):
         cv2.circle(canvas, (int(x), int(y)), max(1, thickness // 2), 1, -1)
-    return canvas.astype(bool)
+    return canvas.view(bool)  # cv2 drew 0s and 1s: the bytes are valid bools
 
 
 def draw_tapered_stroke(
@@ -233,7 +240,7 @@ def draw_tapered_stroke(
     for a, b in zip(discs, discs[1:] or discs, strict=False):
         hull = cv2.convexHull(np.vstack([a, b]).astype(np.float32))
         cv2.fillConvexPoly(canvas, np.round(hull).astype(np.int32), 1)
-    return canvas.astype(bool)
+    return canvas.view(bool)  # cv2 drew 0s and 1s: the bytes are valid bools
 
 
 def draw_ellipse(
@@ -252,7 +259,7 @@ def draw_ellipse(
         1,
         -1,
     )
-    return canvas.astype(bool)
+    return canvas.view(bool)  # cv2 drew 0s and 1s: the bytes are valid bools
 
 
 def half_plane(shape: tuple[int, ...], origin: npt.ArrayLike, normal: npt.ArrayLike) -> Mask:
@@ -274,7 +281,7 @@ def inner_ramp(mask: Mask, width: float) -> npt.NDArray[np.float32]:
     """
     if width <= 0:
         return mask.astype(np.float32)
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    dist = cv2.distanceTransform(_bytes(mask), cv2.DIST_L2, 3)
     return np.clip(dist / width, 0.0, 1.0).astype(np.float32)
 
 
