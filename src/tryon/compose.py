@@ -32,6 +32,7 @@ from tryon.ops import masks as M
 from tryon.ops.color import colour_clusters, lab_to_rgb, luminance, nearest_centre, rgb_to_lab
 from tryon.ops.fill import extrude_fill, push_pull_fill
 from tryon.ops.geometry import arc_position, polyline_between, polyline_length
+from tryon.ops.resize import downscale
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask, Piece, WarpedGarment
 
 FloatImage = npt.NDArray[np.float32]
@@ -127,9 +128,8 @@ def estimate_shading(
     box = M.bounding_box(region)
     assert box is not None  # the region has at least 50 pixels
     crop, sub = person[box], region[box]
-    factor = min(1.0, cfg.shading_side / max(crop.shape[:2]))
-    size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
-    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    small, factor = downscale(crop, cfg.shading_side)
+    size = (small.shape[1], small.shape[0])
     small_region = cv2.resize(sub.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(
         bool
     )

@@ -427,16 +427,17 @@ def warp_garment(
         piece_x, piece_y = dense_backward_map(
             backward, y1 - y0, x1 - x0, cfg.grid_step, origin=(x0, y0)
         )
-        shape_mask = (garment.pieces == fit.piece).astype(np.uint8) * 255
+        shape_mask = cv2.compare(garment.pieces, int(fit.piece), cv2.CMP_EQ)  # 255 on it
         a = cv2.remap(shape_mask, piece_x, piece_y, cv2.INTER_LINEAR, borderValue=0)
         win = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         # This piece's colour wins where it is mostly opaque, or where nothing is below.
-        take = (a > 127) | ((a > 0) & (cover[win] == 0))
-        map_x[win][take] = piece_x[take]
-        map_y[win][take] = piece_y[take]
+        opaque = a > 127
+        take = opaque | ((a > 0) & (cover[win] == 0))
+        np.copyto(map_x[win], piece_x, where=take)
+        np.copyto(map_y[win], piece_y, where=take)
         a_float = a.astype(np.float32) / 255.0
         cover[win] = a_float + (1 - a_float) * cover[win]
-        top[win][a > 127] = fit.piece
+        np.copyto(top[win], np.uint8(fit.piece), where=opaque)
         forward = fit_tps(fit.source, fit.target, regularization=1e-3)
         for name, point in garment.landmarks.as_dict().items():
             if _LANDMARK_PIECE.get(name, Piece.TORSO) == fit.piece:

@@ -12,6 +12,7 @@ from tryon.body.models import BodyModels
 from tryon.errors import NoPersonError
 from tryon.ops import masks as M
 from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
+from tryon.ops.resize import downscale
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
 
 ANALYSIS_SIDE = 384
@@ -44,9 +45,9 @@ class BodyAnalyzer:
             NoPersonError: nobody found, or the head and shoulders are not in the photo.
         """
         h, w = image.shape[:2]
-        small, factor = _downscale(image, ANALYSIS_SIDE)
+        small, factor = downscale(image, ANALYSIS_SIDE)
         # The face detector sees 192 px: a larger copy only costs conversion time.
-        faces_image, faces_factor = _downscale(small, 256)
+        faces_image, faces_factor = downscale(small, 256)
         faces = self._faces.submit(self.models.face_boxes, faces_image)
         pose = self.models.pose(small)
         if pose is None:
@@ -139,25 +140,6 @@ def _count_others(
         if not (x0 - pad <= nose[0] <= x1 + pad and y0 - pad <= nose[1] <= y1 + pad):
             others += 1
     return others
-
-
-def _downscale(image: Image, side: int) -> tuple[Image, float]:
-    """The image with its long side at most ``side``, and the scale factor applied."""
-    h, w = image.shape[:2]
-    factor = min(1.0, side / max(h, w))
-    if factor == 1.0:
-        return image, 1.0
-    # Halve (exact 2x2 means) while that stays at or above the target, then bilinear for
-    # the last step of less than 2x: cv2's area resampling is an order of magnitude
-    # slower at ratios that are not whole numbers.
-    while max(image.shape[:2]) >= 2 * side:
-        image = cv2.resize(
-            image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
-        )
-    size = (round(w * factor), round(h * factor))
-    if (image.shape[1], image.shape[0]) == size:
-        return image, factor
-    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), factor
 
 
 def head_size(kp: BodyKeypoints) -> float:
