@@ -184,17 +184,22 @@ def _apply_shading(rgb: Image, shading: FloatImage) -> FloatImage:
 
 @dataclass(frozen=True)
 class BareArms:
-    """Where the arms are bare below the new garment's sleeves.
+    """Where the arms are bare below the new garment's sleeves (for tops and dresses).
+
+    It depends on the body and the warped garment only, never on the old garment, so
+    it can be worked out beside the person side, right after the warp.
 
     Attributes:
-        region: strokes wide enough to hold any old sleeve: where photo pixels that
-            show skin are kept.
+        region: strokes wide enough to hold any old sleeve, clear of the new sleeves:
+            where photo pixels that show skin are kept.
         limbs: the arms' own shape, tapering from shoulder to wrist: where skin is
             painted over what an old sleeve covered.
+        sleeves: the new garment's sleeves.
     """
 
     region: Mask
     limbs: Mask
+    sleeves: Mask
 
 
 BARE_ARM_WIDTH = 4.5
@@ -204,7 +209,7 @@ frame's ``r``: wide enough to hold any old sleeve."""
 
 def _arm_reach(body: BodyAnalysis, width_factor: float) -> Mask:
     """Both arms from the shoulder to the heel of the hand, in strokes a little wider
-    than ``_bare_arms``' (which start further down): every pixel either may test."""
+    than ``find_bare_arms``' (which start further down): every pixel either may test."""
     kp, shape = body.keypoints, body.person_mask.shape
     r = body_frame(kp).r
     out = np.zeros(shape, bool)
@@ -213,7 +218,7 @@ def _arm_reach(body: BodyAnalysis, width_factor: float) -> Mask:
     return out
 
 
-def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -> BareArms:
+def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
     """Each arm from where the new sleeve ends (or a third down the upper arm for a
     sleeveless top) to the heel of the hand."""
     kp, shape = body.keypoints, body.person_mask.shape
@@ -229,9 +234,10 @@ def _bare_arms(body: BodyAnalysis, warped: WarpedGarment, width_factor: float) -
             start = max(start, arc_position(path, sleeve_end) + r)
         if start >= total:
             continue
-        region |= M.draw_stroke(shape, polyline_between(path, start, total), width_factor * r)
+        region |= M.draw_stroke(shape, polyline_between(path, start, total), BARE_ARM_WIDTH * r)
         limbs |= draw_arm(shape, path, start, total, sw)
-    return BareArms(region, limbs)
+    sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
+    return BareArms(region & ~M.dilate(sleeves, r), limbs, sleeves)
 
 
 def _fill(
@@ -412,6 +418,7 @@ def compose(
     category: Category,
     cfg: ComposeConfig | None = None,
     scene: Scene | None = None,
+    bare_arms: BareArms | None = None,
 ) -> Composite:
     """Composes the try-on image.
 
@@ -422,6 +429,8 @@ def compose(
         agnostic: (H, W) bool, the pixels that may change.
         category: the category tried on.
         scene: ``prepare_scene``'s result for these inputs; worked out here when None.
+        bare_arms: ``find_bare_arms``' result for them (tops and dresses); worked out
+            here when None.
 
     Returns:
         The composite; outside ``agnostic`` it equals ``person`` exactly.
@@ -433,7 +442,6 @@ def compose(
         return Composite(
             person.copy(), np.ones(agnostic.shape, np.float32), np.zeros_like(agnostic)
         )
-    kp = body.keypoints
     old_garment = scene.old_garment
     old = old_garment.mask
     shading = scene.shading
@@ -443,11 +451,9 @@ def compose(
     if category is not Category.LOWER:
         # Below a sleeve's end the arm is in front of the top's body: keep bare skin
         # where the photo has it and paint shaded skin where an old sleeve covered it.
-        r = body_frame(kp).r
-        sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
-        bare_arms = _bare_arms(body, warped, BARE_ARM_WIDTH)
-        arms = bare_arms.region & old & ~M.dilate(sleeves, r)
-        alpha[arms & ~sleeves] = 0.0
+        bare_arms = bare_arms or find_bare_arms(body, warped)
+        arms = bare_arms.region & old
+        alpha[arms & ~bare_arms.sleeves] = 0.0
         bare = mostly_bare_parts(scene.arm_skin & arms, arms)
         old = old & ~bare & ~scene.bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)

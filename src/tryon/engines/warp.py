@@ -15,7 +15,7 @@ from tryon.allocator import keep_freed_memory
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
-from tryon.compose import ComposeConfig, Scene, compose, prepare_scene
+from tryon.compose import BareArms, ComposeConfig, Scene, compose, find_bare_arms, prepare_scene
 from tryon.errors import BodyNotVisibleError
 from tryon.garment.analyze import GarmentAnalyzer
 from tryon.threads import limit_library_threads
@@ -27,6 +27,7 @@ from tryon.types import (
     Joint,
     Mask,
     TryOnResult,
+    WarpedGarment,
 )
 from tryon.warp import WarpConfig, warp_garment
 
@@ -123,22 +124,25 @@ class WarpEngine:
             prepared = _timed(timings, "body", lambda: self.prepare_person(image))
         body, photo = prepared.body, prepared.image
         check_visible(body, chosen)
-        # The garment side (the warp) needs only the body; the person side (the
-        # agnostic mask, the old garment, the shading) never looks at the new garment.
-        # They run at the same time, on two cores where there are two.
+        # The garment side (the warp, and where the arms are bare below its sleeves)
+        # needs only the body; the person side (the agnostic mask, the old garment, the
+        # shading) never looks at the new garment. They run at the same time, on two
+        # cores where there are two.
         warping = self._warps.submit(
-            _timed, timings, "warp", lambda: warp_garment(garment, body, chosen, self.warp_config)
+            _timed, timings, "warp", lambda: self._garment_side(garment, body, chosen)
         )
         side = prepared.sides.get(chosen)
         if side is None:
             side = self._person_side(prepared, chosen, timings)
             prepared.sides[chosen] = side
         mask = side.agnostic_mask
-        warped = warping.result()
+        warped, bare_arms = warping.result()
         result = _timed(
             timings,
             "compose",
-            lambda: compose(photo, body, warped, mask, chosen, self.compose_config, side.scene),
+            lambda: compose(
+                photo, body, warped, mask, chosen, self.compose_config, side.scene, bare_arms
+            ),
         )
         warnings = []
         if body.other_people:
@@ -159,6 +163,14 @@ class WarpEngine:
             fill_mask=result.fill_mask,
             warnings=warnings,
         )
+
+    def _garment_side(
+        self, garment: GarmentAnalysis, body: BodyAnalysis, category: Category
+    ) -> tuple[WarpedGarment, BareArms | None]:
+        warped = warp_garment(garment, body, category, self.warp_config)
+        if category is Category.LOWER:
+            return warped, None
+        return warped, find_bare_arms(body, warped)
 
     def _person_side(
         self, person: PreparedPerson, category: Category, timings: dict[str, float]
