@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from tryon.body.agnostic import body_frame
 from tryon.ops import masks as M
-from tryon.ops.geometry import perpendicular, point_at_length, polyline_length, unit
+from tryon.ops.geometry import perpendicular, points_at_lengths, polyline_length, unit
 from tryon.ops.tps import dense_backward_map, fit_tps
 from tryon.types import (
     BodyAnalysis,
@@ -173,23 +173,40 @@ def _limb_fit(
     src_across = perpendicular(unit(limb.axis[1] - limb.axis[0]))
     # Which seam end lies on the "+across" side of the axis.
     plus, minus = (0, 1) if float((seam[0] - seam[1]) @ src_across) > 0 else (1, 0)
-    src, dst = [seam[0], seam[1]], [target_seam[0], target_seam[1]]
     fractions = np.linspace(0, 1, cfg.samples)
     widths = np.interp(fractions, np.linspace(0, 1, len(limb.widths)), limb.widths)
-    for f, width in zip(fractions[1:], widths[1:], strict=True):
-        sp, sd = point_at_length(limb.axis, f * src_len)
-        tp, td = point_at_length(path, f * length)
-        hold = max(0.0, 1.0 - f / 0.4)
-        squeeze = 1.0 + (tube_width - 1.0) * (1.0 - hold)
-        half, worn = width / 2, width / 2 * scale * squeeze
-        for sign, end in ((1.0, plus), (-1.0, minus)):
-            src.append((1 - hold) * (sp + sign * perpendicular(sd) * half) + hold * seam[end])
-            dst.append(
-                (1 - hold) * (tp + sign * perpendicular(td) * worn) + hold * target_seam[end]
-            )
-        src.append(sp)
-        dst.append(tp)
-    return PieceFit(piece, np.array(src, np.float32), np.array(dst, np.float32))
+    # Samples along the axis after its start: the two sides, then the axis point.
+    f, width = fractions[1:], widths[1:]
+    sp, sd = points_at_lengths(limb.axis, f * src_len)
+    tp, td = points_at_lengths(path, f * length)
+    hold = np.maximum(0.0, 1.0 - f / 0.4)
+    squeeze = 1.0 + (tube_width - 1.0) * (1.0 - hold)
+    half, worn = width / 2, width / 2 * scale * squeeze
+    src = _limb_samples(sp, sd, half, hold, (seam[plus], seam[minus]))
+    dst = _limb_samples(tp, td, worn, hold, (target_seam[plus], target_seam[minus]))
+    return PieceFit(
+        piece,
+        np.vstack([seam[0], seam[1], src]).astype(np.float32),
+        np.vstack([target_seam[0], target_seam[1], dst]).astype(np.float32),
+    )
+
+
+def _limb_samples(
+    axis: npt.NDArray[np.float32],
+    direction: npt.NDArray[np.float32],
+    half_width: npt.NDArray[np.float64],
+    hold: npt.NDArray[np.float64],
+    seam_ends: tuple[Vec, Vec],
+) -> npt.NDArray[np.float32]:
+    """(3K, 2) control points at K axis points: the "+across" side, the "-across" side
+    (``half_width`` away, pulled towards the seam's ends by ``hold``), the axis point."""
+    across = np.stack([-direction[:, 1], direction[:, 0]], 1)  # ``perpendicular`` of each
+    keep = (1 - hold).astype(np.float32)[:, None]
+    pull = hold.astype(np.float32)[:, None]
+    half = half_width.astype(np.float32)[:, None]
+    plus = keep * (axis + across * half) + pull * seam_ends[0]
+    minus = keep * (axis + -1.0 * across * half) + pull * seam_ends[1]
+    return np.stack([plus, minus, axis], 1).reshape(-1, 2).astype(np.float32)
 
 
 def fit_pieces(
@@ -288,26 +305,29 @@ def _shoulder_gap(
     """How far the body's outline (without the head and hair) rises above the placed
     garment's top edge between the neck and one shoulder: the median over a few
     columns, pixels along ``up``, between 0 and ``most``."""
-    mask = body.person_mask & ~body.head_mask
-    h, w = mask.shape
+    h, w = body.person_mask.shape
     centre = to_body.g_origin
-    gaps = []
+    tops = []
     for f in (0.45, 0.6, 0.75, 0.9):
         gx = round(float(centre[0] + f * (g_shoulder[0] - centre[0])))
         if not 0 <= gx < garment.pieces.shape[1]:
             continue
         rows = np.flatnonzero(garment.pieces[:, gx])
-        if len(rows) == 0:
-            continue
-        edge = to_body(np.array([gx, rows[0]], np.float32))[0]
-        # Up from the garment's edge, one pixel at a time, while the body goes on.
-        steps = np.arange(1, int(np.ceil(most)) + 1)
+        if len(rows):
+            tops.append((gx, rows[0]))
+    if not tops:
+        return 0.0
+    # Up from the garment's edge, one pixel at a time, while the body goes on.
+    steps = np.arange(1, int(np.ceil(most)) + 1)
+    gaps = []
+    for edge in to_body(np.array(tops, np.float32)):
         x, y = np.round(edge + up * steps[:, None]).astype(int).T
         inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-        on_body = inside & mask[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]
+        x, y = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+        on_body = inside & body.person_mask[y, x] & ~body.head_mask[y, x]
         gone = np.flatnonzero(~on_body)
         gaps.append(float(gone[0] if len(gone) else len(steps)))
-    return float(np.median(gaps)) if gaps else 0.0
+    return float(np.median(gaps))
 
 
 def _hip_width(body: BodyAnalysis, centre: Vec, across: Vec, joint_width: float) -> float:

@@ -24,18 +24,28 @@ def point_at_length(polyline: npt.ArrayLike, distance: float) -> tuple[Points, P
     Returns:
         (point (2,), direction (2,)), float32.
     """
+    points, directions = points_at_lengths(polyline, [distance])
+    return points[0], directions[0]
+
+
+def points_at_lengths(polyline: npt.ArrayLike, distances: npt.ArrayLike) -> tuple[Points, Points]:
+    """``point_at_length`` at each of K distances: (K, 2) points and (K, 2) directions."""
     pts = np.asarray(polyline, np.float64)
+    along = np.asarray(distances, np.float64).reshape(-1)
     seg = np.diff(pts, axis=0)
     lengths = np.linalg.norm(seg, axis=1)
     keep = lengths > 1e-9
     if not keep.any():
-        return pts[0].astype(np.float32), np.array([0.0, 1.0], np.float32)
+        return (
+            np.repeat(pts[:1], len(along), axis=0).astype(np.float32),
+            np.repeat(np.array([[0.0, 1.0]], np.float32), len(along), axis=0),
+        )
     seg, lengths = seg[keep], lengths[keep]
     starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-    i = int(np.clip(np.searchsorted(starts, distance, side="right") - 1, 0, len(seg) - 1))
-    direction = seg[i] / lengths[i]
-    origin = pts[0] + seg[:i].sum(axis=0)
-    point = origin + direction * (distance - starts[i])
+    origins = pts[0] + np.concatenate([np.zeros((1, 2)), np.cumsum(seg, axis=0)[:-1]])
+    i = np.clip(np.searchsorted(starts, along, side="right") - 1, 0, len(seg) - 1)
+    direction = seg[i] / lengths[i][:, None]
+    point = origins[i] + direction * (along - starts[i])[:, None]
     return point.astype(np.float32), direction.astype(np.float32)
 
 
