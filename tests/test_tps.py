@@ -73,3 +73,12 @@ def test_dense_map_matches_direct_evaluation() -> None:
 def test_rejects_bad_control_points(source: np.ndarray, target: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         fit_tps(source, target)
+
+
+def test_fast_transform_is_within_a_tenth_of_a_pixel_of_the_precise_one() -> None:
+    rng = np.random.default_rng(3)
+    source = rng.uniform(0, 800, (40, 2))
+    target = source + rng.normal(0, 25, (40, 2))
+    spline = fit_tps(source, target, regularization=1e-3)
+    probe = rng.uniform(-100, 900, (5000, 2))
+    assert np.abs(spline.transform(probe, fast=True) - spline.transform(probe)).max() < 0.1
