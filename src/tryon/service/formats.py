@@ -91,7 +91,7 @@ def _available(fmt: OutputFormat) -> OutputFormat:
     return fmt
 
 
-def encode(image: Image | PILImage.Image, fmt: OutputFormat, quality: int = 90) -> bytes:
+def encode(image: Image | PILImage.Image, fmt: OutputFormat, quality: int = 85) -> bytes:
     """Encodes an RGB uint8 (H, W, 3) array, or a PIL image, in ``fmt``."""
     pil = image if isinstance(image, PILImage.Image) else PILImage.fromarray(np.asarray(image))
     if fmt.pil == "JPEG" and pil.mode not in ("RGB", "L"):

@@ -60,7 +60,10 @@ class ServiceSettings:
         diffusion_device: "cuda", "cpu", ... (None: the GPU when there is one).
         diffusion_start_timeout_s: on Ray, how long a diffusion job waits for a replica
             to start it; then it fails with the reason.
-        output_quality: WebP, JPEG and AVIF quality, 1-100.
+        output_quality: WebP, JPEG and AVIF quality, 1-100. On the sample try-ons
+            (768x1024), WebP at 85 decodes to 41.7 dB PSNR of the try-on, 100 KB, in
+            19 ms; at 90, 43.3 dB, 125 KB, in 30 ms: a third of a loaded server's CPU
+            went into encoding at 90.
         person_cache_entries: person photos whose analysis is kept in memory while a
             shopper tries garments on them (see ``tryon.service.people``); 0: none.
         person_cache_ttl_s: seconds an unused person analysis is kept.
@@ -89,7 +92,7 @@ class ServiceSettings:
     diffusion_area: int | None = None
     diffusion_device: str | None = None
     diffusion_start_timeout_s: float = 600.0
-    output_quality: int = 90
+    output_quality: int = 85
     person_cache_entries: int = 8
     person_cache_ttl_s: float = 300.0
 
