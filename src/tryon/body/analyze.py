@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -14,6 +15,9 @@ from tryon.ops import masks as M
 from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
 from tryon.ops.resize import downscale
 from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
+
+Vec = npt.NDArray[np.float32]
+Points = npt.NDArray[np.float32]
 
 ANALYSIS_SIDE = 384
 """Long side of the copy the pose model sees; it works on 224 px (detector) and 256 px
@@ -47,8 +51,8 @@ class BodyAnalyzer:
         h, w = image.shape[:2]
         small, factor = downscale(image, ANALYSIS_SIDE)
         # The face detector sees 192 px: a larger copy only costs conversion time.
-        faces_image, faces_factor = downscale(small, 256)
-        faces = self._faces.submit(self.models.face_boxes, faces_image)
+        faces_image, _ = downscale(small, 256)
+        faces = self._faces.submit(self._find_faces, image, faces_image)
         pose = self.models.pose(small)
         if pose is None:
             raise NoPersonError(
@@ -76,7 +80,8 @@ class BodyAnalyzer:
                 f"the person in the {role} is too small to dress ({person.sum()} pixels): "
                 "crop the photo around them or use a closer shot"
             )
-        face = self._face_mask(image, keypoints, person)
+        found = faces.result()
+        face = self._face_mask(image, keypoints, person, found)
         if face is None:
             # The pose model also finds "people" in a flat-lay shirt; a face it has not.
             raise NoPersonError(
@@ -87,9 +92,7 @@ class BodyAnalyzer:
         clothes = _clothes_colours(image, keypoints, person, face, skin_lab)
         head = _head_mask(image, keypoints, person, face, skin_lab, clothes)
         hands = _hands_mask(image, keypoints, person, skin_lab)
-        other_people = _count_others(
-            faces.result(), faces_image.shape, keypoints, factor * faces_factor
-        )
+        other_people = _count_others(found.boxes, keypoints)
         return BodyAnalysis(
             keypoints=keypoints,
             person_mask=person,
@@ -100,46 +103,91 @@ class BodyAnalyzer:
             other_people=other_people,
         )
 
-    def _face_mask(self, image: Image, kp: BodyKeypoints, person: Mask) -> Mask | None:
-        """Face oval from the face mesh run on a head crop; an ellipse when the head is
-        too small for the mesh; None when the mesh finds no face."""
+    def _find_faces(self, image: Image, small: Image) -> Faces:
+        """Runs the face detector on ``small`` (a copy of ``image``), then the face mesh
+        on the largest face it finds: both need only the photo, so they run beside the
+        pose model."""
         h, w = image.shape[:2]
-        head = kp.mediapipe[list(_HEAD)]
-        centre = head.mean(0)
-        span = max(float(np.ptp(head[:, 0])), float(np.ptp(head[:, 1])), 8.0)
-        half = 1.6 * span
+        boxes = [
+            (bx * w, by * h, (bx + bw) * w, (by + bh) * h)
+            for bx, by, bw, bh in self.models.face_boxes(small)
+        ]
+        if not boxes:
+            return Faces(boxes, None, None)
+        x0, y0, x1, y1 = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2], np.float32)
+        oval = self._face_oval(image, centre, max(x1 - x0, y1 - y0))
+        return Faces(boxes, (x0, y0, x1, y1), oval)
+
+    def _face_oval(self, image: Image, centre: Vec, span: float) -> Points | None:
+        """The face oval (image pixels) from the face mesh run on a crop of 3.2 ``span``
+        around ``centre``; None when the crop is too small or the mesh finds no face."""
+        h, w = image.shape[:2]
+        half = 1.6 * max(span, 8.0)
         x0, y0 = int(max(0, centre[0] - half)), int(max(0, centre[1] - half))
         x1, y1 = int(min(w, centre[0] + half)), int(min(h, centre[1] + half))
-        if x1 - x0 >= 16 and y1 - y0 >= 16:
-            crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-            scale = 256.0 / max(crop.shape[:2])
-            crop_small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-            mesh = self.models.face_mesh(crop_small)
-            if mesh is None:
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return None
+        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+        scale = 256.0 / max(crop.shape[:2])
+        crop_small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        mesh = self.models.face_mesh(crop_small)
+        if mesh is None:
+            return None
+        oval = mesh[self.models.face_oval] * np.array([x1 - x0, y1 - y0]) + (x0, y0)
+        return np.asarray(oval, np.float32)
+
+    def _face_mask(
+        self, image: Image, kp: BodyKeypoints, person: Mask, faces: Faces
+    ) -> Mask | None:
+        """Face oval from the face mesh; an ellipse when the head is too small for the
+        mesh; None when the mesh finds no face.
+
+        The mesh already run on the largest face the detector found is used when the
+        chosen person's nose is on that face; otherwise it runs on a crop around the
+        person's head keypoints.
+        """
+        h, w = image.shape[:2]
+        head = kp.mediapipe[list(_HEAD)]
+        span = max(float(np.ptp(head[:, 0])), float(np.ptp(head[:, 1])), 8.0)
+        oval = faces.oval if faces.box is not None and _on_face(kp, faces.box) else None
+        if oval is None:
+            if 3.2 * span < 16:
+                return _face_ellipse(kp, (h, w)) & M.dilate(person, 2)
+            oval = self._face_oval(image, head.mean(0), span)
+            if oval is None:
                 return None
-            pts = mesh[self.models.face_oval] * np.array([x1 - x0, y1 - y0]) + (x0, y0)
-            hull = cv2.convexHull(pts.astype(np.float32))
-            return M.draw_polygon((h, w), hull.reshape(-1, 2))
-        return _face_ellipse(kp, (h, w)) & M.dilate(person, 2)
+        hull = cv2.convexHull(oval)
+        return M.draw_polygon((h, w), hull.reshape(-1, 2))
 
 
-def _count_others(
-    boxes: list[tuple[float, float, float, float]],
-    shape: tuple[int, ...],
-    kp: BodyKeypoints,
-    factor: float,
-) -> int:
-    """Counts the faces (normalised boxes on an image of ``shape``) that do not belong
-    to the chosen person; ``factor`` scales the keypoints to that image."""
-    sh, sw = shape[:2]
-    nose = kp.joint(Joint.NOSE) * factor
-    others = 0
-    for bx, by, bw, bh in boxes:
-        x0, y0, x1, y1 = bx * sw, by * sh, (bx + bw) * sw, (by + bh) * sh
-        pad = 0.5 * max(x1 - x0, y1 - y0)
-        if not (x0 - pad <= nose[0] <= x1 + pad and y0 - pad <= nose[1] <= y1 + pad):
-            others += 1
-    return others
+@dataclass(frozen=True)
+class Faces:
+    """The faces in a photo, found beside the pose model.
+
+    Attributes:
+        boxes: every face the detector found, (x0, y0, x1, y1) image pixels.
+        box: the largest of them (None when there is none).
+        oval: the face mesh's face oval on it, (N, 2) image pixels (None when the mesh
+            found no face there).
+    """
+
+    boxes: list[tuple[float, float, float, float]]
+    box: tuple[float, float, float, float] | None
+    oval: Points | None
+
+
+def _on_face(kp: BodyKeypoints, box: tuple[float, float, float, float]) -> bool:
+    """Whether the person's nose lies on the face ``box`` (grown by half its size)."""
+    x0, y0, x1, y1 = box
+    pad = 0.5 * max(x1 - x0, y1 - y0)
+    nose = kp.joint(Joint.NOSE)
+    return bool(x0 - pad <= nose[0] <= x1 + pad and y0 - pad <= nose[1] <= y1 + pad)
+
+
+def _count_others(boxes: list[tuple[float, float, float, float]], kp: BodyKeypoints) -> int:
+    """Counts the faces (image pixel boxes) that do not belong to the chosen person."""
+    return sum(not _on_face(kp, box) for box in boxes)
 
 
 def head_size(kp: BodyKeypoints) -> float:
