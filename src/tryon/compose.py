@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import ARMS, arm_path, body_frame, draw_arm
-from tryon.body.analyze import chin_y, head_size
+from tryon.body.analyze import HANDS, chin_y, head_size, near_skin
 from tryon.old_garment import (
     OldGarment,
     find_old_garment,
@@ -83,6 +83,9 @@ class Scene:
             rounded; empty for trousers.
         arm_skin: (H, W) bool, pixels of the old garment along the arms that look like
             skin (tested once here; which of them count depends on the new sleeves).
+        paint: (3, 3) uint8 RGB, the skin colour painted on the neck, the right arm
+            and the left arm: each arm takes its own hand's colour where the hand shows
+            enough skin (light on a hand and on a face differ), else the face's.
         gain: (H, W) float32, ``shading`` as a factor on sRGB values.
         box: the agnostic mask's bounding box (None when it is empty).
         weight: float32 over ``box``, the most the garment may cover each pixel: 0
@@ -97,6 +100,7 @@ class Scene:
     covered_neck: Mask
     neck_zone: Mask
     arm_skin: Mask
+    paint: Image
     gain: FloatImage
     box: tuple[slice, slice] | None
     weight: FloatImage
@@ -194,11 +198,13 @@ class BareArms:
             where photo pixels that show skin are kept.
         limbs: the arms' own shape, tapering from shoulder to wrist: where skin is
             painted over what an old sleeve covered.
+        right_limb: the right arm's part of ``limbs``.
         sleeves: the new garment's sleeves.
     """
 
     region: Mask
     limbs: Mask
+    right_limb: Mask
     sleeves: Mask
 
 
@@ -224,7 +230,8 @@ def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
     kp, shape = body.keypoints, body.person_mask.shape
     r = body_frame(kp).r
     sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
-    region, limbs = np.zeros(shape, bool), np.zeros(shape, bool)
+    region = np.zeros(shape, bool)
+    arm_limbs = []  # right, left
     sleeve_ends = (warped.landmarks.sleeve_end_r, warped.landmarks.sleeve_end_l)
     for joints, sleeve_end in zip(ARMS, sleeve_ends, strict=True):
         path = arm_path(kp, joints)
@@ -233,11 +240,13 @@ def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
         if sleeve_end is not None:
             start = max(start, arc_position(path, sleeve_end) + r)
         if start >= total:
+            arm_limbs.append(np.zeros(shape, bool))
             continue
         region |= M.draw_stroke(shape, polyline_between(path, start, total), BARE_ARM_WIDTH * r)
-        limbs |= draw_arm(shape, path, start, total, sw)
+        arm_limbs.append(draw_arm(shape, path, start, total, sw))
     sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
-    return BareArms(region & ~M.dilate(sleeves, r), limbs, sleeves)
+    right, left = arm_limbs
+    return BareArms(region & ~M.dilate(sleeves, r), right | left, right, sleeves)
 
 
 def _fill(
@@ -248,12 +257,13 @@ def _fill(
     shading: FloatImage,
     scene: Scene,
     neighbour_below: bool = True,
-    limbs: Mask | None = None,
+    bare_arms: BareArms | None = None,
 ) -> Image:
-    """Plausible content for ``hole``: shaded skin inside ``skin_zone`` (rounded like the
-    ``limbs`` it lies on, see ``_roundness``); else, under a
-    shorter new garment, the neighbouring garment carried on (the trousers under a
-    top, the top over trousers); else the scenery. Other pixels are the person's."""
+    """Plausible content for ``hole``: shaded skin inside ``skin_zone`` (the scene's
+    ``paint`` colours; on the arms rounded like a limb, see ``_roundness``); else,
+    under a shorter new garment, the neighbouring garment carried on (the trousers
+    under a top, the top over trousers); else the scenery. Other pixels are the
+    person's."""
     out = person.copy()
     box = M.bounding_box(hole)
     if box is None:
@@ -283,13 +293,42 @@ def _fill(
     zone_box = M.bounding_box(skin_zone)
     if zone_box is not None:
         zone = skin_zone[zone_box]
-        skin_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
         light = shading[zone_box][zone]
-        if limbs is not None:
+        # Which colour each pixel takes: 0 the neck, 1 the right arm, 2 the left arm.
+        part = np.zeros(len(light), np.intp)
+        if bare_arms is not None:
+            limbs = bare_arms.limbs | scene.neck_zone
             light = light * _roundness(limbs, skin_zone)
-        skin = _apply_shading(np.broadcast_to(skin_rgb, (len(light), 1, 3)), light[:, None])
+            on_arm = bare_arms.limbs[zone_box][zone]
+            part[on_arm] = np.where(bare_arms.right_limb[zone_box][zone][on_arm], 1, 2)
+        skin = _apply_shading(scene.paint[part][:, None], light[:, None])
         out[zone_box][zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
     return out
+
+
+def _hand_colour(
+    person: Image, body: BodyAnalysis, hand: tuple[int, ...], fallback: Image
+) -> Image:
+    """The median colour of a hand's skin (``hand``: its wrist's and fingers' MediaPipe
+    points), or ``fallback`` when the photo shows too little of it."""
+    kp = body.keypoints
+    if min(kp.visibility[list(hand)]) < 0.2:
+        return fallback
+    wrist, fingers = kp.mediapipe[hand[0]], kp.mediapipe[list(hand[1:])]
+    length = float(np.linalg.norm(fingers.mean(0) - wrist))
+    centre = wrist + 0.5 * (fingers.mean(0) - wrist)
+    h, w = body.hands_mask.shape
+    reach = 1.2 * length + 2
+    x0, y0 = int(max(0, centre[0] - reach)), int(max(0, centre[1] - reach))
+    x1, y1 = int(min(w, centre[0] + reach + 1)), int(min(h, centre[1] + reach + 1))
+    if x1 <= x0 or y1 <= y0:
+        return fallback
+    pixels = person[y0:y1, x0:x1][body.hands_mask[y0:y1, x0:x1]]
+    # Gloves and cuffs are not the skin to paint.
+    pixels = pixels[near_skin(rgb_to_lab(pixels), body.skin_lab, chroma=20, lightness=40)]
+    if len(pixels) < 40:
+        return fallback
+    return np.median(pixels, axis=0).round().astype(np.uint8)
 
 
 ROUNDNESS_DARKEST = 0.62
@@ -390,6 +429,8 @@ def prepare_scene(
         bare_neck = skin_pixels(person, body.skin_lab, neck, old_garment.colours, by_part=True)
         covered_neck = neck & ~bare_neck
         _shade_under_chin(shading, body, covered_neck)
+    face_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
+    paint = np.stack([face_rgb, *(_hand_colour(person, body, hand, face_rgb) for hand in HANDS)])
     box = M.bounding_box(agnostic)
     weight = np.zeros((0, 0), np.float32)
     if box is not None:
@@ -404,6 +445,7 @@ def prepare_scene(
         covered_neck,
         neck_zone,
         arm_skin,
+        paint,
         _gain(shading),
         box,
         weight,
@@ -447,7 +489,6 @@ def compose(
     shading = scene.shading
     alpha = warped.alpha.copy()
     skin_zone = np.zeros_like(old)
-    limbs = None
     if category is not Category.LOWER:
         # Below a sleeve's end the arm is in front of the top's body: keep bare skin
         # where the photo has it and paint shaded skin where an old sleeve covered it.
@@ -457,7 +498,6 @@ def compose(
         bare = mostly_bare_parts(scene.arm_skin & arms, arms)
         old = old & ~bare & ~scene.bare_neck
         skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)
-        limbs = bare_arms.limbs | scene.neck_zone
     covered = alpha > 0.5
     hole = old & ~covered
     base = _fill(
@@ -468,7 +508,7 @@ def compose(
         shading,
         scene,
         neighbour_below=category is not Category.LOWER,
-        limbs=limbs,
+        bare_arms=bare_arms,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
     a = alpha[box] * scene.weight

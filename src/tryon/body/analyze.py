@@ -25,7 +25,7 @@ ANALYSIS_SIDE = 384
 time."""
 
 # MediaPipe hand points: wrist, pinky, index, thumb (right hand, then left hand).
-_HANDS = ((16, 18, 20, 22), (15, 17, 19, 21))
+HANDS = ((16, 18, 20, 22), (15, 17, 19, 21))
 _HEAD = tuple(range(11))
 
 
@@ -339,7 +339,7 @@ def _hands_mask(
     area shows mostly skin, only its skin, so an old cuff over the wrist is not kept."""
     h, w = person.shape
     out = np.zeros((h, w), bool)
-    for wrist_i, *finger_i in _HANDS:
+    for wrist_i, *finger_i in HANDS:
         wrist = kp.mediapipe[wrist_i]
         fingers = kp.mediapipe[list(finger_i)]
         if min(kp.visibility[[wrist_i, *finger_i]]) < 0.2:
