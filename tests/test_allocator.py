@@ -14,8 +14,8 @@ import pytest
 
 from tests.photos import GARMENT, person
 
-# A fresh process runs the same try-on three times and prints the page faults of the
-# third: by then every buffer the try-on needs has been allocated once.
+# A fresh process runs the same try-on four times and prints the page faults of the
+# fourth: by then every buffer the try-on needs has been allocated.
 PROBE = textwrap.dedent(
     """
     import resource, sys
@@ -24,7 +24,7 @@ PROBE = textwrap.dedent(
 
     tryon = TryOn(engine="warp")
     garment = tryon.analyze_garment(sys.argv[2])
-    for _ in range(2):
+    for _ in range(3):
         tryon.run(sys.argv[1], garment)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     tryon.run(sys.argv[1], garment)

@@ -10,7 +10,8 @@ the try-on's temporaries are now few enough that glibc's own adaptive threshold
 keeps most of them, and the setting saves little there.
 
 ``keep_freed_memory`` raises both thresholds, so freed blocks stay in the heap for the
-next try-on. The peak RSS is unchanged; the process stays at its peak instead of
+next try-on, and gives every thread the one heap (a try-on runs on three threads: see
+``ARENA_MAX``). The peak RSS is unchanged; the process stays at its peak instead of
 shrinking between try-ons, which is what a server wants. Set ``TRYON_KEEP_FREED_MEMORY=0``
 to leave the allocator alone (for instance when embedding tryon in a process that
 tunes it itself). Elsewhere than glibc this does nothing.
@@ -31,11 +32,16 @@ OPT_OUT_VARIABLE = "TRYON_KEEP_FREED_MEMORY"
 # mallopt parameters (glibc's malloc.h).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 
-MMAP_THRESHOLD = 64 << 20
+MMAP_THRESHOLD = 512 << 20
 """Blocks from this size on still get their own mapping (returned at once when freed)."""
-TRIM_THRESHOLD = 256 << 20
+TRIM_THRESHOLD = 1 << 30
 """Free memory at the heap's top beyond this is returned to the kernel."""
+ARENA_MAX = 1
+"""One heap for every thread: a thread's own arena grows in 64 MB heaps that are
+unmapped as soon as they are empty, and cannot hold a block larger than that at all,
+so a try-on's warp thread faulted its photo-sized arrays in again every time."""
 
 _lock = threading.Lock()
 _done = False
@@ -61,6 +67,7 @@ def keep_freed_memory() -> bool:
         # page faults).
         ok = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
         ok = ok and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+        ok = ok and mallopt(_M_ARENA_MAX, ARENA_MAX) == 1
         if not ok:
             log.debug("mallopt refused the thresholds; the allocator is left as it was")
         _done = ok
