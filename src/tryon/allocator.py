@@ -3,11 +3,10 @@
 A try-on allocates a few dozen temporary arrays the size of the photo (masks, float
 images, remap tables). By default glibc serves the large ones with a fresh ``mmap``
 and hands them back to the kernel when freed, and trims the heap as soon as 128 KB at
-its top are free, so every try-on can fault the same memory in again. On a phone's
-10-megapixel photo that is about 50,000 page faults (200 MB) per try-on, against a
-few hundred with this setting (``tests/test_allocator.py`` counts them). At 768x1024
-the try-on's temporaries are now few enough that glibc's own adaptive threshold
-keeps most of them, and the setting saves little there.
+its top are free, so every try-on can fault the same memory in again: on a phone's
+10-megapixel photo 40,000 to 70,000 page faults (up to 270 MB) per try-on, on a
+768x1376 sample photo about 6,800, against about ten with this setting
+(``tests/test_allocator.py`` counts them).
 
 ``keep_freed_memory`` raises both thresholds, so freed blocks stay in the heap for the
 next try-on, and gives every thread the one heap (a try-on runs on three threads: see
