@@ -143,11 +143,21 @@ def test_non_image_person_shows_the_api_error(page: Page, live_server: LiveServe
     save_screenshot(page, "error.png")
 
 
-def submit_job(server: LiveServer, garment_id: str) -> str:
-    """Queues a warp job over HTTP; returns its URL (skips when the app runs no warp jobs)."""
+def submit_job(server: LiveServer, garment_id: str, tag: str = "") -> str:
+    """Queues a warp job over HTTP; returns its URL (skips when the app runs no warp jobs).
+
+    A ``tag`` makes the photo new to the server (the same pixels with a JPEG comment),
+    so the job analyses it instead of reusing the server's analysis of the photo.
+    """
+    photo = PERSON.read_bytes()
+    if tag:
+        comment = tag.encode()
+        photo = (
+            photo[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + photo[2:]
+        )
     response = httpx.post(
         f"{server.url}/v1/jobs",
-        files={"person": (PERSON.name, PERSON.read_bytes(), "image/jpeg")},
+        files={"person": (PERSON.name, photo, "image/jpeg")},
         data={"garment_id": garment_id, "engine": "warp"},
         timeout=120,
     )
@@ -196,9 +206,10 @@ def test_job_shows_progress_until_done(page: Page, live_server: LiveServer) -> N
 
 def test_cancel_a_queued_job(page: Page, live_server: LiveServer) -> None:
     shirt = catalogue(live_server)
-    # Jobs run one at a time: twenty ahead (several seconds of work even on a fast,
-    # idle machine) keep the page's job queued long enough to see it queued and cancel.
-    ahead = [submit_job(live_server, shirt["id"]) for _ in range(20)]
+    # Jobs run one at a time: thirty ahead, each with a photo new to the server (so
+    # each analyses it: several seconds of work in all even on a fast, idle machine),
+    # keep the page's job queued long enough to see it queued and cancel.
+    ahead = [submit_job(live_server, shirt["id"], tag=f"ahead {i}") for i in range(30)]
     try:
         start_page_job(page, shirt["id"])
         page.click("#tryon-button")
