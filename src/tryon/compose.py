@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.agnostic import ARMS, arm_path, body_frame, draw_arm
-from tryon.body.analyze import HANDS, chin_y, head_size, near_skin
+from tryon.body.analyze import HANDS, chin_y, hand_points, head_size, near_skin
 from tryon.old_garment import (
     OldGarment,
     find_old_garment,
@@ -311,14 +311,12 @@ def _hand_colour(
 ) -> Image:
     """The median colour of a hand's skin (``hand``: its wrist's and fingers' MediaPipe
     points), or ``fallback`` when the photo shows too little of it."""
-    kp = body.keypoints
-    if min(kp.visibility[list(hand)]) < 0.2:
+    found = hand_points(body.keypoints, hand)
+    if found is None:
         return fallback
-    wrist, fingers = kp.mediapipe[hand[0]], kp.mediapipe[list(hand[1:])]
-    length = float(np.linalg.norm(fingers.mean(0) - wrist))
-    centre = wrist + 0.5 * (fingers.mean(0) - wrist)
+    centre = found.wrist + 0.5 * (found.knuckles - found.wrist)
     h, w = body.hands_mask.shape
-    reach = 1.2 * length + 2
+    reach = 1.2 * found.length + 2
     x0, y0 = int(max(0, centre[0] - reach)), int(max(0, centre[1] - reach))
     x1, y1 = int(min(w, centre[0] + reach + 1)), int(min(h, centre[1] + reach + 1))
     if x1 <= x0 or y1 <= y0:

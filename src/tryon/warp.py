@@ -205,7 +205,7 @@ def _limb_samples(
     pull = hold.astype(np.float32)[:, None]
     half = half_width.astype(np.float32)[:, None]
     plus = keep * (axis + across * half) + pull * seam_ends[0]
-    minus = keep * (axis + -1.0 * across * half) + pull * seam_ends[1]
+    minus = keep * (axis - across * half) + pull * seam_ends[1]
     return np.stack([plus, minus, axis], 1).reshape(-1, 2).astype(np.float32)
 
 

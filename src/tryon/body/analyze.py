@@ -14,10 +14,7 @@ from tryon.errors import NoPersonError
 from tryon.ops import masks as M
 from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
 from tryon.ops.resize import downscale
-from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask
-
-Vec = npt.NDArray[np.float32]
-Points = npt.NDArray[np.float32]
+from tryon.types import BodyAnalysis, BodyKeypoints, Image, Joint, Mask, Points
 
 ANALYSIS_SIDE = 384
 """Long side of the copy the pose model sees; it works on 224 px (detector) and 256 px
@@ -119,7 +116,7 @@ class BodyAnalyzer:
         oval = self._face_oval(image, centre, max(x1 - x0, y1 - y0))
         return Faces(boxes, (x0, y0, x1, y1), oval)
 
-    def _face_oval(self, image: Image, centre: Vec, span: float) -> Points | None:
+    def _face_oval(self, image: Image, centre: Points, span: float) -> Points | None:
         """The face oval (image pixels) from the face mesh run on a crop of 3.2 ``span``
         around ``centre``; None when the crop is too small or the mesh finds no face."""
         h, w = image.shape[:2]
@@ -332,6 +329,36 @@ def _beard(
     return M.components_touching(out | face, face) & out
 
 
+@dataclass(frozen=True)
+class HandPoints:
+    """Where the pose model puts a hand, image pixels.
+
+    Attributes:
+        wrist: (2,) the wrist joint.
+        fingers: (3, 2) the pinky, index and thumb points.
+        knuckles: (2,) the fingers' mean.
+        length: wrist to knuckles, pixels (at least 1).
+    """
+
+    wrist: Points
+    fingers: Points
+    knuckles: Points
+    length: float
+
+
+def hand_points(kp: BodyKeypoints, hand: tuple[int, ...]) -> HandPoints | None:
+    """The points of a hand (``hand``: one of ``HANDS``); None when the pose model
+    barely sees it or it has no length."""
+    if min(kp.visibility[list(hand)]) < 0.2:
+        return None
+    wrist, fingers = kp.mediapipe[hand[0]], kp.mediapipe[list(hand[1:])]
+    knuckles = fingers.mean(0)
+    length = float(np.linalg.norm(knuckles - wrist))
+    if length < 1:
+        return None
+    return HandPoints(wrist, fingers, knuckles, length)
+
+
 def _hands_mask(
     image: Image, kp: BodyKeypoints, person: Mask, skin_lab: npt.NDArray[np.float32]
 ) -> Mask:
@@ -339,16 +366,12 @@ def _hands_mask(
     area shows mostly skin, only its skin, so an old cuff over the wrist is not kept."""
     h, w = person.shape
     out = np.zeros((h, w), bool)
-    for wrist_i, *finger_i in HANDS:
-        wrist = kp.mediapipe[wrist_i]
-        fingers = kp.mediapipe[list(finger_i)]
-        if min(kp.visibility[[wrist_i, *finger_i]]) < 0.2:
+    for points in HANDS:
+        found = hand_points(kp, points)
+        if found is None:
             continue
-        knuckles = fingers.mean(0)
-        length = float(np.linalg.norm(knuckles - wrist))
-        if length < 1:
-            continue
-        direction = (knuckles - wrist) / length
+        wrist, fingers, length = found.wrist, found.fingers, found.length
+        direction = (found.knuckles - wrist) / length
         # The hand starts a little past the wrist joint: a sleeve's cuff covers the joint.
         base = wrist + direction * 0.35 * length
         tips = wrist + direction * 2.4 * length
