@@ -108,6 +108,12 @@ local function release(p, id, reason, max_attempts, finished, ttl, lost)
     finished, ttl)
   return 'failed'
 end
+-- A job's spec from the arguments from index ``a`` on, in ``_spec_args``' order.
+local function write_spec(job, engine, a)
+  redis.call('HSET', job .. ':spec', 'person', ARGV[a], 'garment_id', ARGV[a + 1],
+    'category', ARGV[a + 2], 'output', ARGV[a + 3], 'engine', engine)
+  if ARGV[a + 4] == '1' then redis.call('HSET', job .. ':spec', 'garment', ARGV[a + 5]) end
+end
 """
 
 _CREATE = """
@@ -124,9 +130,7 @@ if redis.call('EXISTS', job) == 1 then  -- this very call, retried after a lost 
 end
 redis.call('HSET', job, 'engine', ARGV[5], 'status', 'queued', 'step', 0, 'total', 0,
   'created', ARGV[6], 'attempt', 0, 'digest', digest, 'key', key)
-redis.call('HSET', job .. ':spec', 'person', ARGV[7], 'garment_id', ARGV[8],
-  'category', ARGV[9], 'output', ARGV[10], 'engine', ARGV[5])
-if ARGV[11] == '1' then redis.call('HSET', job .. ':spec', 'garment', ARGV[12]) end
+write_spec(job, ARGV[5], 7)
 local position = redis.call('RPUSH', p .. 'queue', id)
 emit(p, id, 'queued', {position = position})
 if key ~= '' then redis.call('SET', p .. 'key:' .. key, id) end
@@ -180,9 +184,7 @@ local job = p .. 'job:' .. id
 if redis.call('EXISTS', job) == 1 then return 0 end
 redis.call('HSET', job, 'engine', ARGV[5], 'status', 'running', 'step', 0, 'total', 0,
   'created', ARGV[6], 'attempt', attempt, 'digest', ARGV[7], 'key', '')
-redis.call('HSET', job .. ':spec', 'person', ARGV[8], 'garment_id', ARGV[9],
-  'category', ARGV[10], 'output', ARGV[11], 'engine', ARGV[5])
-if ARGV[12] == '1' then redis.call('HSET', job .. ':spec', 'garment', ARGV[13]) end
+write_spec(job, ARGV[5], 8)
 redis.call('ZADD', p .. 'running', now_ms() + lease_ms, id)
 emit(p, id, 'started', {attempt = tonumber(attempt), restored = true})
 return 1
@@ -306,12 +308,7 @@ class RedisJobStore:
             digest,
             spec.engine,
             repr(time.time()),
-            spec.person,
-            spec.garment_id or "",
-            spec.category,
-            spec.output,
-            "1" if spec.garment is not None else "0",
-            spec.garment or b"",
+            *_spec_args(spec),
         )
         if _text(stored_digest) != digest:
             assert key is not None
@@ -483,12 +480,7 @@ class RedisJobStore:
             spec.engine,
             repr(time.time()),
             spec.digest(),
-            spec.person,
-            spec.garment_id or "",
-            spec.category,
-            spec.output,
-            "1" if spec.garment is not None else "0",
-            spec.garment or b"",
+            *_spec_args(spec),
         )
         return True
 
@@ -529,4 +521,16 @@ def _spec(fields: dict[bytes, bytes]) -> JobSpec:
         garment_id=_text(fields[b"garment_id"]) or None,
         category=_text(fields[b"category"]),
         output=_text(fields[b"output"]),
+    )
+
+
+def _spec_args(spec: JobSpec) -> tuple[bytes | str, ...]:
+    """A job's spec as script arguments, in the order ``write_spec`` reads them."""
+    return (
+        spec.person,
+        spec.garment_id or "",
+        spec.category,
+        spec.output,
+        "1" if spec.garment is not None else "0",
+        spec.garment or b"",
     )
