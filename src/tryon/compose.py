@@ -251,7 +251,6 @@ def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
 
 def _fill(
     person: Image,
-    body: BodyAnalysis,
     hole: Mask,
     skin_zone: Mask,
     shading: FloatImage,
@@ -500,7 +499,6 @@ def compose(
     hole = old & ~covered
     base = _fill(
         person,
-        body,
         hole,
         skin_zone & hole,
         shading,
