@@ -53,7 +53,7 @@ def write_weights(kind: str, folder: Path) -> None:
 def inputs(size: tuple[int, int]) -> Any:
     """A person photo, a garment photo and a torso mask at ``size`` (no body analysis)."""
     from tryon.imageio import load_image
-    from tryon.service.diffusion import RenderRequest
+    from tryon.service.diffusion_jobs import RenderRequest
 
     samples = ROOT / "samples"
     person = load_image(next((samples / "people").glob("*.jpg")))
@@ -75,7 +75,7 @@ def drive(handle: Any, request: Any, total: int, concurrency: int) -> dict[str, 
     errors: list[str] = []
 
     def client() -> None:
-        from tryon.service.diffusion import Rendering
+        from tryon.service.diffusion_jobs import Rendering
 
         while True:
             with lock:

@@ -64,7 +64,7 @@ def test_a_started_job_may_take_longer_than_the_start_timeout() -> None:
     """Only the first step has a deadline: a long render is not cut short."""
     import numpy as np
 
-    from tryon.service.diffusion import Rendering
+    from tryon.service.diffusion_jobs import Rendering
 
     done = Rendering(np.zeros((4, 4, 3), np.uint8), [], 1, 0.1)
 

@@ -34,7 +34,7 @@ from tryon.catalog import Catalog
 from tryon.errors import TryOnError
 from tryon.pipeline import TryOn
 from tryon.scale.config import ScaleConfig
-from tryon.service.diffusion import (
+from tryon.service.diffusion_jobs import (
     Backends,
     BatchRenderer,
     Rendering,
@@ -136,7 +136,7 @@ class GarmentPreprocessor:
     def prepare(
         self, garment: bytes | None, garment_id: str | None, category: str
     ) -> GarmentAnalysis:
-        """The garment's analysis (see ``tryon.service.diffusion.garment_analysis``)."""
+        """The garment's analysis (see ``tryon.service.diffusion_jobs.garment_analysis``)."""
         return garment_analysis(self.tryon, self.catalog, garment, garment_id, category)
 
 

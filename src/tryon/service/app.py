@@ -25,7 +25,7 @@ from tryon.service.routes import garments, jobs, meta, tryon
 from tryon.service.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    from tryon.service.diffusion import Backends
+    from tryon.service.diffusion_jobs import Backends
 
 log = logging.getLogger("tryon.service")
 

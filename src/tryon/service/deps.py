@@ -25,7 +25,7 @@ from tryon.service.stores import open_job_store
 from tryon.service.work import run_job
 
 if TYPE_CHECKING:
-    from tryon.service.diffusion import Backends
+    from tryon.service.diffusion_jobs import Backends
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,12 @@ def build_services(
         StoreSettings(settings.result_ttl_s, settings.job_lease_s, settings.job_attempts),
     )
     if backends is None and settings.weights_dir is not None:
-        from tryon.service.diffusion import Backends, BatchRenderer, LocalDiffusion, LocalGarments
+        from tryon.service.diffusion_jobs import (
+            Backends,
+            BatchRenderer,
+            LocalDiffusion,
+            LocalGarments,
+        )
 
         backends = Backends(LocalGarments(tryon, catalog), LocalDiffusion(BatchRenderer(settings)))
     execute = functools.partial(job_runner, tryon, catalog, settings, metrics, backends, people)
@@ -117,7 +122,7 @@ def job_runner(
     if backends is None:
         raise APIError(400, "EngineUnavailableError", f"engine {spec.engine} is not loaded")
     from tryon.engines.warp import WarpEngine
-    from tryon.service.diffusion import run_diffusion_job
+    from tryon.service.diffusion_jobs import run_diffusion_job
 
     assert isinstance(tryon.engine, WarpEngine), "the service's own engine is the warp engine"
     return run_diffusion_job(
