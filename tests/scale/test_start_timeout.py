@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.scale.conftest import SCALE_EXTRA
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 
 deployments = pytest.importorskip("tryon.scale.deployments", reason=SCALE_EXTRA)
 

@@ -17,7 +17,7 @@ from tests.conftest import PHOTOS, SELFIES
 from tests.service.conftest import decoded, encoded, error_of
 from tryon.imageio import load_image
 from tryon.service import formats
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 
 PERSON = PHOTOS / "people" / "p1_studio.jpg"
 

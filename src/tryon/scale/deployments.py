@@ -34,6 +34,7 @@ from tryon.catalog import Catalog
 from tryon.errors import TryOnError
 from tryon.pipeline import TryOn
 from tryon.scale.config import ScaleConfig
+from tryon.service.api_errors import APIError
 from tryon.service.diffusion_jobs import (
     Backends,
     BatchRenderer,
@@ -42,7 +43,6 @@ from tryon.service.diffusion_jobs import (
     StepCallback,
     garment_analysis,
 )
-from tryon.service.errors import APIError
 from tryon.service.jobs import WorkerLostError
 from tryon.service.settings import ServiceSettings
 from tryon.types import GarmentAnalysis

@@ -2,7 +2,7 @@
 
 Routes live in ``tryon.service.routes`` (meta, garments, tryon, jobs); what they share
 comes through FastAPI dependencies (``tryon.service.deps``); errors become JSON in
-``tryon.service.errors``.
+``tryon.service.api_errors``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from PIL import Image as PILImage
 
 from tryon import __version__
 from tryon.pipeline import TryOn
+from tryon.service.api_errors import install_error_handlers
 from tryon.service.deps import build_services
-from tryon.service.errors import install_error_handlers
 from tryon.service.metrics import MetricsMiddleware
 from tryon.service.routes import garments, jobs, meta, tryon
 from tryon.service.settings import ServiceSettings

@@ -15,7 +15,7 @@ from fastapi import Depends, Header, Request
 
 from tryon.catalog import Catalog
 from tryon.pipeline import TryOn
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.jobs import JobQueue, JobResult, JobSpec, JobStore, Progress, StoreSettings
 from tryon.service.metrics import Metrics
 from tryon.service.people import PersonCache

@@ -24,7 +24,7 @@ from tryon.engines.warp import WarpEngine, check_visible
 from tryon.errors import TryOnError
 from tryon.imageio import load_image
 from tryon.pipeline import TryOn
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, encode
 from tryon.service.jobs import JobResult, JobSpec, Progress
 from tryon.service.metrics import Metrics

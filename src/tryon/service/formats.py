@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import features
 
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.types import Image
 
 

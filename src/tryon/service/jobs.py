@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from tryon.errors import TryOnError
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.metrics import Metrics
 from tryon.service.pool import busy_error
 

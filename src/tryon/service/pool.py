@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.metrics import Metrics
 
 P = ParamSpec("P")

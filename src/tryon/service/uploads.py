@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from tryon.imageio import MIN_SIDE
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.settings import ServiceSettings
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "BMP", "TIFF")

@@ -18,11 +18,11 @@ from tryon.catalog import Catalog, UnknownGarmentError
 from tryon.catalog.store import requested_category
 from tryon.engines.warp import PreparedPerson
 from tryon.pipeline import TryOn
-from tryon.service.engines import find_engine
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, OutputFormat, choose_format, data_uri, encode
 from tryon.service.jobs import JobResult, JobSpec, Progress
 from tryon.service.metrics import Metrics
+from tryon.service.offered_engines import find_engine
 from tryon.service.people import PersonCache
 from tryon.service.settings import ServiceSettings
 from tryon.service.uploads import UploadForm, check_image

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from PIL import Image as PILImage
 
 from tryon.catalog import GarmentRecord
+from tryon.service.api_errors import APIError
 from tryon.service.deps import ServicesDep, require_api_key
-from tryon.service.errors import APIError
 from tryon.service.uploads import check_image, multipart_schema, read_form
 
 router = APIRouter(

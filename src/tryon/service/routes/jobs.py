@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
-from tryon.service.errors import APIError
 from tryon.service.jobs import TERMINAL, JobState, check_key
 from tryon.service.routes.tryon import TRYON_SCHEMA, read_tryon_request
 

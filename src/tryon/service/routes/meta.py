@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import FileResponse
 
+from tryon.service.api_errors import APIError
 from tryon.service.deps import ServicesDep, require_api_key
-from tryon.service.engines import list_engines
-from tryon.service.errors import APIError
+from tryon.service.offered_engines import list_engines
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 

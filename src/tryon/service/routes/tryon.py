@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
-from tryon.service.engines import find_engine
-from tryon.service.errors import APIError
+from tryon.service.offered_engines import find_engine
 from tryon.service.uploads import multipart_schema, read_form
 from tryon.service.work import (
     TryOnRequest,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from tryon.engines import ENGINES
 from tryon.errors import UnknownEngineError
-from tryon.service.errors import APIError
+from tryon.service.api_errors import APIError
 from tryon.service.settings import ServiceSettings
 
 JOB_ENGINES = ("catvton", "hybrid")
