@@ -26,7 +26,7 @@ from tryon.service.jobs import (
 from tryon.service.metrics import Metrics
 
 pytest.importorskip("redis", reason="the Redis job store needs the scale extra")
-from tryon.service.redis_store import RedisJobStore
+from tryon.service.jobs.redis import RedisJobStore
 
 SETTINGS = StoreSettings(ttl_s=120, lease_s=1.5, max_attempts=3)
 

@@ -23,7 +23,7 @@ from tryon.service.jobs import (
     JobStore,
     StoreSettings,
 )
-from tryon.service.sqlite_store import SQLiteJobStore
+from tryon.service.jobs.sqlite import SQLiteJobStore
 
 SPEC = JobSpec(
     engine="warp", person=b"p", garment=None, garment_id="g", category="auto", output="png"
@@ -41,7 +41,7 @@ def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Job
     if kind == "sqlite":
         return SQLiteJobStore(tmp_path / "jobs.sqlite3", settings)
     pytest.importorskip("redis", reason="the Redis job store needs the scale extra")
-    from tryon.service.redis_store import RedisJobStore
+    from tryon.service.jobs.redis import RedisJobStore
 
     server = request.getfixturevalue("redis")
     return RedisJobStore(server.url, settings)

@@ -17,11 +17,11 @@ from tryon.catalog import Catalog
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
 from tryon.service.jobs import JobQueue, JobResult, JobSpec, JobStore, Progress, StoreSettings
+from tryon.service.jobs.select import open_job_store
 from tryon.service.metrics import Metrics
 from tryon.service.people import PersonCache
 from tryon.service.pool import WorkPool
 from tryon.service.settings import ServiceSettings
-from tryon.service.stores import open_job_store
 from tryon.service.work import run_job
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def job_runner(
 
     assert isinstance(tryon.engine, WarpEngine), "the service's own engine is the warp engine"
     return run_diffusion_job(
-        tryon.engine, backends.garments, backends.diffusion, settings, metrics, spec, progress
+        tryon.engine.analyzers, backends.garments, backends.diffusion, settings, metrics, spec, progress
     )
 
 

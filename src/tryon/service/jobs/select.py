@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from tryon.errors import TryOnError
-from tryon.service.jobs import InMemoryJobStore, JobStore, StoreSettings
+from tryon.service.jobs.memory import InMemoryJobStore, JobStore, StoreSettings
 
 log = logging.getLogger("tryon.service")
 
@@ -25,7 +25,7 @@ def open_job_store(location: str, settings: StoreSettings) -> JobStore:
     if location == "memory":
         return InMemoryJobStore(settings.ttl_s, settings)
     if location.startswith("sqlite:"):
-        from tryon.service.sqlite_store import SQLiteJobStore
+        from tryon.service.jobs.sqlite import SQLiteJobStore
 
         path = location.removeprefix("sqlite:").removeprefix("//")
         if not path:
@@ -33,7 +33,7 @@ def open_job_store(location: str, settings: StoreSettings) -> JobStore:
         return SQLiteJobStore(Path(path).expanduser(), settings)
     if location.startswith(("redis://", "rediss://", "unix://")):
         try:
-            from tryon.service.redis_store import RedisJobStore
+            from tryon.service.jobs.redis import RedisJobStore
         except ImportError:
             raise TryOnError(
                 "the Redis job store needs the scale extra: pip install 'tryon[scale]'"

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tryon.service.jobs import (
+from tryon.service.jobs.memory import (
     WORKER_LOST,
     Claim,
     IdempotencyConflictError,

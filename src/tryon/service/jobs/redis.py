@@ -34,7 +34,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from tryon.service.jobs import (
+from tryon.service.jobs.memory import (
     WORKER_LOST,
     Claim,
     IdempotencyConflictError,
