@@ -18,6 +18,8 @@ from PIL import Image as PILImage
 from tests import photos
 from tests.photos import GARMENT, PERSON
 from tryon import TryOn, TryOnResult, cli
+from tryon.cli import run
+from tryon.cli.common import quiet_native_logs
 from tryon.imageio import load_image
 
 NOISE = ("W0000", "I0000", "absl::InitializeLog", "XNNPACK", "Traceback")
@@ -41,7 +43,7 @@ def canned(tryon: TryOn) -> TryOnResult:
 @pytest.fixture
 def fake_dress(monkeypatch: pytest.MonkeyPatch, canned: TryOnResult) -> None:
     """Makes the CLI return ``canned`` instead of loading models and dressing."""
-    monkeypatch.setattr(cli, "dress", lambda *args: canned)
+    monkeypatch.setattr(run, "dress", lambda *args: canned)
 
 
 # --- a real run ----------------------------------------------------------------------
@@ -116,7 +118,7 @@ def test_quiet_prints_nothing(tmp_path: Path, capsys) -> None:
 
 def test_unexpected_error_is_one_line_with_a_hint(monkeypatch, tmp_path: Path, capsys) -> None:
     monkeypatch.delenv("TRYON_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "dress", lambda *args: 1 / 0)
+    monkeypatch.setattr(run, "dress", lambda *args: 1 / 0)
     assert cli.main(run_args(tmp_path / "dressed.png")) == 1
     (line,) = error_lines(capsys.readouterr().err)
     assert line.startswith("tryon: unexpected error: ZeroDivisionError: division by zero")
@@ -125,7 +127,7 @@ def test_unexpected_error_is_one_line_with_a_hint(monkeypatch, tmp_path: Path, c
 
 def test_debug_shows_the_traceback(monkeypatch, tmp_path: Path, capsys) -> None:
     monkeypatch.setenv("TRYON_DEBUG", "1")
-    monkeypatch.setattr(cli, "dress", lambda *args: 1 / 0)
+    monkeypatch.setattr(run, "dress", lambda *args: 1 / 0)
     assert cli.main(run_args(tmp_path / "dressed.png")) == 1
     stderr = capsys.readouterr().err
     assert "Traceback" in stderr and "ZeroDivisionError" in stderr
@@ -172,7 +174,7 @@ BAD_INPUT: dict[str, Callable[[Path], list[str]]] = {
 def test_bad_input_exits_2_with_one_error_line(tmp_path: Path, capsys, monkeypatch, case) -> None:
     monkeypatch.delenv("TRYON_DEBUG", raising=False)
     # No model may load for bad input: each of these fails before the try-on starts.
-    monkeypatch.setattr(cli, "dress", lambda *args: pytest.fail("dressed despite bad input"))
+    monkeypatch.setattr(run, "dress", lambda *args: pytest.fail("dressed despite bad input"))
     argv = BAD_INPUT[case](tmp_path)
     assert cli.main(argv) == 2
     stdout, stderr = capsys.readouterr()
@@ -235,7 +237,7 @@ def test_native_log_filter_drops_mediapipe_noise_and_keeps_the_rest(monkeypatch,
         b"I0000 00:00:1714668459.875897  381002 gl_context_egl.cc:85] Successfully initialized\n"
     )
     kept = b"E0000 00:00:1795254866.927539    4068 calculator.cc:1] a real error\nplain line\n"
-    with cli.quiet_native_logs():
+    with quiet_native_logs():
         os.write(2, noise + kept + b"no newline at the end")
     assert capfd.readouterr().err == (kept + b"no newline at the end").decode()
     os.write(2, b"W0000 00:00:1.0 1 after.cc:1] shown again\n")

@@ -11,6 +11,7 @@ from tryon.errors import (
     UnknownEngineError,
 )
 from tryon.pipeline import TryOn
+from tryon.process import configure_process
 from tryon.types import Category, GarmentAnalysis, TryOnResult
 
 __version__ = "0.1.0"
@@ -28,4 +29,5 @@ __all__ = [
     "TryOnError",
     "TryOnResult",
     "UnknownEngineError",
+    "configure_process",
 ]

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from tryon import cli
+from tryon.cli.serve import scale_config_from_args
 from tryon.scale import ScaleConfig
-from tryon.service.cli import scale_config_from_args
 
 
 def parse(*argv: str) -> ScaleConfig:
@@ -70,7 +70,7 @@ def test_a_local_start_without_the_gpu_it_needs_is_refused(
 
 
 def test_the_diffusion_start_timeout_reaches_the_settings() -> None:
-    from tryon.service.cli import settings_from_args
+    from tryon.cli.serve import settings_from_args
 
     args = cli.build_parser().parse_args(["serve", "--ray", "--diffusion-start-timeout", "30"])
     assert settings_from_args(args).diffusion_start_timeout_s == 30.0

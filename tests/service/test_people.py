@@ -117,8 +117,8 @@ def test_the_second_garment_on_a_photo_skips_its_analysis(
 
 def test_serve_takes_the_cache_size_and_refuses_a_negative_one() -> None:
     from tryon import cli
+    from tryon.cli.serve import settings_from_args
     from tryon.errors import TryOnError
-    from tryon.service.cli import settings_from_args
 
     parser = cli.build_parser()
     args = parser.parse_args(["serve", "--person-cache", "3", "--person-cache-ttl", "60"])

@@ -9,9 +9,16 @@ from typing import Any
 
 from tryon.catalog.records import GarmentRecord
 from tryon.catalog.store import CATALOG_VARIABLE, Catalog, default_catalog_dir
+from tryon.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    Commands,
+    add_shared_option,
+    command_parser,
+    one_line,
+    quiet_native_logs,
+)
 from tryon.errors import TryOnError
-
-CATEGORIES = ("upper", "lower", "overall", "auto")
 
 DESCRIPTION = """\
 Garments analysed once and kept in a folder: a try-on with a catalogued
@@ -32,14 +39,14 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[Any]) -> None:
+def register(commands: Commands) -> None:
     """Adds ``tryon catalog`` and its commands to the ``tryon`` parser."""
-    catalog = commands.add_parser(
+    catalog = command_parser(
+        commands,
         "catalog",
-        help="add, list, show and remove catalogued garments",
+        summary="add, list, show and remove catalogued garments",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = catalog.add_subparsers(
         title="commands", dest="catalog_command", metavar="COMMAND", required=True
@@ -61,12 +68,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "A photo already in the catalog (same bytes, same category) is left as it is.",
     )
     add.add_argument("photos", nargs="+", metavar="PHOTO", help="garment photo (product or worn)")
-    add.add_argument(
-        "--category",
-        type=str.lower,
-        choices=CATEGORIES,
-        default="auto",
-        help="what the garment replaces (default: auto, guessed from the photo)",
+    add_shared_option(
+        add, "--category", "what the garment replaces (default: auto, guessed from the photo)"
     )
     add.add_argument("--name", help="a label for the garment (default: the file name)")
     add.set_defaults(handler=add_command)
@@ -94,8 +97,6 @@ def open_catalog(args: argparse.Namespace) -> Catalog:
 
 def add_command(args: argparse.Namespace) -> int:
     """``tryon catalog add``: one line per photo; exit 2 when any photo was refused."""
-    from tryon.cli import EXIT_BAD_INPUT, EXIT_OK, one_line, quiet_native_logs
-
     if args.name and len(args.photos) > 1:
         raise TryOnError("--name labels one garment; add the photos one at a time to name them")
     catalog = open_catalog(args)
@@ -122,12 +123,12 @@ def list_command(args: argparse.Namespace) -> int:
     records = catalog.list()
     if args.json:
         print(json.dumps({"garments": [record_json(r) for r in records]}, indent=2))
-        return 0
+        return EXIT_OK
     if not records:
         print(f"no garments in {catalog.path}; add some with 'tryon catalog add'")
     for record in records:
         print(describe(record))
-    return 0
+    return EXIT_OK
 
 
 def show_command(args: argparse.Namespace) -> int:
@@ -140,14 +141,14 @@ def show_command(args: argparse.Namespace) -> int:
     else:
         for key, value in document.items():
             print(f"{key + ':':<20}{value}")
-    return 0
+    return EXIT_OK
 
 
 def remove_command(args: argparse.Namespace) -> int:
     """``tryon catalog remove ID``."""
     record = open_catalog(args).remove(args.id)
     print(f"removed {describe(record)}")
-    return 0
+    return EXIT_OK
 
 
 def describe(record: GarmentRecord) -> str:

@@ -6,17 +6,27 @@ import argparse
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tryon.cli.common import (
+    EXIT_OK,
+    Commands,
+    add_shared_option,
+    check_writable_dir,
+    command_parser,
+    quiet_native_logs,
+)
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
-    from tryon.evaluation.scoring import EvalConfig, Networks
+    from tryon.evaluation.scoring import EvalConfig, Evaluation, Networks
     from tryon.evaluation.weights import WeightsRecord
 
 PAIR_MODES = ("paired", "unpaired")
 LPIPS_CHOICES = ("squeeze", "alex", "vgg")
 METRIC_NAMES = ("ssim", "lpips", "fid", "kid", "shop")
+
+SUMMARY = "score engines or result folders on a dataset (SSIM, LPIPS, FID, KID, shop metrics)"
 
 DESCRIPTION = """\
 Scores try-on systems on a VITON-HD or DressCode dataset (for example one made by
@@ -48,14 +58,14 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[Any]) -> None:
+def register(commands: Commands) -> None:
     """Adds ``tryon eval`` to the command line."""
-    parser = commands.add_parser(
+    parser = command_parser(
+        commands,
         "eval",
-        help="score engines or result folders on a dataset (SSIM, LPIPS, FID, KID, shop metrics)",
+        summary=SUMMARY,
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "dataset", metavar="DATASET", type=Path, help="VITON-HD or DressCode folder"
@@ -89,18 +99,17 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="LPIPS trunk (default: squeeze)",
     )
     parser.add_argument("--cache", type=Path, help="folder of the metric networks' weights")
-    parser.add_argument(
-        "--weights",
-        metavar="DIR",
-        help="diffusion weights folder for the catvton and hybrid engines",
+    add_shared_option(
+        parser, "--weights", "diffusion weights folder for the catvton and hybrid engines"
     )
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N pairs")
     parser.add_argument("--device", default="cpu", help="torch device of the metric networks")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_shared_option(parser, "--quiet", "no progress bar")
     parser.set_defaults(handler=eval_command)
 
 
 def parse_metrics(value: str) -> frozenset[str]:
+    """``--metrics``: the chosen metric names; TryOnError for an unknown or empty choice."""
     chosen = {v.strip().lower() for v in value.split(",") if v.strip()}
     unknown = sorted(chosen - set(METRIC_NAMES))
     if unknown or not chosen:
@@ -110,7 +119,6 @@ def parse_metrics(value: str) -> frozenset[str]:
 
 def eval_command(args: argparse.Namespace) -> int:
     """Loads the networks (failing early on missing weights), runs, scores, reports."""
-    from tryon.cli import EXIT_OK, check_writable_dir, quiet_native_logs
     from tryon.dataset.layout import PairMode, open_dataset
     from tryon.dataset.progress import Progress
     from tryon.engines import ENGINES
@@ -171,6 +179,13 @@ def eval_command(args: argparse.Namespace) -> int:
         evaluation = evaluate(dataset, engines + folders, args.out, config, networks, progress.step)
     progress.close()
     written = write_report(evaluation)
+    print_scores(evaluation)
+    print(f"wrote {written[-1].parent / 'report.md'} and report.html, metrics.json")
+    return EXIT_OK
+
+
+def print_scores(evaluation: Evaluation) -> None:
+    """One line per system: results made and its mean scores; a note on missing results."""
     for system in evaluation.systems:
         summary = system.summary()
         shown = ", ".join(
@@ -182,8 +197,6 @@ def eval_command(args: argparse.Namespace) -> int:
     missing = sum(p.error is not None for s in evaluation.systems for p in s.pairs)
     if missing:
         print(f"note: {missing} pairs have no result; see report.md", file=sys.stderr)
-    print(f"wrote {written[-1].parent / 'report.md'} and report.html, metrics.json")
-    return EXIT_OK
 
 
 def weights_needed(config: EvalConfig) -> list[WeightsRecord]:

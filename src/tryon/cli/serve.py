@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tryon.catalog.store import CATALOG_VARIABLE
+from tryon.cli.common import Commands, add_shared_option, command_parser, quiet_native_logs
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
@@ -44,15 +45,25 @@ example:
 """
 
 
-def register(commands: argparse._SubParsersAction[Any]) -> None:
+def register(commands: Commands) -> None:
     """Adds ``tryon serve`` to the ``tryon`` parser."""
-    serve = commands.add_parser(
+    serve = command_parser(
+        commands,
         "serve",
-        help="serve the HTTP API and the web page",
+        summary="serve the HTTP API and the web page",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_server_options(serve)
+    add_job_options(serve)
+    add_try_on_options(serve)
+    add_scale_out_options(serve)
+    add_privacy_options(serve)
+    serve.set_defaults(handler=serve_command)
+
+
+def add_server_options(serve: argparse.ArgumentParser) -> None:
+    """Where the service listens, its catalog, and how many requests it computes at once."""
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
@@ -81,6 +92,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default=32,
         help="requests that may wait for a thread per process; beyond, 503 (default: %(default)s)",
     )
+
+
+def add_job_options(serve: argparse.ArgumentParser) -> None:
+    """Background jobs: how many run and wait, how long results live, where jobs are kept."""
     serve.add_argument(
         "--job-workers",
         type=int,
@@ -122,6 +137,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="runs a job gets when its workers die, then it fails with the reason "
         "(default: %(default)s)",
     )
+
+
+def add_try_on_options(serve: argparse.ArgumentParser) -> None:
+    """The try-ons themselves: cached people, answer quality, photo limits, the engines."""
     serve.add_argument(
         "--person-cache",
         type=int,
@@ -155,9 +174,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--max-megapixels", type=float, default=50.0, help="largest photo (default: %(default)s)"
     )
     serve.add_argument("--samples", metavar="DIR", help="person photos offered by /v1/samples")
-    serve.add_argument(
-        "--weights", metavar="DIR", help="diffusion engines' weights (runs the catvton engine)"
-    )
+    add_shared_option(serve, "--weights", "diffusion engines' weights (runs the catvton engine)")
     serve.add_argument(
         "--diffusion-preset",
         default="compat",
@@ -165,6 +182,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="sampler preset of the catvton engine (default: %(default)s)",
     )
     serve.add_argument("--diffusion-steps", type=int, help="denoising steps, when not the preset's")
+
+
+def add_scale_out_options(serve: argparse.ArgumentParser) -> None:
+    """``--ray``: the cluster, the diffusion model's batches, and the replicas."""
     scale = serve.add_argument_group(
         "scale-out (Ray Serve; needs the scale extra)",
         "with --ray the service runs as Serve deployments: the HTTP ingress (warp in its "
@@ -199,6 +220,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         type=int,
         help="requests a diffusion replica holds (default: twice the batch size)",
     )
+    add_replica_options(scale)
+
+
+def add_replica_options(scale: argparse._ArgumentGroup) -> None:
+    """How many replicas each Serve deployment runs, and the GPUs and CPUs they reserve."""
     scale.add_argument(
         "--diffusion-replicas",
         type=int,
@@ -231,6 +257,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default=1,
         help="HTTP ingress replicas; more than one needs Redis (default: %(default)s)",
     )
+
+
+def add_privacy_options(serve: argparse.ArgumentParser) -> None:
+    """Shoppers' photos on disk, the API keys, and what the server logs."""
     serve.add_argument(
         "--keep-uploads",
         metavar="DIR",
@@ -243,7 +273,6 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         choices=("critical", "error", "warning", "info", "debug"),
         help="server log level (default: %(default)s)",
     )
-    serve.set_defaults(handler=serve_command)
 
 
 def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
@@ -318,16 +347,13 @@ def api_keys(path: str | None) -> tuple[str, ...]:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    """``tryon serve``: runs uvicorn until interrupted."""
-    from tryon.cli import quiet_native_logs
-
+    """``tryon serve``: serves with uvicorn, or Ray Serve with ``--ray``, until interrupted."""
     if args.workers < 1:
         raise TryOnError(f"--workers must be at least 1, got {args.workers}")
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (the service extra, checked before anything starts)
 
-        from tryon.service.app import create_app
-        from tryon.service.settings import SETTINGS_VARIABLE
+        from tryon.service.app import create_app  # noqa: F401
     except ImportError as exc:
         raise TryOnError(
             f"tryon serve needs the service extra ({exc.name} is missing): "
@@ -336,17 +362,48 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     os.environ.setdefault("GLOG_minloglevel", "2")
     if args.ray:
-        config = scale_config_from_args(args)
-        try:
-            import ray.serve  # noqa: F401  (the scale extra, checked before anything starts)
+        return start_on_ray(settings, args)
+    return start_uvicorn(settings, args)
 
-            from tryon.scale.run import serve_on_ray
-        except ImportError as exc:
-            raise TryOnError(
-                f"tryon serve --ray needs the scale extra ({exc.name} is missing): "
-                "pip install 'tryon[scale]'"
-            ) from None
-        return serve_on_ray(settings, config, args.host, args.port)
+
+def start_on_ray(settings: ServiceSettings, args: argparse.Namespace) -> int:
+    """Deploys the service on a Ray cluster (``--ray``) and serves until interrupted.
+
+    Args:
+        settings: The service's settings.
+        args: The parsed ``tryon serve`` arguments (the scale-out ones, host and port).
+
+    Returns:
+        The exit code.
+    """
+    config = scale_config_from_args(args)
+    try:
+        import ray.serve  # noqa: F401  (the scale extra, checked before anything starts)
+
+        from tryon.scale.run import serve_on_ray
+    except ImportError as exc:
+        raise TryOnError(
+            f"tryon serve --ray needs the scale extra ({exc.name} is missing): "
+            "pip install 'tryon[scale]'"
+        ) from None
+    return serve_on_ray(settings, config, args.host, args.port)
+
+
+def start_uvicorn(settings: ServiceSettings, args: argparse.Namespace) -> int:
+    """Serves with uvicorn on this machine, in one process or ``--workers`` processes.
+
+    Args:
+        settings: The service's settings.
+        args: The parsed ``tryon serve`` arguments (host, port, workers, log level).
+
+    Returns:
+        The exit code, once the server stops.
+    """
+    import uvicorn
+
+    from tryon.service.app import create_app
+    from tryon.service.settings import SETTINGS_VARIABLE
+
     if args.workers > 1 and settings.job_store == "memory":
         print(
             "tryon serve: with --workers and the in-memory job store each process knows only "

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from tryon.dataset.build import LAYOUTS, BuildConfig, build_dataset
+from tryon.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    Commands,
+    add_shared_option,
+    check_writable_dir,
+    command_parser,
+    quiet_native_logs,
+)
+from tryon.dataset.build import LAYOUTS, BuildConfig, build_dataset, raw_photos
 from tryon.dataset.layout import PairMode, open_dataset
 from tryon.dataset.progress import Progress
 from tryon.errors import TryOnError
@@ -36,22 +44,22 @@ examples:
 """
 
 
-def register(commands: argparse._SubParsersAction[Any]) -> None:
+def register(commands: Commands) -> None:
     """Adds ``tryon dataset`` to the command line."""
-    parser = commands.add_parser(
+    parser = command_parser(
+        commands,
         "dataset",
-        help="build a VITON-HD / DressCode dataset from raw photos, or describe one",
+        summary="build a VITON-HD / DressCode dataset from raw photos, or describe one",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
-    build = actions.add_parser(
+    build = command_parser(
+        actions,
         "build",
-        help="build a dataset from RAW/people and RAW/garments",
+        summary="build a dataset from RAW/people and RAW/garments",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("raw", metavar="RAW", type=Path, help="folder with people/ and garments/")
     build.add_argument("out", metavar="OUT", type=Path, help="the dataset folder to write")
@@ -64,13 +72,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="WxH",
         help="image size, width x height (default: 768x1024, VITON-HD's)",
     )
-    build.add_argument(
+    add_shared_option(
+        build,
         "--category",
-        type=str.lower,
-        choices=("upper", "lower", "overall", "auto"),
-        default=None,
-        help="garment category: VITON-HD holds one (default: upper); DressCode sorts each "
+        "garment category: VITON-HD holds one (default: upper); DressCode sorts each "
         "garment into the folder of its guessed category (default: auto)",
+        default=None,
     )
     build.add_argument(
         "--unpaired-per-person",
@@ -79,7 +86,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="N",
         help="garments tried on each person in the unpaired pairs (0: all; default: 1)",
     )
-    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_shared_option(build, "--quiet", "no progress bar")
     build.set_defaults(handler=build_command)
 
     info = actions.add_parser("info", help="describe a dataset folder: layout, photos, pairs")
@@ -97,6 +104,7 @@ def parse_size(value: str) -> tuple[int, int]:
 
 
 def build_config(args: argparse.Namespace) -> BuildConfig:
+    """The ``BuildConfig`` the arguments of ``tryon dataset build`` describe."""
     if args.category in (None, "auto"):
         category = None if args.layout == "dresscode" else Category.UPPER
         if args.category == "auto" and args.layout == "viton-hd":
@@ -115,9 +123,6 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
 
 def build_command(args: argparse.Namespace) -> int:
     """``tryon dataset build``: a progress bar, one line per skipped file, a summary."""
-    from tryon.cli import EXIT_BAD_INPUT, EXIT_OK, check_writable_dir, quiet_native_logs
-    from tryon.dataset.build import raw_photos
-
     config = build_config(args)
     check_writable_dir(args.out, "OUT")
     people, garments = raw_photos(args.raw)
@@ -145,4 +150,4 @@ def info_command(args: argparse.Namespace) -> int:
         except TryOnError as exc:
             count = f"none ({exc})"
         print(f"  {mode.value} pairs: {count}")
-    return 0
+    return EXIT_OK

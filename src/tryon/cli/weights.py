@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
+from tryon.cli.common import EXIT_OK, Commands, command_parser
 from tryon.diffusion.weights import (
     BASE,
     DEFAULT_VERSION,
@@ -34,13 +34,13 @@ ${WEIGHTS_VARIABLE}, else ~/.cache/tryon/weights. {LICENCE_NOTE}."""
 VERSION_CHOICES = (*VERSIONS, "all")
 
 
-def register(commands: argparse._SubParsersAction[Any]) -> None:
+def register(commands: Commands) -> None:
     """Adds ``tryon weights`` to the command line."""
-    parser = commands.add_parser(
+    parser = command_parser(
+        commands,
         "weights",
-        help="download or verify the diffusion engines' weights",
+        summary="download or verify the diffusion engines' weights",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
     for name, help_text, handler in (
@@ -91,7 +91,7 @@ def fetch_command(args: argparse.Namespace) -> int:
                     f"{message}; check the internet connection and run the command again"
                 ) from None
     print(f"fetched into {root}; verify with 'tryon weights check --dir {root}'")
-    return 0
+    return EXIT_OK
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -110,12 +110,14 @@ def check_command(args: argparse.Namespace) -> int:
             f"{report.loaded} tensors into {report.modules} self-attention modules "
             f"({report.parameters / 1e6:.1f}M parameters)"
         )
-    return 0
+    return EXIT_OK
 
 
 def _root(args: argparse.Namespace) -> Path:
+    """The weights folder: ``--dir``, else the default one."""
     return Path(args.dir).expanduser() if args.dir is not None else default_weights_dir()
 
 
 def _versions(args: argparse.Namespace) -> list[str]:
+    """The CatVTON attention weights versions ``--version`` chooses."""
     return list(VERSIONS) if args.version == "all" else [args.version]

@@ -1,0 +1,173 @@
+"""What every ``tryon`` command shares: exit codes, one-line errors, the filter that
+keeps MediaPipe's C++ log lines off stderr, and the argparse blocks the commands repeat.
+
+Exit codes: 0 success, 2 bad input or usage (one ``tryon: error: ...`` line on stderr),
+1 unexpected error (one line; ``TRYON_DEBUG=1`` adds the traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from tryon.errors import TryOnError
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+DEBUG_VARIABLE = "TRYON_DEBUG"
+
+CATEGORIES = ("upper", "lower", "overall", "auto")
+"""What a garment replaces, as the commands' ``--category`` options spell it."""
+
+Commands: TypeAlias = "argparse._SubParsersAction[Any]"
+"""The subcommands of ``tryon`` (or of a command such as ``tryon catalog``): where a
+command adds its parser, which sets ``handler`` (parsed arguments -> exit code)."""
+
+SHARED_OPTIONS: dict[str, dict[str, Any]] = {
+    "--category": {"type": str.lower, "choices": CATEGORIES, "default": "auto"},
+    "--weights": {"metavar": "DIR"},
+    "--quiet": {"action": "store_true"},
+}
+"""The options several commands take, with what they have in common (their help differs)."""
+
+# Lines MediaPipe's C++ code writes straight to file descriptor 2: absl INFO / WARNING
+# lines ("W0000 00:00:1731930035.66 28339 inference_feedback_manager.cc:114] ..."),
+# absl's note that logging is not initialised, and TensorFlow Lite's delegate banner.
+# Errors (E..., F...) and anything else still reach the user.
+NATIVE_NOISE = re.compile(
+    rb"^(?:[IW]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|INFO: Created TensorFlow Lite XNNPACK delegate)"
+)
+
+
+def command_parser(
+    commands: Commands,
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """Adds a command's parser, its description and epilog laid out as written.
+
+    Args:
+        commands: The subcommands of ``tryon`` (or of a command such as ``tryon dataset``).
+        name: The command's name on the command line.
+        summary: Its line in the parent's list of commands.
+        description: The text above its options in ``--help``.
+        epilog: The text below them (examples, exit codes), if any.
+
+    Returns:
+        The parser, for the command's own options.
+    """
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def add_shared_option(
+    parser: argparse.ArgumentParser, option: str, help_text: str, **changes: Any
+) -> None:
+    """Adds one of ``SHARED_OPTIONS`` to ``parser``.
+
+    Args:
+        parser: The command's parser.
+        option: ``--category``, ``--weights`` or ``--quiet``.
+        help_text: What the option means for this command.
+        **changes: Settings that differ from the shared ones (another ``default``, say).
+    """
+    parser.add_argument(option, **{**SHARED_OPTIONS[option], "help": help_text, **changes})
+
+
+def check_writable_dir(directory: Path, option: str) -> None:
+    """Raises TryOnError unless ``directory`` exists writable or could be created.
+
+    Args:
+        directory: The folder a command will write into.
+        option: The option or argument that named it, for the error message.
+    """
+    existing = directory.expanduser().absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise TryOnError(f"{option}: {str(existing)!r} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise TryOnError(f"{option}: the folder {str(existing)!r} is not writable")
+
+
+@contextmanager
+def quiet_native_logs() -> Iterator[None]:
+    """Drops MediaPipe's C++ INFO / WARNING lines from stderr while the block runs.
+
+    They are written to file descriptor 2 directly, so Python's logging and MediaPipe's
+    environment variables cannot stop them. For the block, descriptor 2 is a pipe; a
+    thread copies each line to the real stderr unless it matches ``NATIVE_NOISE``, so
+    everything else (Python warnings, C++ errors) still shows, in order. Does nothing
+    when ``TRYON_DEBUG`` is set or descriptor 2 is closed.
+    """
+    if debugging():
+        yield
+        return
+    try:
+        real_stderr = os.dup(2)
+    except OSError:
+        yield
+        return
+    read_end, write_end = os.pipe()
+    sys.stderr.flush()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    copier = threading.Thread(target=copy_lines, args=(read_end, real_stderr), daemon=True)
+    copier.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(real_stderr, 2)  # closes the pipe's last write end: the copier sees EOF
+        copier.join(timeout=5)
+        os.close(real_stderr)
+
+
+def copy_lines(source: int, target: int) -> None:
+    """Copies lines from ``source`` to ``target`` until EOF, except native log noise."""
+    pending = b""
+    with os.fdopen(source, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if not NATIVE_NOISE.match(line):
+                    write_all(target, line + b"\n")
+    if pending and not NATIVE_NOISE.match(pending):
+        write_all(target, pending)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Writes all of ``data`` to the file descriptor ``fd``."""
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def one_line(text: str) -> str:
+    """``text`` with its whitespace runs (newlines too) collapsed to single spaces."""
+    return " ".join(text.split()) or "(no message)"
+
+
+def debugging() -> bool:
+    """Whether ``TRYON_DEBUG`` asks for tracebacks and unfiltered native logs."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
