@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.service.redis_server import RedisServer
+from tryon.service.api_errors import StoreUnavailableError
 from tryon.service.jobs import (
     TERMINAL,
     JobQueue,
@@ -20,7 +21,6 @@ from tryon.service.jobs import (
     JobStore,
     Progress,
     StoreSettings,
-    StoreUnavailableError,
     WorkerLostError,
 )
 from tryon.service.metrics import Metrics

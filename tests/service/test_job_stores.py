@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tryon.service.api_errors import IdempotencyConflictError
 from tryon.service.jobs import (
     WORKER_LOST,
     Claim,
-    IdempotencyConflictError,
     InMemoryJobStore,
     JobResult,
     JobSpec,

@@ -2,6 +2,10 @@
 
 Bad input gets a 4xx status and a message a developer can act on; a 500 only ever means
 a bug, and its message says nothing of the request (the log has the traceback).
+
+``APIError`` and the errors made of it (a busy server, a reused idempotency key, an
+unreachable job store) are here, with the handlers that turn every error into that
+document.
 """
 
 from __future__ import annotations
@@ -59,6 +63,40 @@ class APIError(Exception):
         self.type = type
         self.message = message
         self.headers = headers or {}
+
+
+def busy_error(what: str, retry_after_s: int) -> APIError:
+    """503 with Retry-After."""
+    return APIError(
+        503,
+        "ServiceBusyError",
+        f"the server is busy ({what}); retry in {retry_after_s} s",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+class IdempotencyConflictError(APIError):
+    """A key already used for a different request (409)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            409,
+            "IdempotencyKeyReusedError",
+            f"Idempotency-Key {key[:64]!r} was already used for a different request; "
+            "use a new key for a new request",
+        )
+
+
+class StoreUnavailableError(APIError):
+    """The shared job store cannot be reached (503: the client should retry)."""
+
+    def __init__(self, detail: str, retry_after_s: int = 2) -> None:
+        super().__init__(
+            503,
+            "JobStoreUnavailableError",
+            f"the job store cannot be reached ({detail}); retry in {retry_after_s} s",
+            headers={"Retry-After": str(retry_after_s)},
+        )
 
 
 def error_response(

@@ -16,8 +16,15 @@ from fastapi import Depends, Header, Request
 from tryon.catalog import Catalog
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
-from tryon.service.jobs import JobQueue, JobResult, JobSpec, JobStore, Progress, StoreSettings
-from tryon.service.jobs.select import open_job_store
+from tryon.service.jobs import (
+    JobQueue,
+    JobResult,
+    JobSpec,
+    JobStore,
+    Progress,
+    StoreSettings,
+    open_job_store,
+)
 from tryon.service.metrics import Metrics
 from tryon.service.people import PersonCache
 from tryon.service.pool import WorkPool

@@ -15,21 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from tryon.service.api_errors import APIError
+from tryon.service.api_errors import busy_error
 from tryon.service.metrics import Metrics
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def busy_error(what: str, retry_after_s: int) -> APIError:
-    """503 with Retry-After."""
-    return APIError(
-        503,
-        "ServiceBusyError",
-        f"the server is busy ({what}); retry in {retry_after_s} s",
-        headers={"Retry-After": str(retry_after_s)},
-    )
 
 
 class WorkPool:

@@ -44,7 +44,7 @@ class ServiceSettings:
         result_ttl_s: seconds a finished job (its result included) is kept, then
             forgotten.
         job_store: where jobs live: "memory", "sqlite:PATH" or "redis://HOST:PORT/DB"
-            (see ``tryon.service.stores``).
+            (see ``tryon.service.jobs.select``).
         job_lease_s: seconds a job's worker may go silent before the job is taken back.
         job_attempts: runs a job gets when its workers die; then it fails with a reason.
         api_keys: accepted ``X-API-Key`` values; empty: no key needed.

@@ -1,30 +1,36 @@
-"""Jobs: try-ons that run in the background, with progress, cancellation and expiry."""
+"""Jobs: try-ons that run in the background, with progress, cancellation and expiry.
 
-from tryon.service.jobs.memory import (
-    RETRY_PAUSE_S,
+- ``model``: a job's spec, state, events and result, and what its work raises;
+- ``store``: the ``JobStore`` protocol every store keeps, and ``StoreSettings``;
+- ``memory``, ``sqlite``, ``redis``: the stores (this process; one machine; a cluster);
+- ``select``: the store a setting names (``open_job_store``);
+- ``queue``: ``JobQueue``, the worker threads that run the jobs of a store.
+
+The Redis store is not imported here: it needs the ``scale`` extra.
+"""
+
+from tryon.service.jobs.memory import InMemoryJobStore
+from tryon.service.jobs.model import (
     TERMINAL,
-    WORKER_LOST,
     Claim,
-    Execute,
-    IdempotencyConflictError,
-    InMemoryJobStore,
     JobCancelledError,
     JobEvent,
-    JobQueue,
     JobResult,
     JobSpec,
     JobState,
     JobStatus,
-    JobStore,
     Progress,
-    StoreSettings,
-    StoreUnavailableError,
     WorkerLostError,
-    check_key,
+)
+from tryon.service.jobs.queue import RETRY_PAUSE_S, Execute, JobQueue
+from tryon.service.jobs.select import STORE_HELP, open_job_store
+from tryon.service.jobs.store import (
+    WORKER_LOST,
+    JobStore,
+    StoreSettings,
     lease_lost_reason,
     worker_lost_message,
 )
-from tryon.service.jobs.select import STORE_HELP, open_job_store
 
 __all__ = [
     "RETRY_PAUSE_S",
@@ -33,7 +39,6 @@ __all__ = [
     "WORKER_LOST",
     "Claim",
     "Execute",
-    "IdempotencyConflictError",
     "InMemoryJobStore",
     "JobCancelledError",
     "JobEvent",
@@ -45,9 +50,7 @@ __all__ = [
     "JobStore",
     "Progress",
     "StoreSettings",
-    "StoreUnavailableError",
     "WorkerLostError",
-    "check_key",
     "lease_lost_reason",
     "open_job_store",
     "worker_lost_message",

@@ -34,20 +34,11 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from tryon.service.jobs.memory import (
-    WORKER_LOST,
-    Claim,
-    IdempotencyConflictError,
-    JobEvent,
-    JobResult,
-    JobSpec,
-    JobState,
-    StoreSettings,
-    StoreUnavailableError,
-    lease_lost_reason,
-)
+from tryon.service.api_errors import IdempotencyConflictError, StoreUnavailableError
+from tryon.service.jobs.model import Claim, JobEvent, JobResult, JobSpec, JobState
+from tryon.service.jobs.store import WORKER_LOST, StoreSettings, lease_lost_reason
 
-log = logging.getLogger("tryon.service.redis_store")
+log = logging.getLogger("tryon.service.jobs.redis")
 
 POLL_S = 0.05
 """How often ``take`` looks at an empty queue."""
@@ -266,6 +257,7 @@ class RedisJobStore:
         self,
         url: str,
         settings: StoreSettings | None = None,
+        *,
         prefix: str = "tryon:",
         retry_s: float = 15.0,
     ) -> None:

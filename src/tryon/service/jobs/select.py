@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from tryon.errors import TryOnError
-from tryon.service.jobs.memory import InMemoryJobStore, JobStore, StoreSettings
+from tryon.service.jobs.memory import InMemoryJobStore
+from tryon.service.jobs.store import JobStore, StoreSettings
 
 log = logging.getLogger("tryon.service")
 

@@ -22,14 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tryon.service.jobs.memory import (
+from tryon.service.api_errors import IdempotencyConflictError
+from tryon.service.jobs.model import Claim, JobEvent, JobResult, JobSpec, JobState
+from tryon.service.jobs.store import (
     WORKER_LOST,
-    Claim,
-    IdempotencyConflictError,
-    JobEvent,
-    JobResult,
-    JobSpec,
-    JobState,
     StoreSettings,
     lease_lost_reason,
     worker_lost_message,

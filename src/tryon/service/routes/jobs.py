@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
-from tryon.service.jobs import TERMINAL, JobState, check_key
+from tryon.service.jobs import TERMINAL, JobState
 from tryon.service.routes.tryon import TRYON_SCHEMA, read_tryon_request
 
 router = APIRouter(prefix="/v1/jobs", dependencies=[Depends(require_api_key)], tags=["jobs"])
@@ -23,6 +23,23 @@ POLL_S = 0.05
 """How often an event stream looks for new events of its job."""
 KEEPALIVE_S = 15.0
 """A comment line is sent after this much silence, so proxies keep the stream open."""
+
+
+def check_key(key: str | None) -> str | None:
+    """An idempotency key as clients may send it: 1-128 visible ASCII characters.
+
+    Raises:
+        APIError: 400 otherwise.
+    """
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128 or not all(33 <= ord(c) <= 126 for c in key):
+        raise APIError(
+            400,
+            "ValidationError",
+            "Idempotency-Key must be 1 to 128 visible ASCII characters (a UUID is a good key)",
+        )
+    return key
 
 
 def urls(job_id: str) -> dict[str, str]:
