@@ -24,7 +24,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_warp import person_768x1024
 
-from tryon import TryOn
+from tryon import TryOn, configure_process
 from tryon.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +46,7 @@ def main() -> int:
     args = parser.parse_args()
     person = person_768x1024(args.person)
     photo = args.garment.read_bytes()
+    configure_process()
     tryon = TryOn(engine="warp")
     with tempfile.TemporaryDirectory() as folder:
         catalog = Catalog(folder, tryon=tryon)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from tryon import TryOn
+from tryon import TryOn, configure_process
 from tryon.dataset import BuildConfig, PairMode, build_dataset, open_dataset
-from tryon.dataset.build import WarpAnalyzer
+from tryon.dataset.build import PhotoAnalyzer
 from tryon.evaluation import EngineSystem, EvalConfig, evaluate, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,13 +41,14 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         out = args.keep or Path(scratch)
+        configure_process()
         tryon = TryOn(engine="warp")
         start = time.perf_counter()
         summary = build_dataset(
             args.photos,
             out / "dataset",
             BuildConfig(size=(height, width), unpaired_per_person=0),
-            WarpAnalyzer(tryon.engine),
+            PhotoAnalyzer(tryon.engine.analyzers),
         )
         build_s = time.perf_counter() - start
         dataset = open_dataset(out / "dataset")

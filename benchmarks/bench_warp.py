@@ -23,7 +23,7 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from tryon import TryOn
+from tryon import TryOn, configure_process
 from tryon.imageio import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +59,7 @@ def main() -> int:
     person = person_768x1024(args.person)
     garment_bytes = args.garment.read_bytes()
     load_before = os.getloadavg()[0]
+    configure_process()
     tryon = TryOn(engine="warp")
     cached = tryon.analyze_garment(garment_bytes)
     for _ in range(3):  # warm-up: first calls allocate model buffers

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from tryon import TryOn, TryOnError
+from tryon import TryOn, TryOnError, configure_process
 from tryon.imageio import load_image
 
 CELL_W = 300
@@ -42,6 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     people = sorted((args.photos / "people").glob("*.jpg"))
     garments = sorted((args.photos / "garments").glob("*.jpg"))
+    configure_process()
     tryon = TryOn()
     height = 480
     rows = []

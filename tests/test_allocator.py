@@ -19,9 +19,10 @@ from tests.photos import GARMENT, person
 PROBE = textwrap.dedent(
     """
     import resource, sys
-    from tryon import TryOn
+    from tryon import TryOn, configure_process
     from tryon.allocator import keep_freed_memory
 
+    configure_process()
     tryon = TryOn(engine="warp")
     garment = tryon.analyze_garment(sys.argv[2])
     for _ in range(3):
@@ -85,16 +86,19 @@ POOLS_PROBE = textwrap.dedent(
         return max(i["num_threads"] for i in pools)
 
     before = most(), cv2.getNumThreads()
-    from tryon import TryOn
+    from tryon import TryOn, configure_process
 
     TryOn(engine="warp")
-    print(*before, most(), cv2.getNumThreads())
+    engine_only = most(), cv2.getNumThreads()
+    configure_process()
+    print(*before, *engine_only, most(), cv2.getNumThreads())
     """
 )
 
 
 def _pool_threads(blas: str | None, opencv: str | None) -> list[int]:
-    """OpenBLAS's largest pool and OpenCV's pool, before and after a warp engine is made."""
+    """OpenBLAS's largest pool and OpenCV's pool: before, after a warp engine is made,
+    and after ``configure_process`` (what the command line and the service call)."""
     # Two threads per pool to start with, as on a two-core machine, whatever this one has.
     words = _probe(
         POOLS_PROBE,
@@ -106,9 +110,9 @@ def _pool_threads(blas: str | None, opencv: str | None) -> list[int]:
     return [int(word) for word in words]
 
 
-def test_the_warp_engine_runs_openblas_and_opencv_on_one_thread() -> None:
+def test_the_process_settings_run_openblas_and_opencv_on_one_thread() -> None:
     """Spinning OpenBLAS threads burnt a third of a try-on's CPU time for nothing, and
-    OpenCV's pool a tenth."""
-    assert _pool_threads(None, None) == [2, 2, 1, 1]
-    assert _pool_threads("0", "0") == [2, 2, 2, 2]  # left alone
-    assert _pool_threads("0", "3") == [2, 2, 2, 3]
+    OpenCV's pool a tenth. The engine itself changes neither: the entry point does."""
+    assert _pool_threads(None, None) == [2, 2, 2, 2, 1, 1]
+    assert _pool_threads("0", "0") == [2, 2, 2, 2, 2, 2]  # left alone
+    assert _pool_threads("0", "3") == [2, 2, 2, 2, 2, 3]

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import PHOTOS
 from tryon import TryOn
-from tryon.body.analyze import head_size
+from tryon.body.frame import head_size
 from tryon.imageio import load_image
 
 PEOPLE = sorted((PHOTOS / "people").glob("*.jpg"))

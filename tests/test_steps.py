@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from tests.photos import GARMENT, PERSON
 from tryon import TryOn, TryOnResult
-from tryon.steps import (
+from tryon.debug.steps import (
     TILE_HEIGHT,
     contact_sheet,
     draw_points,
@@ -28,7 +28,7 @@ MASKS = {
     "head_mask.png": lambda r: r.body.head_mask,
     "hands_mask.png": lambda r: r.body.hands_mask,
     "agnostic_mask.png": lambda r: r.agnostic_mask,
-    "fill_mask.png": lambda r: r.fill_mask,
+    "fill_mask.png": lambda r: r.warp_details.fill_mask,
     "garment_mask.png": lambda r: r.garment.mask,
 }
 FILES = {
@@ -122,7 +122,7 @@ def test_mediapipe_json_names_all_33_landmarks(steps, result) -> None:
 def test_garment_landmarks_json_has_both_frames(steps, result) -> None:
     doc = read_json(steps / "garment_landmarks.json")
     assert set(doc["garment_photo"]) == set(result.garment.landmarks.as_dict())
-    assert set(doc["person_photo"]) == set(result.warped.landmarks.as_dict())
+    assert set(doc["person_photo"]) == set(result.warp_details.warped.landmarks.as_dict())
     assert "neckline" in doc["garment_photo"]
 
 
@@ -166,9 +166,9 @@ def test_warped_garment_is_rgba_with_the_warp_alpha(steps, result) -> None:
     with PILImage.open(steps / "warped_garment.png") as picture:
         assert picture.mode == "RGBA"
         rgba = np.asarray(picture)
-    np.testing.assert_allclose(rgba[..., 3] / 255, result.warped.alpha, atol=1 / 255)
-    covered = result.warped.alpha > 0
-    assert np.array_equal(rgba[..., :3][covered], result.warped.image[covered])
+    np.testing.assert_allclose(rgba[..., 3] / 255, result.warp_details.warped.alpha, atol=1 / 255)
+    covered = result.warp_details.warped.alpha > 0
+    assert np.array_equal(rgba[..., :3][covered], result.warp_details.warped.image[covered])
 
 
 def test_shading_maps_one_to_mid_grey() -> None:

@@ -41,7 +41,7 @@ def test_output_keeps_size_and_every_pixel_outside_the_mask(results, person, gar
 @pytest.mark.parametrize(("person", "garment"), PAIRS, ids=lambda p: p.stem)
 def test_landmarks_land_on_the_body(results, person, garment) -> None:
     r = results[(person.name, garment.name)]
-    kp, lm, h = r.body.keypoints, r.warped.landmarks, r.image.shape[0]
+    kp, lm, h = r.body.keypoints, r.warp_details.warped.landmarks, r.image.shape[0]
     tol = 0.04 * h
     if r.category is Category.LOWER:
         pairs = [(lm.leg_hem_r, Joint.R_ANKLE), (lm.leg_hem_l, Joint.L_ANKLE)]
@@ -75,16 +75,16 @@ def test_garment_covers_the_torso_or_legs(results, person, garment) -> None:
             [kp.joint(j) for j in (Joint.R_SHOULDER, Joint.L_SHOULDER, Joint.L_HIP, Joint.R_HIP)],
         )
     region &= ~(r.body.hands_mask | r.body.head_mask)
-    coverage = (r.warped.alpha[region] > 0.5).mean()
+    coverage = (r.warp_details.warped.alpha[region] > 0.5).mean()
     assert coverage >= 0.85, f"garment covers {coverage:.0%}"
 
 
 @pytest.mark.parametrize(("person", "garment"), PAIRS, ids=lambda p: p.stem)
 def test_garment_colour_is_kept(results, person, garment) -> None:
     r = results[(person.name, garment.name)]
-    shown = r.warped.alpha > 0.99
+    shown = r.warp_details.warped.alpha > 0.99
     shown &= r.agnostic_mask & (r.image != r.person).any(-1)
-    shading = r.shading[shown][:, None]
+    shading = r.warp_details.shading[shown][:, None]
     # Undo the shading in linear light, then compare mean colours.
     linear = (r.image[shown].astype(np.float32) / 255) ** 2.2 / np.maximum(shading, 1e-3)
     unshaded = np.clip(linear, 0, 1) ** (1 / 2.2)

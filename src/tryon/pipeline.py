@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
 
 from tryon.engines import Engine, create_engine
 from tryon.engines.warp import PreparedPerson, WarpEngine
@@ -18,6 +20,10 @@ class TryOn:
     Example:
         >>> result = TryOn(engine="warp").run("person.jpg", "shirt.jpg", category="upper")
         >>> result.image.shape  # same as the person photo
+
+    Owns its engine's threads: ``close`` it, or use it as a context manager. The engine
+    changes no process-wide setting; ``tryon.configure_process`` applies the ones the
+    command line and the service use.
 
     Args:
         engine: engine name ("warp", "catvton", "hybrid") or an engine instance.
@@ -97,14 +103,28 @@ class TryOn:
         result = dress(analysis, wanted)
         timings = {"read": read, "garment": analysed, **result.timings}
         timings["total"] = time.perf_counter() - start
-        result.timings.clear()
-        result.timings.update(timings)
+        warnings = list(result.warnings)
         if wanted is None and analysis.source == "worn":
-            result.warnings.append(
+            warnings.append(
                 "the garment photo shows a person; took their upper garment (pass a category "
                 "to choose another)"
             )
-        return result
+        return replace(result, timings=timings, warnings=warnings)
+
+    def close(self) -> None:
+        """Stops the engine's threads; the ``TryOn`` cannot be used afterwards."""
+        self.engine.close()
+
+    def __enter__(self) -> TryOn:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def _warp_engine(self) -> WarpEngine:
         if not isinstance(self.engine, WarpEngine):

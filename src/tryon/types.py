@@ -21,6 +21,7 @@ import numpy.typing as npt
 Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
 Points = npt.NDArray[np.float32]
+FloatImage = npt.NDArray[np.float32]
 
 
 class Category(StrEnum):
@@ -261,8 +262,40 @@ class WarpedGarment:
 
 
 @dataclass(frozen=True)
+class WarpDetails:
+    """What the warp engine (and the hybrid, which starts from it) made on the way.
+
+    Attributes:
+        warped: the warped garment in the person's frame.
+        shading: (H, W) float32 shading taken from the photo (1 = unchanged).
+        fill_mask: (H, W) bool, old-garment pixels uncovered by the new garment, filled in.
+    """
+
+    warped: WarpedGarment
+    shading: FloatImage
+    fill_mask: Mask
+
+
+@dataclass(frozen=True)
+class DiffusionDetails:
+    """What a diffusion engine made on the way.
+
+    Attributes:
+        generated: (H, W, 3) RGB uint8, the model's raw output at the photo's size
+            (before it is blended into the photo through the agnostic mask).
+    """
+
+    generated: Image
+
+
+EngineDetails = WarpDetails | DiffusionDetails
+
+
+@dataclass(frozen=True)
 class TryOnResult:
     """A try-on and everything that led to it.
+
+    Every engine fills the same fields; what only one engine makes is in ``details``.
 
     Attributes:
         image: the person photo wearing the garment, same size as the input.
@@ -273,10 +306,9 @@ class TryOnResult:
         person: the person photo as read (RGB, upright).
         body: body analysis of the person.
         garment: the garment analysis used.
-        warped: the warped garment in the person's frame.
-        shading: (H, W) float32 shading taken from the photo (1 = unchanged).
-        fill_mask: old-garment pixels uncovered by the new garment, filled in.
         warnings: things the caller should know (several people, a guessed category).
+        details: the engine's own intermediates (``WarpDetails`` for ``warp`` and
+            ``hybrid``, ``DiffusionDetails`` for ``catvton``).
     """
 
     image: Image
@@ -286,7 +318,16 @@ class TryOnResult:
     person: Image
     body: BodyAnalysis
     garment: GarmentAnalysis
-    warped: WarpedGarment
-    shading: npt.NDArray[np.float32]
-    fill_mask: Mask
     warnings: list[str] = field(default_factory=list)
+    details: EngineDetails | None = None
+
+    @property
+    def warp_details(self) -> WarpDetails:
+        """The warp's intermediates.
+
+        Raises:
+            ValueError: the engine that made this result warps no garment.
+        """
+        if not isinstance(self.details, WarpDetails):
+            raise ValueError("this try-on was not made by warping the garment (warp or hybrid)")
+        return self.details

@@ -14,7 +14,7 @@ from tests.dataset.raw import make_raw
 from tryon import TryOn
 from tryon.cli import main
 from tryon.dataset import BuildConfig, PairMode, build_dataset, open_dataset
-from tryon.dataset.build import WarpAnalyzer, fit
+from tryon.dataset.build import PhotoAnalyzer, fit
 from tryon.dataset.openpose import read_dresscode_keypoints, read_openpose
 from tryon.errors import TryOnError
 from tryon.types import Category
@@ -24,7 +24,9 @@ from tryon.types import Category
 def built(tmp_path_factory: pytest.TempPathFactory, tryon: TryOn) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("build")
     raw = make_raw(root / "raw")
-    build_dataset(raw, root / "ds", BuildConfig(size=(512, 384)), WarpAnalyzer(tryon.engine))
+    build_dataset(
+        raw, root / "ds", BuildConfig(size=(512, 384)), PhotoAnalyzer(tryon.engine.analyzers)
+    )
     return raw, root / "ds"
 
 
@@ -84,7 +86,7 @@ def test_a_second_run_resumes(built: tuple[Path, Path], tryon: TryOn) -> None:
     (out / "test" / "cloth" / "jackets_1_front.jpg").unlink()  # an interrupted photo
     steps: list[str] = []
     summary = build_dataset(
-        raw, out, BuildConfig(size=(512, 384)), WarpAnalyzer(tryon.engine), steps.append
+        raw, out, BuildConfig(size=(512, 384)), PhotoAnalyzer(tryon.engine.analyzers), steps.append
     )
     assert summary.built == 1 and summary.kept == 5
     assert len(summary.failed) == 3 and len(steps) == 9
@@ -110,11 +112,11 @@ def test_dresscode_layout(tmp_path: Path, tryon: TryOn) -> None:
     for name in ("garments/shirts_1_front.jpg", "garments/pants_1_front.jpg"):
         (raw / name).write_bytes((source / name).read_bytes())
     config = BuildConfig(layout="dresscode", size=(512, 384), category=None)
-    summary = build_dataset(raw, tmp_path / "dc", config, WarpAnalyzer(tryon.engine))
+    summary = build_dataset(raw, tmp_path / "dc", config, PhotoAnalyzer(tryon.engine.analyzers))
     assert summary.failed == {} and summary.built == 5
     manifest = json.loads((tmp_path / "dc" / "manifest.json").read_text())
     assert manifest["people"]["selfie.jpg"]["categories"] == ["upper"]
-    again = build_dataset(raw, tmp_path / "dc", config, WarpAnalyzer(tryon.engine))
+    again = build_dataset(raw, tmp_path / "dc", config, PhotoAnalyzer(tryon.engine.analyzers))
     assert again.built == 0 and again.kept == 5
     dataset = open_dataset(tmp_path / "dc")
     assert dataset.layout == "dresscode"

@@ -31,7 +31,7 @@ def photos() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def catvton(warp_engine: WarpEngine) -> CatVTONEngine:
     config = CatVTONConfig(preset=FEW, area=SMALL, seed=7)
-    return CatVTONEngine(config=config, models=tiny_models(), warp=warp_engine)
+    return CatVTONEngine(config=config, models=tiny_models(), analyzers=warp_engine.analyzers)
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +57,15 @@ def test_catvton_uses_the_warp_engines_agnostic_mask(dressed: TryOnResult) -> No
 
 def test_catvton_is_deterministic_for_a_seed(catvton: CatVTONEngine, dressed, photos) -> None:
     person, garment = photos
-    first = catvton.render([person], [garment], [dressed.agnostic_mask]).images[0]
-    again = catvton.render([person], [garment], [dressed.agnostic_mask]).images[0]
+    first = catvton.renderer.render([person], [garment], [dressed.agnostic_mask]).images[0]
+    again = catvton.renderer.render([person], [garment], [dressed.agnostic_mask]).images[0]
     assert np.array_equal(first, again)
     other = CatVTONEngine(
         config=CatVTONConfig(preset=FEW, area=SMALL, seed=8),
-        models=catvton.pipeline.models,
-        warp=catvton.warp,
+        models=catvton.renderer.pipeline.models,
+        analyzers=catvton.analyzers,
     )
-    changed = other.render([person], [garment], [dressed.agnostic_mask]).images[0]
+    changed = other.renderer.render([person], [garment], [dressed.agnostic_mask]).images[0]
     assert np.abs(changed.astype(int) - first).max() > 0
 
 
@@ -74,13 +74,13 @@ def test_the_garment_is_encoded_once_and_reused(catvton: CatVTONEngine, photos) 
     mask = np.zeros(person.shape[:2], bool)
     mask[100:300, 100:300] = True
     calls: list[int] = []
-    hook = catvton.pipeline.models.vae.encoder.register_forward_hook(
+    hook = catvton.renderer.pipeline.models.vae.encoder.register_forward_hook(
         lambda m, a, o: calls.append(a[0].shape[0])
     )
     try:
-        catvton._garments.clear()
-        catvton.render([person], [garment], [mask])
-        catvton.render([person], [garment], [mask])
+        catvton.renderer._garments.clear()
+        catvton.renderer.render([person], [garment], [mask])
+        catvton.renderer.render([person], [garment], [mask])
     finally:
         hook.remove()
     # First call: garment + masked person; second: the masked person only.
@@ -93,7 +93,7 @@ def test_a_batch_and_any_size(catvton: CatVTONEngine, photos) -> None:
     masks = [np.zeros(image_hw(p), bool) for p in (person, odd)]
     for m in masks:
         m[50:200, 40:150] = True
-    out = catvton.render([person, odd], [garment, garment], masks)
+    out = catvton.renderer.render([person, odd], [garment, garment], masks)
     assert [o.shape for o in out.images] == [person.shape, odd.shape]
     assert working_size(image_hw(odd), SMALL).padded[0] % 8 == 0
     # Tiny working size: both warn that the model runs far from its training size.
@@ -103,7 +103,7 @@ def test_a_batch_and_any_size(catvton: CatVTONEngine, photos) -> None:
 def test_mask_of_another_size_is_refused(catvton: CatVTONEngine, photos) -> None:
     person, garment = photos
     with pytest.raises(TryOnError, match="give a mask of the photo's size"):
-        catvton.render([person], [garment], [np.zeros((10, 10), bool)])
+        catvton.renderer.render([person], [garment], [np.zeros((10, 10), bool)])
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_hybrid_repaints_only_its_refine_mask(hybrid: HybridEngine, photos) -> N
 def test_engines_load_a_weights_directory_by_name(tiny_weights: Path, photos) -> None:
     tryon = TryOn(engine="catvton", weights=tiny_weights)
     assert isinstance(tryon.engine, CatVTONEngine)
-    assert tryon.engine.pipeline.models.attention is not None
+    assert tryon.engine.renderer.pipeline.models.attention is not None
     assert isinstance(TryOn(engine="hybrid", weights=tiny_weights).engine, HybridEngine)
 
 

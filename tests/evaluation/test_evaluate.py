@@ -18,7 +18,7 @@ from tests.evaluation.tiny import TinyFeatures, TinyInception, tiny_lpips
 from tryon import TryOn
 from tryon.cli import main
 from tryon.dataset import BuildConfig, PairMode, build_dataset, open_dataset
-from tryon.dataset.build import WarpAnalyzer
+from tryon.dataset.build import PhotoAnalyzer
 from tryon.evaluation import (
     EngineSystem,
     EvalConfig,
@@ -37,7 +37,7 @@ SIZE = (512, 384)
 def dataset_dir(tmp_path_factory: pytest.TempPathFactory, tryon: TryOn) -> Path:
     root = tmp_path_factory.mktemp("eval")
     raw = make_raw(root / "raw")
-    build_dataset(raw, root / "ds", BuildConfig(size=SIZE), WarpAnalyzer(tryon.engine))
+    build_dataset(raw, root / "ds", BuildConfig(size=SIZE), PhotoAnalyzer(tryon.engine.analyzers))
     return root / "ds"
 
 
@@ -185,6 +185,7 @@ def test_command_line_fid_and_kid_with_a_stand_in_inception_file(
     summary = document["systems"]["results"]["summary"]
     assert summary["fid"] is not None and summary["fid"] >= 0
     assert summary["kid_x1000"] is not None
+    assert math.isfinite(summary["kid_x1000"])  # a failed KID is written as NaN
     assert document["dataset"]["real_images_for_fid"] == 3
     assert any("resized" in note for note in document["notes"])
     assert "299 x 299 resize" in (out / "report.md").read_text()

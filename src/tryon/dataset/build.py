@@ -28,13 +28,13 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from tryon.body.agnostic import agnostic_mask
 from tryon.dataset.layout import DRESSCODE_FOLDERS, SPLIT, Pair, write_pairs
 from tryon.dataset.openpose import Keypoints, dresscode_document, openpose_document
-from tryon.engines.warp import WarpEngine, check_visible
+from tryon.debug.steps import LIMB_COLOURS, SKELETON
+from tryon.engines.checks import check_visible
+from tryon.engines.person import Analyzers
 from tryon.errors import NoPersonError, TryOnError
 from tryon.imageio import load_image
-from tryon.steps import LIMB_COLOURS, SKELETON
 from tryon.types import BodyAnalysis, Category, Image, Mask
 
 MANIFEST = "manifest.json"
@@ -121,31 +121,37 @@ class BuildSummary:
 
 
 class Analyzer(Protocol):
-    """The two analyses the builder needs (``WarpEngine`` has both)."""
+    """The analyses the builder needs (``PhotoAnalyzer``: the engines' own)."""
 
     def analyze_body(self, image: Image) -> BodyAnalysis: ...
+
+    def agnostic_mask(self, image: Image, body: BodyAnalysis, category: Category) -> Mask: ...
 
     def analyze_garment(self, image: Image) -> tuple[Mask, Category]: ...
 
 
-class WarpAnalyzer:
-    """The builder's analyses, done by the warp engine's body and garment stages."""
+class PhotoAnalyzer:
+    """The builder's analyses, done by the body and garment stages the engines use, so a
+    dataset's agnostic masks are the engines' own."""
 
-    def __init__(self, engine: WarpEngine | None = None) -> None:
-        self.engine = engine or WarpEngine()
+    def __init__(self, analyzers: Analyzers | None = None) -> None:
+        self.analyzers = analyzers or Analyzers()
 
     def analyze_body(self, image: Image) -> BodyAnalysis:
         # The pose model also "finds" a person in a flat-lay shirt; a dataset's person
         # photos show a face, so one is required here.
-        if not self.engine.garments.is_worn(image):
+        if not self.analyzers.garments.is_worn(image):
             raise NoPersonError(
                 "no person found (no face detected): use a photo of one person facing the "
                 "camera, head in the frame"
             )
-        return self.engine.body.analyze(image)
+        return self.analyzers.body.analyze(image)
+
+    def agnostic_mask(self, image: Image, body: BodyAnalysis, category: Category) -> Mask:
+        return self.analyzers.mask_person(image, category, body).agnostic_mask
 
     def analyze_garment(self, image: Image) -> tuple[Mask, Category]:
-        analysis = self.engine.garments.analyze(image, None)
+        analysis = self.analyzers.garments.analyze(image, None)
         return analysis.mask, analysis.category
 
 
@@ -193,7 +199,7 @@ def build_dataset(
     manifest = open_manifest(out, config)
     writer = make_writer(out, config)
     summary = BuildSummary(out=out)
-    analyzer = analyzer or WarpAnalyzer()
+    analyzer = analyzer or PhotoAnalyzer()
     step = on_step or (lambda name: None)
 
     def record(kind: str, name: str, entry: dict[str, Any] | None, error: str | None) -> None:
@@ -321,7 +327,7 @@ def build_person(
         image=image,
         jpeg=jpeg,
         keypoints=body.keypoints.openpose18(),
-        agnostic={c: agnostic_mask(body, c) for c in usable},
+        agnostic={c: analyzer.agnostic_mask(image, body, c) for c in usable},
     )
     entry = {
         "name": ids["people"][path.stem],

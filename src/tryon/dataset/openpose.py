@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tryon.debug.steps import openpose_json
 from tryon.errors import TryOnError
-from tryon.steps import openpose_json
 
 JOINTS = 18
 

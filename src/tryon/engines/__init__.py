@@ -1,82 +1,11 @@
-"""Try-on engines: same inputs, same result type; looked up by name."""
+"""Try-on engines: same inputs, same result type; looked up by name.
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from pathlib import Path
+``warp`` (the default, CPU), ``catvton`` and ``hybrid`` (diffusion). Every engine
+prepares the person photo the same way (``person``) and returns a ``TryOnResult``.
+"""
 
 from tryon.engines.base import Engine
+from tryon.engines.registry import ENGINES, create_engine
 from tryon.engines.warp import WarpEngine
-from tryon.errors import TryOnError, UnknownEngineError
-
-DIFFUSION_EXTRA = "pip install 'tryon[diffusion]'"
-
-
-def _warp(weights: Path | None) -> Engine:
-    return WarpEngine()
-
-
-def _catvton(weights: Path | None) -> Engine:
-    # Imported on demand: torch and diffusers are an optional extra and slow to import.
-    _require_diffusion("catvton")
-    from tryon.engines.catvton import CatVTONEngine
-
-    return CatVTONEngine(_weights_dir(weights))
-
-
-def _hybrid(weights: Path | None) -> Engine:
-    _require_diffusion("hybrid")
-    from tryon.engines.hybrid import HybridEngine
-
-    return HybridEngine(_weights_dir(weights))
-
-
-# Each factory takes the diffusion weights directory (None: the default one); the warp
-# engine needs none.
-ENGINES: dict[str, Callable[[Path | None], Engine]] = {
-    "warp": _warp,
-    "catvton": _catvton,
-    "hybrid": _hybrid,
-}
-
-
-def create_engine(name: str, weights: Path | None = None) -> Engine:
-    """Builds the engine registered under ``name``.
-
-    Args:
-        name: "warp", "catvton" or "hybrid".
-        weights: diffusion weights directory for "catvton" and "hybrid" (None:
-            ``$TRYON_WEIGHTS`` or ``~/.cache/tryon/weights``).
-
-    Raises:
-        UnknownEngineError: no engine has that name.
-        TryOnError: the engine's weights or packages are missing (the message says how
-            to get them).
-    """
-    try:
-        factory = ENGINES[name]
-    except KeyError:
-        known = ", ".join(sorted(ENGINES))
-        raise UnknownEngineError(
-            f"unknown engine {name!r}: available engines are {known}"
-        ) from None
-    return factory(weights)
-
-
-def _weights_dir(weights: Path | None) -> Path:
-    from tryon.diffusion.weights import default_weights_dir
-
-    return Path(weights).expanduser() if weights is not None else default_weights_dir()
-
-
-def _require_diffusion(engine: str) -> None:
-    try:
-        import diffusers  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        raise TryOnError(
-            f"the {engine} engine needs PyTorch and diffusers: {DIFFUSION_EXTRA}"
-        ) from None
-
 
 __all__ = ["ENGINES", "Engine", "WarpEngine", "create_engine"]

@@ -24,3 +24,7 @@ class Engine(Protocol):
     ) -> TryOnResult:
         """Runs the try-on of ``garment`` on ``person``."""
         ...
+
+    def close(self) -> None:
+        """Stops the engine's threads; the engine cannot be used afterwards."""
+        ...

@@ -13,24 +13,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
 
-from tryon.diffusion.images import (
-    from_working,
-    image_hw,
-    image_to_tensor,
-    mask_to_tensor,
-    mask_to_working,
-    tensor_to_images,
-    to_working,
-    working_size,
-)
 from tryon.diffusion.models import DiffusionModels
-from tryon.diffusion.refine import RefineMaskConfig, blend_weight, refine_mask
+from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
 from tryon.diffusion.sampling import SamplerConfig
-from tryon.engines.catvton import CatVTONConfig, CatVTONEngine
+from tryon.engines.refine_mask import RefineMaskConfig, blend_weight, refine_mask
 from tryon.engines.warp import WarpEngine
 from tryon.errors import TryOnError
 from tryon.ops import masks as M
@@ -62,7 +53,7 @@ class HybridConfig:
     mask: RefineMaskConfig = field(default_factory=RefineMaskConfig)
     margin: float = 0.04
     crop_area: int = 512 * 384
-    diffusion: CatVTONConfig = field(default_factory=lambda: CatVTONConfig(preset=REFINE_SAMPLER))
+    diffusion: RenderConfig = field(default_factory=lambda: RenderConfig(preset=REFINE_SAMPLER))
 
     def __post_init__(self) -> None:
         if not 0 < self.strength <= 1:
@@ -93,7 +84,8 @@ class HybridEngine:
         weights: weights directory (as for ``catvton``); ignored when ``models`` is given.
         config: engine settings.
         models: already loaded or built diffusion models.
-        warp: the warp engine to run first.
+        warp: the warp engine to run first; made here when None (and then closed with
+            the engine).
     """
 
     name = "hybrid"
@@ -103,12 +95,30 @@ class HybridEngine:
         weights: Path | None = None,
         config: HybridConfig | None = None,
         models: DiffusionModels | None = None,
+        *,
         warp: WarpEngine | None = None,
     ) -> None:
         self.config = config or HybridConfig()
         # The diffusion weights first: a missing file is reported before MediaPipe loads.
-        self.diffusion = CatVTONEngine(weights, self.config.diffusion, models, warp)
-        self.warp: WarpEngine = self.diffusion.warp
+        self.renderer = DiffusionRenderer(weights, self.config.diffusion, models, engine=self.name)
+        self._owns_warp = warp is None
+        self.warp = warp or WarpEngine()
+
+    def close(self) -> None:
+        """Stops the warp engine's threads when the engine made it."""
+        if self._owns_warp:
+            self.warp.close()
+
+    def __enter__(self) -> HybridEngine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def analyze_garment(
         self, garment: Image, category: Category | None, cutout: Mask | None = None
@@ -132,11 +142,12 @@ class HybridEngine:
             garment: (h, w, 3) RGB uint8 garment photo (the diffusion model's condition).
         """
         cfg = self.config
+        details = result.warp_details
         mask = refine_mask(
             result.agnostic_mask,
-            result.warped.alpha,
+            details.warped.alpha,
             result.body.person_mask,
-            result.fill_mask,
+            details.fill_mask,
             cfg.mask,
         )
         composite = result.image
@@ -145,20 +156,14 @@ class HybridEngine:
         if box is None:
             return Refined(composite.copy(), mask, np.zeros(mask.shape, np.float32))
         crop, crop_mask = composite[box], mask[box]
-        size = working_size(image_hw(crop), cfg.crop_area)
-        engine = self.diffusion
-        latent = engine.garment_latent(garment, size.padded)
-        noise, vae = engine.generators()
-        out = engine.pipeline.refine(
-            image_to_tensor([to_working(crop, size)]),
-            mask_to_tensor([mask_to_working(M.dilate(crop_mask, 2.0), size)]),
-            latent,
+        painted = self.renderer.refine(
+            crop,
+            M.dilate(crop_mask, 2.0),
+            garment,
+            area=cfg.crop_area,
             strength=cfg.strength,
             steps=cfg.steps,
-            generator=noise,
-            vae_generator=vae,
         )
-        painted = from_working(tensor_to_images(out)[0], size, image_hw(crop))
         weight = blend_weight(mask, cfg.mask)
         w = weight[box][..., None]
         blended = np.clip(np.round(crop * (1 - w) + painted * w), 0, 255).astype(np.uint8)

@@ -5,43 +5,35 @@ Deterministic and CPU-only; its models ship inside the mediapipe wheel.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import TypeVar
 
-from tryon.allocator import keep_freed_memory
-from tryon.body.agnostic import AgnosticConfig, agnostic_mask
-from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
 from tryon.compose import BareArms, ComposeConfig, Scene, compose, find_bare_arms, prepare_scene
-from tryon.errors import BodyNotVisibleError
-from tryon.garment.analyze import GarmentAnalyzer
-from tryon.threads import limit_library_threads
+from tryon.engines.checks import check_visible
+from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
 from tryon.types import (
     BodyAnalysis,
     Category,
     GarmentAnalysis,
     Image,
-    Joint,
     Mask,
     TryOnResult,
+    WarpDetails,
     WarpedGarment,
 )
 from tryon.warp import WarpConfig, warp_garment
 
 T = TypeVar("T")
 
-# Joints a category needs inside the photo, and what to tell the user when one is missing.
-REQUIRED_JOINTS: dict[Category, tuple[tuple[Joint, ...], str]] = {
-    Category.UPPER: ((Joint.R_SHOULDER, Joint.L_SHOULDER), "shoulders"),
-    Category.LOWER: ((Joint.R_HIP, Joint.L_HIP, Joint.R_KNEE, Joint.L_KNEE), "hips and knees"),
-    Category.OVERALL: (
-        (Joint.R_SHOULDER, Joint.L_SHOULDER, Joint.R_HIP, Joint.L_HIP),
-        "shoulders and hips",
-    ),
-}
+WARP_THREADS = 8
+"""Warps run on these, beside the person side of the same try-on (one thread per
+try-on in flight; more would only wait for the CPU)."""
 
 
 @dataclass(frozen=True)
@@ -57,52 +49,101 @@ class PersonSide:
     scene: Scene
 
 
+class PersonSides:
+    """A prepared person's ``PersonSide`` per category: made the first time a garment of
+    that category is tried on, then kept. Safe to share between threads (two threads
+    asking for a new category at once may both make it; the first one kept wins)."""
+
+    def __init__(self) -> None:
+        self._sides: dict[Category, PersonSide] = {}
+        self._lock = threading.Lock()
+
+    def get(self, category: Category, make: Callable[[], PersonSide]) -> PersonSide:
+        """The side of ``category``, made by ``make`` when there is none yet."""
+        with self._lock:
+            side = self._sides.get(category)
+        if side is None:
+            made = make()
+            with self._lock:
+                side = self._sides.setdefault(category, made)
+        return side
+
+    def __iter__(self) -> Iterator[Category]:
+        with self._lock:
+            return iter(list(self._sides))
+
+
 @dataclass(frozen=True)
 class PreparedPerson:
     """A person photo analysed once, to try many garments on it.
 
     The body analysis is made at once; each category's ``PersonSide`` the first time a
-    garment of that category is tried on, then kept. Nothing in it depends on a
-    garment. Read-only once made: share it between threads freely.
+    garment of that category is tried on, then kept in ``sides`` (a thread-safe cache,
+    the one part that fills in). Nothing in it depends on a garment: share it between
+    threads freely.
 
     Attributes:
         image: the photo (RGB uint8, upright).
         body: its body analysis.
-        sides: per category, what its try-ons need (filled in as they run).
+        sides: per category, what its try-ons need.
     """
 
     image: Image
     body: BodyAnalysis
-    sides: dict[Category, PersonSide] = field(default_factory=dict)
+    sides: PersonSides = field(default_factory=PersonSides)
 
 
 class WarpEngine:
-    """Try-on by warping the garment photo onto the body (no generative model)."""
+    """Try-on by warping the garment photo onto the body (no generative model).
+
+    Owns a thread pool (and the analysers' pools when it made them): ``close`` it, or use
+    it as a context manager.
+
+    Args:
+        models: the MediaPipe models (loaded here when None and ``analyzers`` is None).
+        analyzers: body and garment analysers to share with other engines; made here
+            (from ``models``) when None, and then closed with the engine.
+        warp: fit of the garment on the body.
+        composite: parameters of the composite.
+    """
 
     name = "warp"
 
     def __init__(
         self,
         models: BodyModels | None = None,
-        agnostic: AgnosticConfig | None = None,
+        *,
+        analyzers: Analyzers | None = None,
         warp: WarpConfig | None = None,
         composite: ComposeConfig | None = None,
     ) -> None:
-        keep_freed_memory()
-        limit_library_threads()
-        self.body = BodyAnalyzer(models or BodyModels())
-        self.garments = GarmentAnalyzer(self.body)
-        self.agnostic_config = agnostic or AgnosticConfig()
+        self._owns_analyzers = analyzers is None
+        self.analyzers = analyzers or Analyzers(models)
         self.warp_config = warp or WarpConfig()
         self.compose_config = composite or ComposeConfig()
-        # Warps run here, beside the person side of the same try-on (one thread per
-        # try-on in flight; more would only wait for the CPU).
-        self._warps = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tryon-warp")
+        self._warps = ThreadPoolExecutor(max_workers=WARP_THREADS, thread_name_prefix="tryon-warp")
+
+    def close(self) -> None:
+        """Stops the engine's threads (and its analysers' when it made them)."""
+        self._warps.shutdown(wait=True)
+        if self._owns_analyzers:
+            self.analyzers.close()
+
+    def __enter__(self) -> WarpEngine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def analyze_garment(
         self, garment: Image, category: Category | None, cutout: Mask | None = None
     ) -> GarmentAnalysis:
-        return self.garments.analyze(garment, category, cutout)
+        return self.analyzers.garments.analyze(garment, category, cutout)
 
     def prepare_person(self, person: Image) -> PreparedPerson:
         """Analyses a person photo for ``dress`` to reuse.
@@ -110,7 +151,7 @@ class WarpEngine:
         Raises:
             NoPersonError: nobody, or no head and shoulders, in the photo.
         """
-        return PreparedPerson(person, self.body.analyze(person))
+        return PreparedPerson(person, self.analyzers.body.analyze(person))
 
     def dress(
         self, person: Image | PreparedPerson, garment: GarmentAnalysis, category: Category | None
@@ -123,45 +164,40 @@ class WarpEngine:
             image = person
             prepared = _timed(timings, "body", lambda: self.prepare_person(image))
         body, photo = prepared.body, prepared.image
-        check_visible(body, chosen)
         # The garment side (the warp, and where the arms are bare below its sleeves)
         # needs only the body; the person side (the agnostic mask, the old garment, the
         # shading) never looks at the new garment. They run at the same time, on two
         # cores where there are two.
+        check_visible(body, chosen)
         warping = self._warps.submit(
             _timed, timings, "warp", lambda: self._garment_side(garment, body, chosen)
         )
-        side = prepared.sides.get(chosen)
-        if side is None:
-            side = self._person_side(prepared, chosen, timings)
-            prepared.sides[chosen] = side
-        mask = side.agnostic_mask
+        side = prepared.sides.get(chosen, lambda: self._person_side(prepared, chosen, timings))
         warped, bare_arms = warping.result()
         result = _timed(
             timings,
             "compose",
             lambda: compose(
-                photo, body, warped, mask, chosen, self.compose_config, side.scene, bare_arms
+                photo,
+                body,
+                warped,
+                side.agnostic_mask,
+                chosen,
+                self.compose_config,
+                side.scene,
+                bare_arms,
             ),
         )
-        warnings = []
-        if body.other_people:
-            warnings.append(
-                f"{body.other_people} other people are in the photo; dressed the most "
-                "prominent person"
-            )
         return TryOnResult(
             image=result.image,
-            agnostic_mask=mask,
+            agnostic_mask=side.agnostic_mask,
             category=chosen,
             timings=timings,
             person=photo,
             body=body,
             garment=garment,
-            warped=warped,
-            shading=result.shading,
-            fill_mask=result.fill_mask,
-            warnings=warnings,
+            warnings=other_people_warnings(body),
+            details=WarpDetails(warped, result.shading, result.fill_mask),
         )
 
     def _garment_side(
@@ -175,33 +211,19 @@ class WarpEngine:
     def _person_side(
         self, person: PreparedPerson, category: Category, timings: dict[str, float]
     ) -> PersonSide:
-        body = person.body
-        mask = _timed(
-            timings, "agnostic_mask", lambda: agnostic_mask(body, category, self.agnostic_config)
+        masked: MaskedPerson = _timed(
+            timings,
+            "agnostic_mask",
+            lambda: self.analyzers.mask_person(person.image, category, person.body),
         )
         scene = _timed(
             timings,
             "scene",
-            lambda: prepare_scene(person.image, body, mask, category, self.compose_config),
+            lambda: prepare_scene(
+                person.image, person.body, masked.agnostic_mask, category, self.compose_config
+            ),
         )
-        return PersonSide(mask, scene)
-
-
-def check_visible(body: BodyAnalysis, category: Category) -> None:
-    """Raises BodyNotVisibleError when the photo lacks the body parts the category needs."""
-    joints, words = REQUIRED_JOINTS[category]
-    missing = [j for j in joints if not body.keypoints.joint_visible(j)]
-    if missing:
-        names = ", ".join(j.name.lower().replace("_", " ") for j in missing)
-        hint = (
-            "a full-body photo"
-            if category is not Category.UPPER
-            else "a photo showing both shoulders"
-        )
-        raise BodyNotVisibleError(
-            f"a {category.value} garment needs the {words} in the person photo, but these "
-            f"are not visible: {names}; use {hint}"
-        )
+        return PersonSide(masked.agnostic_mask, scene)
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:

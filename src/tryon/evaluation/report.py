@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image as PILImage
 
+from tryon.debug.steps import contact_sheet
 from tryon.evaluation.scoring import (
     Evaluation,
     PairScore,
@@ -32,7 +33,6 @@ from tryon.evaluation.scoring import (
     none_if_nan,
     pair_json,
 )
-from tryon.steps import contact_sheet
 
 GRID_ROWS = 4
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from tryon.body.agnostic import agnostic_mask, body_frame
+from tryon.body.agnostic import agnostic_mask
+from tryon.body.clothing import find_old_garment, skin_pixels
+from tryon.body.frame import body_frame
 from tryon.errors import GarmentNotFoundError
-from tryon.old_garment import find_old_garment, skin_pixels
 from tryon.ops import masks as M
 from tryon.ops.geometry import point_at_length, polyline_between, polyline_length, unit
 from tryon.types import (
@@ -26,7 +27,7 @@ from tryon.types import (
     Mask,
     Piece,
 )
-from tryon.warp import WarpConfig
+from tryon.warp.config import WarpConfig
 
 
 def _extent_along(mask: Mask, path: npt.NDArray[np.float32], width: float) -> float:

@@ -7,6 +7,10 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
+LabColour = npt.NDArray[np.float32]
+"""(3,) float32 CIELAB colour."""
+LabColours = npt.NDArray[np.float32]
+"""(N, 3) float32 CIELAB colours."""
 
 
 def _srgb_to_linear(c: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

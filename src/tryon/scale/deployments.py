@@ -33,6 +33,7 @@ from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 from tryon.catalog import Catalog
 from tryon.errors import TryOnError
 from tryon.pipeline import TryOn
+from tryon.process import configure_process
 from tryon.scale.config import ScaleConfig
 from tryon.service.api_errors import APIError
 from tryon.service.diffusion_jobs import (
@@ -129,6 +130,8 @@ class GarmentPreprocessor:
     """
 
     def __init__(self, settings_json: str) -> None:
+        # A replica is a process of its own: it takes the settings ``tryon serve`` takes.
+        configure_process()
         settings = ServiceSettings.from_json(settings_json)
         self.tryon = TryOn(engine="warp")
         self.catalog = Catalog(settings.catalog_dir, tryon=self.tryon)
@@ -253,6 +256,7 @@ class Ingress:
     def __init__(
         self, settings_json: str, diffusion: DeploymentHandle, garments: DeploymentHandle
     ) -> None:
+        configure_process()
         self.settings = ServiceSettings.from_json(settings_json)
         self.backends = Backends(
             RayGarments(garments),

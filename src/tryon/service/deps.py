@@ -133,7 +133,13 @@ def job_runner(
 
     assert isinstance(tryon.engine, WarpEngine), "the service's own engine is the warp engine"
     return run_diffusion_job(
-        tryon.engine.analyzers, backends.garments, backends.diffusion, settings, metrics, spec, progress
+        tryon.engine.analyzers,
+        backends.garments,
+        backends.diffusion,
+        settings,
+        metrics,
+        spec,
+        progress,
     )
 
 

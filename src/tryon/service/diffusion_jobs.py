@@ -1,7 +1,7 @@
 """Diffusion jobs in the service: the catvton engine split into the parts that scale apart.
 
 A catvton job is: the garment's analysis (``GarmentBackend``: the catalog, or the
-photo analysed), the person's agnostic mask (the warp engine's body analysis, here), the
+photo analysed), the person's agnostic mask (the person side every engine shares, here), the
 diffusion model's rendering (``DiffusionBackend``: a GPU's work, with per-step progress),
 then the repaint and the encoding (here). On one machine both backends run in this
 process (``LocalGarments``, ``LocalDiffusion``); on Ray Serve they are deployments
@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from tryon.body.agnostic import agnostic_mask
 from tryon.catalog import Catalog, UnknownGarmentError
-from tryon.engines.warp import WarpEngine, check_visible
+from tryon.engines.person import Analyzers
 from tryon.errors import TryOnError
 from tryon.imageio import load_image
 from tryon.pipeline import TryOn
@@ -139,13 +138,13 @@ class BatchRenderer:
     """
 
     def __init__(self, settings: ServiceSettings, models: Any = None) -> None:
+        from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
         from tryon.diffusion.sampling import preset
-        from tryon.engines.catvton import CatVTONConfig, CatVTONEngine
 
         sampler = preset(settings.diffusion_preset)
         if settings.diffusion_steps is not None:
             sampler = replace(sampler, steps=settings.diffusion_steps)
-        config = CatVTONConfig(
+        config = RenderConfig(
             version=settings.diffusion_version,
             preset=sampler,
             area=settings.diffusion_area,
@@ -153,10 +152,8 @@ class BatchRenderer:
         )
         if models is None and settings.weights_dir is None:
             raise TryOnError("the catvton engine needs a weights folder (--weights DIR)")
-        # render() is all this runs: no warp engine (MediaPipe) is loaded beside the model.
-        self.engine = CatVTONEngine(
-            settings.weights_dir, config, models=models, warp=cast(WarpEngine, _NoWarp())
-        )
+        # Only the model runs here: a GPU replica neither analyses bodies nor garments.
+        self.renderer = DiffusionRenderer(settings.weights_dir, config, models=models)
         self.steps = sampler.steps
 
     def render_batch(
@@ -164,8 +161,8 @@ class BatchRenderer:
     ) -> list[Rendering]:
         """Renders ``requests`` in one call of the model (one batch per working size)."""
         start = time.perf_counter()
-        with step_reports(self.engine.pipeline.models.unet, self.steps, progress):
-            rendered = self.engine.render(
+        with step_reports(self.renderer.pipeline.models.unet, self.steps, progress):
+            rendered = self.renderer.render(
                 [r.person for r in requests],
                 [r.garment for r in requests],
                 [r.mask for r in requests],
@@ -175,11 +172,6 @@ class BatchRenderer:
             Rendering(image, warnings, len(requests), seconds)
             for image, warnings in zip(rendered.images, rendered.warnings, strict=True)
         ]
-
-
-class _NoWarp:
-    """Stands in for the warp engine where only the diffusion model runs (a GPU replica
-    neither analyses bodies nor garments)."""
 
 
 class LocalDiffusion:
@@ -208,7 +200,7 @@ class Backends:
 
 
 def run_diffusion_job(
-    warp: WarpEngine,
+    analyzers: Analyzers,
     garments: GarmentBackend,
     diffusion: DiffusionBackend,
     settings: ServiceSettings,
@@ -236,9 +228,7 @@ def run_diffusion_job(
     t0 = time.perf_counter()
     person = load_image(spec.person, role="person photo")
     chosen = Category(spec.category) if spec.category != "auto" else analysis.category
-    body = warp.body.analyze(person)
-    check_visible(body, chosen)
-    mask = agnostic_mask(body, chosen, warp.agnostic_config)
+    mask = analyzers.mask_person(person, chosen).agnostic_mask
     timings["analysis"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     rendering = diffusion.render(RenderRequest(person, analysis.image, mask), progress)

@@ -16,6 +16,7 @@ from PIL import Image as PILImage
 
 from tryon.catalog import Catalog, UnknownGarmentError
 from tryon.catalog.store import requested_category
+from tryon.debug.steps import mask_image, step_images
 from tryon.engines.warp import PreparedPerson
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
@@ -26,7 +27,6 @@ from tryon.service.offered_engines import find_engine
 from tryon.service.people import PersonCache
 from tryon.service.settings import ServiceSettings
 from tryon.service.uploads import UploadForm, check_image
-from tryon.steps import mask_image, step_images
 from tryon.types import TryOnResult
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -231,7 +231,7 @@ def steps_document(
         ("agnostic_mask", mask_image(result.agnostic_mask)),
         ("garment_mask", mask_image(result.garment.mask)),
         *((name, pictures[file]) for name, file in STEP_NAMES),
-        ("fill_mask", mask_image(result.fill_mask)),
+        ("fill_mask", mask_image(result.warp_details.fill_mask)),
     ]
     steps = []
     for name, picture in named:

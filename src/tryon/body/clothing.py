@@ -17,13 +17,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from tryon.body.agnostic import BodyFrame, body_frame
-from tryon.body.analyze import near_skin
+from tryon.body.frame import BodyFrame, body_frame
+from tryon.body.skin import near_skin
 from tryon.ops import masks as M
-from tryon.ops.color import colour_clusters, nearest_distance, rgb_to_lab
+from tryon.ops.color import LabColours, colour_clusters, nearest_distance, rgb_to_lab
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask
-
-LabColours = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)

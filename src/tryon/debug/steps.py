@@ -28,7 +28,7 @@ import numpy.typing as npt
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from tryon.types import Image, Joint, Mask, Piece, TryOnResult
+from tryon.types import Image, Joint, Mask, Piece, TryOnResult, WarpDetails, WarpedGarment
 
 TILE_HEIGHT = 384
 """Height of every tile of the contact sheet, pixels."""
@@ -154,8 +154,9 @@ def save_steps(result: TryOnResult, directory: Path) -> list[Path]:
         "head_mask.png": result.body.head_mask,
         "hands_mask.png": result.body.hands_mask,
         "agnostic_mask.png": result.agnostic_mask,
-        "fill_mask.png": result.fill_mask,
     }
+    if isinstance(result.details, WarpDetails):
+        masks["fill_mask.png"] = result.details.fill_mask
     documents = {
         "garment_landmarks.json": garment_landmarks_json(result),
         "keypoints.json": openpose_json(result.body.keypoints.openpose18()),
@@ -166,31 +167,37 @@ def save_steps(result: TryOnResult, directory: Path) -> list[Path]:
     written = [save_png(image, directory / name) for name, image in images.items()]
     written += [save_mask(mask, directory / name) for name, mask in masks.items()]
     written += [save_json(doc, directory / name) for name, doc in documents.items()]
-    tiles = {**images, "fill_mask.png": mask_image(result.fill_mask)}
-    sheet = contact_sheet([(tiles[name], caption) for name, caption in SHEET])
+    tiles = {
+        **images,
+        **{name: mask_image(masks[name]) for name in ("fill_mask.png",) if name in masks},
+    }
+    sheet = contact_sheet([(tiles[name], caption) for name, caption in SHEET if name in tiles])
     written.append(save_png(sheet, directory / "steps.png"))
     return written
 
 
 def step_images(result: TryOnResult) -> dict[str, PILImage.Image]:
-    """Returns the pictures of the stages, by file name."""
-    person = PILImage.fromarray(result.person)
+    """Returns the pictures of the stages, by file name (the warp's only for the engines
+    that warp the garment)."""
     garment = PILImage.fromarray(result.garment.image)
     agnostic = agnostic_image(result.person, result.agnostic_mask)
-    warped = warped_rgba(result)
-    over_agnostic = PILImage.alpha_composite(agnostic.convert("RGBA"), warped).convert("RGB")
-    return {
-        "person.png": person,
+    pictures = {
+        "person.png": PILImage.fromarray(result.person),
         "garment.png": garment,
         "garment_pieces.png": pieces_image(result.garment.pieces),
         "garment_landmarks.png": draw_points(garment, result.garment.landmarks.as_dict()),
         "keypoints.png": keypoints_image(result),
         "agnostic.png": agnostic,
-        "warped_garment.png": warped,
-        "warped_landmarks.png": draw_points(over_agnostic, result.warped.landmarks.as_dict()),
-        "shading.png": shading_image(result.shading),
-        "result.png": PILImage.fromarray(result.image),
     }
+    if isinstance(result.details, WarpDetails):
+        warped = warped_rgba(result.details.warped)
+        over_agnostic = PILImage.alpha_composite(agnostic.convert("RGBA"), warped).convert("RGB")
+        landmarks = result.details.warped.landmarks.as_dict()
+        pictures["warped_garment.png"] = warped
+        pictures["warped_landmarks.png"] = draw_points(over_agnostic, landmarks)
+        pictures["shading.png"] = shading_image(result.details.shading)
+    pictures["result.png"] = PILImage.fromarray(result.image)
+    return pictures
 
 
 # --- pictures ------------------------------------------------------------------------
@@ -219,10 +226,10 @@ def agnostic_image(person: Image, mask: Mask) -> PILImage.Image:
     return PILImage.fromarray(out)
 
 
-def warped_rgba(result: TryOnResult) -> PILImage.Image:
+def warped_rgba(warped: WarpedGarment) -> PILImage.Image:
     """The warped garment as RGBA, its alpha the garment's coverage."""
-    alpha = np.clip(np.rint(result.warped.alpha * 255), 0, 255).astype(np.uint8)
-    return PILImage.fromarray(np.dstack([result.warped.image, alpha]), "RGBA")
+    alpha = np.clip(np.rint(warped.alpha * 255), 0, 255).astype(np.uint8)
+    return PILImage.fromarray(np.dstack([warped.image, alpha]), "RGBA")
 
 
 def shading_image(shading: npt.NDArray[np.float32]) -> PILImage.Image:
@@ -379,7 +386,11 @@ def garment_landmarks_json(result: TryOnResult) -> dict[str, Any]:
     return {
         "coordinates": "pixels, x to the right, y down; _r / _l are the wearer's right / left",
         "garment_photo": points_json(result.garment.landmarks.as_dict()),
-        "person_photo": points_json(result.warped.landmarks.as_dict()),
+        **(
+            {"person_photo": points_json(result.details.warped.landmarks.as_dict())}
+            if isinstance(result.details, WarpDetails)
+            else {}
+        ),
     }
 
 

@@ -1,0 +1,129 @@
+"""The arms below the new sleeves: where bare skin is kept, where it is painted, and in
+which colour and light."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from tryon.body.frame import ARMS, arm_path, body_frame, draw_arm
+from tryon.body.hands import hand_points
+from tryon.body.skin import near_skin
+from tryon.ops import masks as M
+from tryon.ops.color import rgb_to_lab
+from tryon.ops.geometry import arc_position, polyline_between, polyline_length
+from tryon.types import BodyAnalysis, Image, Joint, Mask, Piece, WarpedGarment
+
+
+@dataclass(frozen=True)
+class BareArms:
+    """Where the arms are bare below the new garment's sleeves (for tops and dresses).
+
+    It depends on the body and the warped garment only, never on the old garment, so
+    it can be worked out beside the person side, right after the warp.
+
+    Attributes:
+        region: strokes wide enough to hold any old sleeve, clear of the new sleeves:
+            where photo pixels that show skin are kept.
+        limbs: the arms' own shape, tapering from shoulder to wrist: where skin is
+            painted over what an old sleeve covered.
+        right_limb: the right arm's part of ``limbs``.
+        sleeves: the new garment's sleeves.
+    """
+
+    region: Mask
+    limbs: Mask
+    right_limb: Mask
+    sleeves: Mask
+
+
+BARE_ARM_WIDTH = 4.5
+"""Width of the strokes along the arms where bare skin is looked for, x the body
+frame's ``r``: wide enough to hold any old sleeve."""
+
+
+def arm_reach(body: BodyAnalysis, width_factor: float) -> Mask:
+    """Both arms from the shoulder to the heel of the hand, in strokes a little wider
+    than ``find_bare_arms``' (which start further down): every pixel either may test."""
+    kp, shape = body.keypoints, body.person_mask.shape
+    r = body_frame(kp).r
+    out = np.zeros(shape, bool)
+    for joints in ARMS:
+        out |= M.draw_stroke(shape, arm_path(kp, joints), width_factor * r + 4)
+    return out
+
+
+def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
+    """Each arm from where the new sleeve ends (or a third down the upper arm for a
+    sleeveless top) to the heel of the hand."""
+    kp, shape = body.keypoints, body.person_mask.shape
+    r = body_frame(kp).r
+    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
+    region = np.zeros(shape, bool)
+    arm_limbs = []  # right, left
+    sleeve_ends = (warped.landmarks.sleeve_end_r, warped.landmarks.sleeve_end_l)
+    for joints, sleeve_end in zip(ARMS, sleeve_ends, strict=True):
+        path = arm_path(kp, joints)
+        total = polyline_length(path)
+        start = 0.3 * float(np.linalg.norm(path[1] - path[0]))
+        if sleeve_end is not None:
+            start = max(start, arc_position(path, sleeve_end) + r)
+        if start >= total:
+            arm_limbs.append(np.zeros(shape, bool))
+            continue
+        region |= M.draw_stroke(shape, polyline_between(path, start, total), BARE_ARM_WIDTH * r)
+        arm_limbs.append(draw_arm(shape, path, start, total, sw))
+    sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
+    right, left = arm_limbs
+    return BareArms(region & ~M.dilate(sleeves, r), right | left, right, sleeves)
+
+
+def hand_colour(person: Image, body: BodyAnalysis, hand: tuple[int, ...], fallback: Image) -> Image:
+    """The median colour of a hand's skin (``hand``: its wrist's and fingers' MediaPipe
+    points), or ``fallback`` when the photo shows too little of it."""
+    found = hand_points(body.keypoints, hand)
+    if found is None:
+        return fallback
+    centre = found.wrist + 0.5 * (found.knuckles - found.wrist)
+    h, w = body.hands_mask.shape
+    reach = 1.2 * found.length + 2
+    x0, y0 = int(max(0, centre[0] - reach)), int(max(0, centre[1] - reach))
+    x1, y1 = int(min(w, centre[0] + reach + 1)), int(min(h, centre[1] + reach + 1))
+    if x1 <= x0 or y1 <= y0:
+        return fallback
+    pixels = person[y0:y1, x0:x1][body.hands_mask[y0:y1, x0:x1]]
+    # Gloves and cuffs are not the skin to paint.
+    pixels = pixels[near_skin(rgb_to_lab(pixels), body.skin_lab, chroma=20, lightness=40)]
+    if len(pixels) < 40:
+        return fallback
+    return np.median(pixels, axis=0).round().astype(np.uint8)
+
+
+ROUNDNESS_DARKEST = 0.62
+"""Light on a limb's silhouette edge relative to its middle (``limb_roundness``)."""
+
+
+def limb_roundness(limbs: Mask, where: Mask) -> npt.NDArray[np.float32]:
+    """Light across a limb seen side on, at the pixels of ``where`` (in their order):
+    1 along its middle, falling like a lit cylinder's to ``ROUNDNESS_DARKEST`` at its
+    edges. Flat skin paint reads as cardboard; a round limb does not."""
+    box = M.bounding_box(where)
+    assert box is not None
+    rows, cols = box
+    pad = (rows.stop - rows.start + cols.stop - cols.start) // 8 + 2
+    h, w = where.shape
+    window = (
+        slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
+        slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
+    )
+    inside = cv2.distanceTransform(limbs[window].astype(np.uint8), cv2.DIST_L2, 3)
+    # The limb's half width near each pixel: the largest distance to its edge around it.
+    reach = max(3, int(np.ceil(float(inside.max()))) * 2 + 1)
+    half = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach)))
+    depth = np.clip(inside / np.maximum(half, 1.0), 0.0, 1.0)
+    facing = np.sqrt(depth * (2.0 - depth))  # the cosine of a cylinder's normal to the eye
+    light = ROUNDNESS_DARKEST + (1.0 - ROUNDNESS_DARKEST) * facing
+    return np.asarray(light[where[window]], np.float32)

@@ -1,0 +1,1 @@
+"""Debugging aids: every intermediate of a try-on as pictures and JSON."""
