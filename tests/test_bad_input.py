@@ -12,6 +12,7 @@ from PIL import Image
 from tests.conftest import FULL_BODY, GARMENTS, SELFIES
 from tryon import (
     BodyNotVisibleError,
+    Category,
     GarmentNotFoundError,
     ImageSizeError,
     InvalidImageError,
@@ -21,6 +22,7 @@ from tryon import (
     UnknownEngineError,
 )
 from tryon.imageio import load_image
+from tryon.ops.color import rgb_to_lab
 
 
 def _png(image: Image.Image) -> bytes:
@@ -98,9 +100,24 @@ def test_selfie_asked_for_trousers(tryon: TryOn) -> None:
 
 
 def test_selfie_can_wear_a_top(tryon: TryOn) -> None:
+    """A selfie shows no hips, yet a top is put on: the photo is kept outside the
+    agnostic mask, and most of the mask now has the shirt's colour."""
     shirt = next(g for g in GARMENTS if g.name.startswith("shirts"))
     result = tryon.run(SELFIES[0], shirt, category="upper")
-    assert result.image.shape == load_image(SELFIES[0]).shape
+    original = load_image(SELFIES[0])
+    assert result.image.shape == original.shape
+    mask = result.agnostic_mask
+    assert result.category is Category.UPPER
+    assert np.array_equal(result.image[~mask], original[~mask])
+    changed = mask & np.any(result.image != original, axis=-1)
+    assert changed.sum() > 0.5 * mask.sum()
+    # The changed pixels have the shirt's colour, which the photo had there nowhere.
+    photo = tryon.analyze_garment(shirt)
+    shirt_lab = np.median(rgb_to_lab(photo.image[photo.mask]), axis=0)
+    now = np.linalg.norm(rgb_to_lab(result.image[changed]) - shirt_lab, axis=-1)
+    before = np.linalg.norm(rgb_to_lab(original[changed]) - shirt_lab, axis=-1)
+    assert np.median(now) < 10 and (now < 15).mean() > 0.8, np.median(now)
+    assert np.median(before) > 20
 
 
 def test_white_garment_on_white_backdrop(tryon: TryOn) -> None:
@@ -122,9 +139,12 @@ def test_trousers_asked_as_top(tryon: TryOn) -> None:
         tryon.analyze_garment(pants, category="upper")
 
 
-def test_unknown_category_and_engine() -> None:
-    with pytest.raises(ValueError, match="unknown category"):
-        TryOn.__new__(TryOn).run(FULL_BODY[0], GARMENTS[0], category="hat")
+def test_unknown_category_and_engine(tryon: TryOn) -> None:
+    with pytest.raises(ValueError, match="unknown category") as refused:
+        tryon.run(FULL_BODY[0], GARMENTS[0], category="hat")
+    assert str(refused.value) == "unknown category 'hat': use one of upper, lower, overall or auto"
+    with pytest.raises(ValueError, match="unknown category 'hat'"):
+        tryon.analyze_garment(GARMENTS[0], category="hat")
     with pytest.raises(UnknownEngineError, match="available engines"):
         TryOn(engine="magic")
 
