@@ -65,6 +65,12 @@ def test_run_writes_the_result_and_the_steps(tmp_path: Path, capfd) -> None:
     flat = keypoints["people"][0]["pose_keypoints_2d"]
     assert keypoints["version"] == 1.3 and len(flat) == 54
     assert all(isinstance(v, int | float) for v in flat)
+    xs, ys, confidences = flat[0::3], flat[1::3], flat[2::3]
+    height, width = load_image(PERSON).shape[:2]
+    assert all(0 < c <= 1 for c in confidences)  # the whole body is in the studio photo
+    assert all(0 <= x < width for x in xs) and all(0 <= y < height for y in ys)
+    # OpenPose-18 order: nose 0, neck 1, right hip 8, knee 9 and ankle 10, top to bottom.
+    assert ys[0] < ys[1] < ys[8] < ys[9] < ys[10]
     with PILImage.open(steps / "agnostic_mask.png") as mask:
         assert mask.mode == "L" and mask.size == picture.size
     with PILImage.open(steps / "steps.png") as sheet:

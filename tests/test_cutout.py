@@ -42,6 +42,12 @@ def test_the_alpha_channel_is_the_garment_mask(
     assert iou > 0.97
     assert analysis.category is Category.UPPER
     assert analysis.landmarks.sleeve_end_r is not None
+    # The cut-out is the sample shirt: its sleeves end where the opaque shirt's do.
+    opaque = tryon.analyze_garment(GARMENT).landmarks
+    for name in ("sleeve_end_r", "sleeve_end_l"):
+        found, expected = getattr(analysis.landmarks, name), getattr(opaque, name)
+        assert np.hypot(*np.subtract(found, expected)) < 0.01 * mask.shape[1], (name, found)
+    assert analysis.landmarks.sleeve_end_r[0] < mask.shape[1] / 2  # the wearer's right
 
 
 def test_the_same_garment_flattened_on_white_is_refused(

@@ -133,7 +133,14 @@ def test_engines_load_a_weights_directory_by_name(tiny_weights: Path, photos) ->
     tryon = TryOn(engine="catvton", weights=tiny_weights)
     assert isinstance(tryon.engine, CatVTONEngine)
     assert tryon.engine.renderer.pipeline.models.attention is not None
-    assert isinstance(TryOn(engine="hybrid", weights=tiny_weights).engine, HybridEngine)
+    hybrid = TryOn(engine="hybrid", weights=tiny_weights).engine
+    assert isinstance(hybrid, HybridEngine)
+    # Each engine is the one named, its models read from the directory given: every key
+    # of the tiny attention file, for all four self-attention modules of the tiny UNet.
+    assert (tryon.engine.name, hybrid.name) == ("catvton", "hybrid")
+    for engine in (tryon.engine, hybrid):
+        attention = engine.renderer.pipeline.models.attention
+        assert (attention.loaded, attention.modules) == (20, 4)
 
 
 def test_cli_run_without_weights_says_how_to_get_them(tmp_path: Path, capfd) -> None:
