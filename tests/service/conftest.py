@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,27 @@ def make_client(tryon: TryOn, catalog: Path, **settings: object) -> TestClient:
     """A test client of a fresh app (own settings, shared engine)."""
     app = create_app(ServiceSettings(catalog_dir=catalog, **settings), tryon_engine=tryon)
     return TestClient(app)
+
+
+def submit(client: TestClient, person: bytes, **fields: str) -> dict[str, object]:
+    """Posts a job (``fields``: the form fields); its JSON state, checked to be queued."""
+    response = client.post("/v1/jobs", files={"person": ("p.jpg", person)}, data=fields)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"] == job["url"] == f"/v1/jobs/{job['id']}"
+    return dict(job)
+
+
+def events(client: TestClient, job_id: object) -> list[tuple[str, dict[str, object]]]:
+    """Reads the job's event stream to its end."""
+    with client.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        text = stream.read().decode()
+    found = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        found.append((lines["event"], json.loads(lines["data"])))
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.service.conftest import FEW_STEPS, decoded, diffusion_settings, encoded, make_client
-from tests.service.test_jobs import PERSON, events, submit
+from tests.photos import PERSON
+from tests.service.conftest import (
+    FEW_STEPS,
+    decoded,
+    diffusion_settings,
+    encoded,
+    events,
+    make_client,
+    submit,
+)
 from tryon import TryOn
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -12,30 +11,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import PHOTOS
-from tests.service.conftest import decoded, encoded, error_of, make_client
+from tests.service.conftest import decoded, encoded, error_of, events, make_client, submit
 from tryon import TryOn
 
 PERSON = PHOTOS / "people" / "p1_studio.jpg"
-
-
-def submit(client: TestClient, person: bytes, **fields: str) -> dict[str, object]:
-    response = client.post("/v1/jobs", files={"person": ("p.jpg", person)}, data=fields)
-    assert response.status_code == 202, response.text
-    job = response.json()
-    assert response.headers["location"] == job["url"] == f"/v1/jobs/{job['id']}"
-    return dict(job)
-
-
-def events(client: TestClient, job_id: object) -> list[tuple[str, dict[str, object]]]:
-    """Reads the job's event stream to its end."""
-    with client.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        text = stream.read().decode()
-    found = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        found.append((lines["event"], json.loads(lines["data"])))
-    return found
 
 
 def test_job_runs_to_done(client: TestClient, shirt_id: str) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import decoded, error_of, make_client
+from tests.photos import PERSON
+from tests.service.conftest import decoded, error_of, events, make_client
 from tests.service.redis_server import RedisServer
-from tests.service.test_jobs import PERSON, events
 from tryon import TryOn
 
 
