@@ -86,7 +86,12 @@ def build_services(
     people = PersonCache(settings.person_cache_entries, settings.person_cache_ttl_s)
     catalog = Catalog(settings.catalog_dir, tryon=tryon)
     metrics = Metrics()
-    pool = WorkPool(settings.max_concurrency, settings.max_waiting, settings.retry_after_s, metrics)
+    pool = WorkPool(
+        settings.max_concurrency,
+        max_waiting=settings.max_waiting,
+        retry_after_s=settings.retry_after_s,
+        metrics=metrics,
+    )
     store = open_job_store(
         settings.job_store,
         StoreSettings(settings.result_ttl_s, settings.job_lease_s, settings.job_attempts),
@@ -100,7 +105,15 @@ def build_services(
         )
 
         backends = Backends(LocalGarments(tryon, catalog), LocalDiffusion(BatchRenderer(settings)))
-    execute = functools.partial(job_runner, tryon, catalog, settings, metrics, backends, people)
+    execute = functools.partial(
+        job_runner,
+        tryon=tryon,
+        catalog=catalog,
+        settings=settings,
+        metrics=metrics,
+        backends=backends,
+        people=people,
+    )
     jobs = JobQueue(
         store,
         execute,
@@ -114,24 +127,41 @@ def build_services(
 
 
 def job_runner(
+    spec: JobSpec,
+    progress: Progress,
+    *,
     tryon: TryOn,
     catalog: Catalog,
     settings: ServiceSettings,
     metrics: Metrics,
     backends: Backends | None,
     people: PersonCache,
-    spec: JobSpec,
-    progress: Progress,
 ) -> JobResult:
-    """Runs one job with the engine it names."""
+    """Runs one job with the engine it names.
+
+    Raises:
+        APIError: 400 when the job's engine is not loaded here.
+        TypeError: a diffusion job, and ``tryon`` is not the warp engine.
+    """
     if spec.engine == "warp":
-        return run_job(tryon, catalog, settings, metrics, spec, progress, people)
+        return run_job(
+            spec,
+            progress,
+            tryon=tryon,
+            catalog=catalog,
+            settings=settings,
+            metrics=metrics,
+            people=people,
+        )
     if backends is None:
         raise APIError(400, "EngineUnavailableError", f"engine {spec.engine} is not loaded")
     from tryon.engines.warp import WarpEngine
     from tryon.service.diffusion_jobs import run_diffusion_job
 
-    assert isinstance(tryon.engine, WarpEngine), "the service's own engine is the warp engine"
+    if not isinstance(tryon.engine, WarpEngine):
+        raise TypeError(
+            f"the service's own engine must be the warp engine, not {tryon.engine.name}"
+        )
     return run_diffusion_job(
         tryon.engine.analyzers,
         backends.garments,

@@ -88,13 +88,15 @@ def garment_analysis(
     Raises:
         UnknownGarmentError: ``garment_id`` is not in the catalog.
         TryOnError: the garment photo cannot be analysed.
+        ValueError: neither a garment photo nor a garment id is given.
     """
     if garment_id is not None:
         analysis = catalog.analysis(garment_id)
         if category not in ("auto", analysis.category.value):
             analysis = tryon.analyze_garment(catalog.photo(garment_id), category)
         return analysis
-    assert garment is not None, "a job has a garment photo or a garment id"
+    if garment is None:
+        raise ValueError("a job needs a garment photo or a garment id")
     return tryon.analyze_garment(garment, category)
 
 

@@ -32,7 +32,9 @@ class WorkPool:
         metrics: where in-flight work and the queue depth are reported.
     """
 
-    def __init__(self, threads: int, max_waiting: int, retry_after_s: int, metrics: Metrics):
+    def __init__(
+        self, threads: int, *, max_waiting: int, retry_after_s: int, metrics: Metrics
+    ) -> None:
         self.threads = threads
         self.capacity = threads + max_waiting
         self.retry_after_s = retry_after_s

@@ -156,6 +156,7 @@ def run_tryon(
     tryon: TryOn,
     catalog: Catalog,
     request: TryOnRequest,
+    *,
     progress: Progress | None = None,
     people: PersonCache | None = None,
 ) -> TryOnResult:
@@ -165,6 +166,7 @@ def run_tryon(
 
     Raises:
         TryOnError: bad input (no person, garment not separable, ...).
+        ValueError: the request has neither a garment photo nor a garment id.
     """
     report = progress or (lambda step, total: None)
     report(0, PROGRESS_STEPS)
@@ -173,9 +175,10 @@ def run_tryon(
         analysis = catalog.analysis(request.garment_id)
         if request.category not in ("auto", analysis.category.value):
             analysis = tryon.analyze_garment(catalog.photo(request.garment_id), request.category)
-    else:
-        assert request.garment is not None
+    elif request.garment is not None:
         analysis = tryon.analyze_garment(request.garment, request.category)
+    else:
+        raise ValueError("a try-on request needs a garment photo or a garment id")
     analysed = time.perf_counter() - start
     report(1, PROGRESS_STEPS)
     person: bytes | PreparedPerson = request.person
@@ -197,7 +200,7 @@ def run_tryon(
 
 
 def encode_result(
-    result: TryOnResult, output: OutputFormat, quality: int, metrics: Metrics, engine: str
+    result: TryOnResult, output: OutputFormat, *, quality: int, metrics: Metrics, engine: str
 ) -> tuple[bytes, dict[str, str]]:
     """The result image in ``output`` and its ``X-Tryon-*`` headers; records the timings."""
     start = time.perf_counter()
@@ -218,14 +221,14 @@ def result_headers(result: TryOnResult) -> dict[str, str]:
 
 
 def steps_document(
-    result: TryOnResult, output: OutputFormat, quality: int, metrics: Metrics, engine: str
+    result: TryOnResult, output: OutputFormat, *, quality: int, metrics: Metrics, engine: str
 ) -> dict[str, object]:
     """The JSON answer with ``steps=true``: the image and every intermediate picture.
 
     Masks and pictures with transparency are PNG; photos are WebP (small and quick to
     encode, whatever the main image's format).
     """
-    data, _ = encode_result(result, output, quality, metrics, engine)
+    data, _ = encode_result(result, output, quality=quality, metrics=metrics, engine=engine)
     pictures = step_images(result)
     named: list[tuple[str, PILImage.Image]] = [
         ("agnostic_mask", mask_image(result.agnostic_mask)),
@@ -250,22 +253,27 @@ def steps_document(
 
 
 def run_job(
+    spec: JobSpec,
+    progress: Progress,
+    *,
     tryon: TryOn,
     catalog: Catalog,
     settings: ServiceSettings,
     metrics: Metrics,
-    spec: JobSpec,
-    progress: Progress,
     people: PersonCache | None = None,
 ) -> JobResult:
     """Runs one job (blocking): the try-on, then the image in the requested format."""
     request = TryOnRequest.from_spec(spec)
     try:
-        result = run_tryon(tryon, catalog, request, progress, people)
+        result = run_tryon(tryon, catalog, request, progress=progress, people=people)
     except UnknownGarmentError as exc:  # removed from the catalog while queued
         raise APIError(404, "UnknownGarmentError", str(exc)) from None
     data, headers = encode_result(
-        result, request.output, settings.output_quality, metrics, spec.engine
+        result,
+        request.output,
+        quality=settings.output_quality,
+        metrics=metrics,
+        engine=spec.engine,
     )
     progress(PROGRESS_STEPS, PROGRESS_STEPS)
     return JobResult(data, request.output.media_type, headers)

@@ -77,7 +77,11 @@ def _image(services: Services, wanted: TryOnRequest) -> tuple[bytes, dict[str, s
         services.engine(wanted.engine), services.catalog, wanted, people=services.people
     )
     return encode_result(
-        result, wanted.output, services.settings.output_quality, services.metrics, wanted.engine
+        result,
+        wanted.output,
+        quality=services.settings.output_quality,
+        metrics=services.metrics,
+        engine=wanted.engine,
     )
 
 
@@ -86,5 +90,9 @@ def _steps(services: Services, wanted: TryOnRequest) -> dict[str, object]:
         services.engine(wanted.engine), services.catalog, wanted, people=services.people
     )
     return steps_document(
-        result, wanted.output, services.settings.output_quality, services.metrics, wanted.engine
+        result,
+        wanted.output,
+        quality=services.settings.output_quality,
+        metrics=services.metrics,
+        engine=wanted.engine,
     )
