@@ -32,10 +32,10 @@ Updating the expectations, after a change to the look has been made on purpose::
     TRYON_UPDATE_EXPECTED=1 pytest tests/test_expected_looks.py
 
 rewrites ``tests/expected_looks.json`` from the current code and then fails every test
-of this module, saying so: an update never passes silently. Review the change (``git
-diff tests/expected_looks.json``: one line per thumbnail row and per crop), look at the
-new try-ons, rerun without the variable and commit the file with the change that made
-it, saying why the look changed.
+that reads it, saying so: an update never passes silently. Review the change (``git diff
+tests/expected_looks.json``: one line per row of numbers), look at the new try-ons, rerun
+without the variable and commit the file with the change that made it, saying why the
+look changed.
 """
 
 from __future__ import annotations
