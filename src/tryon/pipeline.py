@@ -10,6 +10,7 @@ from types import TracebackType
 
 from tryon.engines import Engine, create_engine
 from tryon.engines.warp import PreparedPerson, WarpEngine
+from tryon.errors import TryOnError
 from tryon.imageio import ImageSource, load_cutout, load_image
 from tryon.types import Category, GarmentAnalysis, TryOnResult
 
@@ -59,8 +60,8 @@ class TryOn:
             person: path, encoded bytes or RGB uint8 (H, W, 3) array of the person photo.
 
         Raises:
-            TryOnError: bad input (not an image, nobody in it, ...).
-            ValueError: the engine cannot reuse a person analysis.
+            TryOnError: bad input (not an image, nobody in it, ...), or an engine that
+                cannot reuse a person analysis.
         """
         engine = self._warp_engine()
         return engine.prepare_person(load_image(person, role="person photo"))
@@ -128,7 +129,7 @@ class TryOn:
 
     def _warp_engine(self) -> WarpEngine:
         if not isinstance(self.engine, WarpEngine):
-            raise ValueError(
+            raise TryOnError(
                 f"the {self.engine.name} engine does not reuse person analyses; "
                 "pass the person photo itself"
             )

@@ -12,12 +12,13 @@ import numpy.typing as npt
 
 from tryon.body.agnostic import agnostic_mask
 from tryon.body.clothing import find_old_garment, skin_pixels
-from tryon.body.frame import body_frame
+from tryon.body.frame import BodyFrame, body_frame
 from tryon.errors import GarmentNotFoundError
 from tryon.ops import masks as M
 from tryon.ops.geometry import point_at_length, polyline_between, polyline_length, unit
 from tryon.types import (
     BodyAnalysis,
+    BodyKeypoints,
     Category,
     GarmentAnalysis,
     GarmentLandmarks,
@@ -49,6 +50,10 @@ def _pixel(p: npt.NDArray[np.float32]) -> tuple[float, float]:
     return (float(p[0]), float(p[1]))
 
 
+Parts = tuple[npt.NDArray[np.uint8], dict[Piece, LimbShape], dict[str, npt.NDArray[np.float32]]]
+"""A worn garment's piece map, its limbs and its landmarks (by ``GarmentLandmarks`` name)."""
+
+
 def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> GarmentAnalysis:
     """Cuts the ``category`` garment out of a photo of a person wearing it.
 
@@ -56,8 +61,19 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
         GarmentNotFoundError: the region holds no clothing (bare skin) or the body parts
             the category needs are not visible.
     """
-    kp, cfg = body.keypoints, WarpConfig()
-    frame = body_frame(kp)
+    frame = body_frame(body.keypoints)
+    mask = _cut_out(image, body, category, frame)
+    if category is Category.LOWER:
+        pieces, limbs, marks = _trouser_parts(mask, body.keypoints, frame, WarpConfig())
+    else:
+        pieces, limbs, marks = _top_parts(mask, body.keypoints, frame, WarpConfig())
+    landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
+    return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
+
+
+def _cut_out(image: Image, body: BodyAnalysis, category: Category, frame: BodyFrame) -> Mask:
+    """The garment's pixels: the clothing in the category's agnostic region, without
+    skin, head and hands, as one solid piece."""
     worn = find_old_garment(image, body, agnostic_mask(body, category), category)
     region = worn.mask & body.person_mask & ~(body.head_mask | body.hands_mask)
     region &= ~skin_pixels(image, body.skin_lab, region, worn.colours)
@@ -67,41 +83,52 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
             f"the person in the garment photo wears no {category.value} garment that could be "
             "cut out; use a photo where the garment is clearly visible, or a product photo"
         )
+    return mask
+
+
+def _trouser_parts(mask: Mask, kp: BodyKeypoints, frame: BodyFrame, cfg: WarpConfig) -> Parts:
+    """Trousers: the legs split at the crotch, landmarks where the warp puts the body's."""
+    down = frame.down
+    pieces = np.where(mask, np.uint8(Piece.TORSO), np.uint8(Piece.NONE))
+    limbs: dict[Piece, LimbShape] = {}
+    rh, lh = kp.joint(Joint.R_HIP), kp.joint(Joint.L_HIP)
+    hip_across = unit(lh - rh)
+    waist = frame.hip_mid - down * cfg.waist_above_hip * frame.torso_length
+    half = 0.8 * max(float(np.linalg.norm(lh - rh)), 4 * frame.r)
+    crotch = frame.hip_mid + down * 0.15 * frame.torso_length
+    right = M.half_plane(mask.shape, waist, -unit(hip_across)) & mask
+    pieces[right] = Piece.LEG_R
+    pieces[mask & ~right] = Piece.LEG_L
+    marks = {
+        "waist_r": waist - hip_across * half,
+        "waist_l": waist + hip_across * half,
+        "crotch": crotch,
+    }
+    for piece, side, knee, ankle in (
+        (Piece.LEG_R, "r", Joint.R_KNEE, Joint.R_ANKLE),
+        (Piece.LEG_L, "l", Joint.L_KNEE, Joint.L_ANKLE),
+    ):
+        root = (marks[f"waist_{side}"] + crotch) / 2 + down * 0.5 * float(
+            np.linalg.norm(crotch - waist)
+        )
+        path = np.stack([root, kp.joint(knee), kp.joint(ankle)]).astype(np.float32)
+        length = _extent_along(pieces == piece, path, 8 * frame.r)
+        end, _ = point_at_length(path, length)
+        limbs[piece] = LimbShape(
+            polyline_between(path, 0.0, length), np.array([1.2 * half, 0.6 * half], np.float32)
+        )
+        marks[f"leg_hem_{side}"] = end
+    return pieces, limbs, marks
+
+
+def _top_parts(mask: Mask, kp: BodyKeypoints, frame: BodyFrame, cfg: WarpConfig) -> Parts:
+    """Tops and dresses: the body and the sleeves along the arms, landmarks where the
+    warp puts the body's."""
     rs, ls = kp.joint(Joint.R_SHOULDER), kp.joint(Joint.L_SHOULDER)
     sw = float(np.linalg.norm(ls - rs))
     across, down = unit(ls - rs), frame.down
     pieces = np.where(mask, np.uint8(Piece.TORSO), np.uint8(Piece.NONE))
     limbs: dict[Piece, LimbShape] = {}
-    if category is Category.LOWER:
-        rh, lh = kp.joint(Joint.R_HIP), kp.joint(Joint.L_HIP)
-        hip_across = unit(lh - rh)
-        waist = frame.hip_mid - down * cfg.waist_above_hip * frame.torso_length
-        half = 0.8 * max(float(np.linalg.norm(lh - rh)), 4 * frame.r)
-        crotch = frame.hip_mid + down * 0.15 * frame.torso_length
-        right = M.half_plane(mask.shape, waist, -unit(hip_across)) & mask
-        pieces[right] = Piece.LEG_R
-        pieces[mask & ~right] = Piece.LEG_L
-        marks = {
-            "waist_r": waist - hip_across * half,
-            "waist_l": waist + hip_across * half,
-            "crotch": crotch,
-        }
-        for piece, side, knee, ankle in (
-            (Piece.LEG_R, "r", Joint.R_KNEE, Joint.R_ANKLE),
-            (Piece.LEG_L, "l", Joint.L_KNEE, Joint.L_ANKLE),
-        ):
-            root = (marks[f"waist_{side}"] + crotch) / 2 + down * 0.5 * float(
-                np.linalg.norm(crotch - waist)
-            )
-            path = np.stack([root, kp.joint(knee), kp.joint(ankle)]).astype(np.float32)
-            length = _extent_along(pieces == piece, path, 8 * frame.r)
-            end, _ = point_at_length(path, length)
-            limbs[piece] = LimbShape(
-                polyline_between(path, 0.0, length), np.array([1.2 * half, 0.6 * half], np.float32)
-            )
-            marks[f"leg_hem_{side}"] = end
-        landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
-        return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
     up = -down
     t_rs = rs - across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
     t_ls = ls + across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
@@ -137,5 +164,4 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
             np.array([root_width, 0.6 * root_width], np.float32),
         )
         marks[f"sleeve_end_{side}"], _ = point_at_length(path, length)
-    landmarks = GarmentLandmarks(**{k: _pixel(v) for k, v in marks.items()})
-    return GarmentAnalysis(image, mask, pieces, category, landmarks, limbs, source="worn")
+    return pieces, limbs, marks

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.body.frame import body_frame
+from tryon.errors import GarmentNotFoundError
 from tryon.ops import masks as M
 from tryon.ops.geometry import perpendicular, points_at_lengths, polyline_length, unit
 from tryon.types import (
@@ -79,9 +80,18 @@ class TorsoFrame:
         return (centre + self.scale * a[:, None] * across).astype(np.float32)
 
 
-def _arr(p: tuple[float, float] | None) -> Vec:
+def _arr(p: tuple[float, float] | None, name: str) -> Vec:
+    """The landmark ``name`` as a vector.
+
+    Raises:
+        GarmentNotFoundError: the garment analysis lacks it (a garment of another
+            category than the one tried on).
+    """
     if p is None:
-        raise ValueError("missing landmark")
+        raise GarmentNotFoundError(
+            f"the garment has no {name.replace('_', ' ')} landmark, which this category "
+            "needs: analyse the garment as the category it is tried on as, or pass auto"
+        )
     return np.asarray(p, np.float32)
 
 
@@ -91,9 +101,19 @@ def _lattice(box: tuple[float, float, float, float], n: int = 5) -> npt.NDArray[
     return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2).astype(np.float32)
 
 
+SLEEVE_FULL_RATIO = 0.9
+"""A sleeve at least this long x the flat shoulder width is a long sleeve (ends at the
+wrist, whatever the body's proportions)."""
+
+LEG_FULL_RATIO = 1.5
+"""A trouser leg at least this long x the flat waist width is full-length (ends at the
+ankle)."""
+
+
 def _limb_fit(
     piece: Piece,
     limb: LimbShape,
+    *,
     scale: float,
     seam: tuple[Vec, Vec],
     target_seam: tuple[Vec, Vec],
@@ -185,8 +205,8 @@ def _fit_top(
     up = -frame.down
     t_rs = rs - across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
     t_ls = ls + across * cfg.shoulder_out * sw + up * cfg.shoulder_up * sw
-    g_rs, g_ls = _arr(lm.shoulder_r), _arr(lm.shoulder_l)
-    hem_mid = (_arr(lm.hem_r) + _arr(lm.hem_l)) / 2
+    g_rs, g_ls = _arr(lm.shoulder_r, "shoulder_r"), _arr(lm.shoulder_l, "shoulder_l")
+    hem_mid = (_arr(lm.hem_r, "hem_r") + _arr(lm.hem_l, "hem_l")) / 2
     g_origin = (g_rs + g_ls) / 2
     g_down = -perpendicular(unit(g_ls - g_rs))
     g_down = g_down if g_down[1] > 0 else -g_down
@@ -230,21 +250,21 @@ def _fit_top(
         limb = garment.limbs.get(piece)
         if limb is None:
             continue
-        seam = (_arr(g_sh), _arr(g_ap))
+        seam = (_arr(g_sh, "shoulder"), _arr(g_ap, "armpit"))
         joints = np.stack([kp.joint(ej), kp.joint(wj)]).astype(np.float32)
         target_seam = (to_body(seam[0])[0], to_body(seam[1])[0])
         shoulders = float(np.linalg.norm(g_ls - g_rs))
         fit = _limb_fit(
             piece,
             limb,
-            to_body.scale,
-            seam,
-            target_seam,
-            joints,
-            cfg.tube_width,
-            shoulders,
-            0.9,
-            cfg,
+            scale=to_body.scale,
+            seam=seam,
+            target_seam=target_seam,
+            joints=joints,
+            tube_width=cfg.tube_width,
+            reference=shoulders,
+            full_ratio=SLEEVE_FULL_RATIO,
+            cfg=cfg,
         )
         fits.append(fit)
     return fits
@@ -314,7 +334,11 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
     joint_width = max(float(np.linalg.norm(lh - rh)), 4 * frame.r)
     waist_centre = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
     width = min(_hip_width(body, frame.hip_mid, across, joint_width), 1.6 * joint_width)
-    g_wr, g_wl, g_crotch = _arr(lm.waist_r), _arr(lm.waist_l), _arr(lm.crotch)
+    g_wr, g_wl, g_crotch = (
+        _arr(lm.waist_r, "waist_r"),
+        _arr(lm.waist_l, "waist_l"),
+        _arr(lm.crotch, "crotch"),
+    )
     scale = width / max(float(np.linalg.norm(g_wl - g_wr)), 1.0)
     t_wr, t_wl = waist_centre - across * width / 2, waist_centre + across * width / 2
     rise = float(np.linalg.norm(g_crotch - (g_wr + g_wl) / 2)) * scale
@@ -332,17 +356,18 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
         # Ankle: the hem reaches the top of the foot, a little below the joint.
         joints[-1] += unit(joints[-1] - joints[-2]) * 0.04 * polyline_length(joints)
         waist = float(np.linalg.norm(g_wl - g_wr))
+        # Trouser legs are drawn at their flat width (no tube narrowing).
         fit = _limb_fit(
             piece,
             limb,
-            scale,
-            (g_waist, g_crotch),
-            (t_waist, t_crotch),
-            joints,
-            1.0,
-            waist,
-            1.5,
-            cfg,
+            scale=scale,
+            seam=(g_waist, g_crotch),
+            target_seam=(t_waist, t_crotch),
+            joints=joints,
+            tube_width=1.0,
+            reference=waist,
+            full_ratio=LEG_FULL_RATIO,
+            cfg=cfg,
         )
         # Both legs share the waist's centre and the crotch, so they meet.
         shared_src = np.stack([(g_wr + g_wl) / 2, g_crotch])
