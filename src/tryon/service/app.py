@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 
 from tryon import __version__
 from tryon.pipeline import TryOn
+from tryon.process import configure_process
 from tryon.service.api_errors import install_error_handlers
 from tryon.service.deps import build_services
 from tryon.service.metrics import MetricsMiddleware
@@ -80,5 +81,7 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """The app with the settings in ``$TRYON_SERVICE_SETTINGS`` (``tryon serve
-    --workers N`` starts each worker process with this factory)."""
+    --workers N`` starts each worker process with this factory). A worker process
+    takes the process settings ``tryon serve`` takes (see ``tryon.process``)."""
+    configure_process()
     return create_app(ServiceSettings.from_env())

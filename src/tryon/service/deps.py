@@ -48,6 +48,7 @@ class Services:
         store: job state, events and results.
         jobs: the worker threads running jobs.
         people: person photos analysed while shoppers try garments on them.
+        owns_engine: whether ``tryon`` was made for the service (then closed with it).
     """
 
     settings: ServiceSettings
@@ -58,6 +59,7 @@ class Services:
     store: JobStore
     jobs: JobQueue
     people: PersonCache
+    owns_engine: bool = False
 
     def engine(self, name: str) -> TryOn:
         """The instance of the engine ``name`` (only the warp engine runs so far)."""
@@ -66,9 +68,12 @@ class Services:
         return self.tryon
 
     def close(self) -> None:
-        """Stops the job workers and the pool (running work finishes first)."""
+        """Stops the job workers and the pool (running work finishes first), then the
+        engine's threads when the service made it."""
         self.jobs.close()
         self.pool.close()
+        if self.owns_engine:
+            self.tryon.close()
 
 
 def build_services(
@@ -82,6 +87,7 @@ def build_services(
         backends: where diffusion jobs run (Ray Serve deployments); by default, in this
             process when ``settings.weights_dir`` is set, else nowhere.
     """
+    owns_engine = tryon is None
     tryon = tryon or TryOn(engine="warp")
     people = PersonCache(settings.person_cache_entries, settings.person_cache_ttl_s)
     catalog = Catalog(settings.catalog_dir, tryon=tryon)
@@ -123,7 +129,7 @@ def build_services(
         metrics=metrics,
         purge_every_s=min(30.0, settings.result_ttl_s / 4),
     )
-    return Services(settings, tryon, catalog, metrics, pool, store, jobs, people)
+    return Services(settings, tryon, catalog, metrics, pool, store, jobs, people, owns_engine)
 
 
 def job_runner(
