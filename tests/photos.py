@@ -10,6 +10,7 @@ for a missing photo.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -42,6 +43,8 @@ PHOTOS = photos_dir()
 FULL_BODY = sorted(p for p in (PHOTOS / "people").glob("*.jpg") if "selfie" not in p.name)
 SELFIES = sorted((PHOTOS / "people").glob("*selfie*.jpg"))
 GARMENTS = sorted(p for p in (PHOTOS / "garments").glob("*.jpg") if "_back" not in p.name)
+WARP_PAIRS = list(itertools.product(FULL_BODY, GARMENTS))
+"""Every full-body person with every garment: the pairs the stage tests look at."""
 
 
 def person(name: str = "p1_studio.jpg") -> Path:

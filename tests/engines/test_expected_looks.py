@@ -31,9 +31,9 @@ Updating the expectations, after a change to the look has been made on purpose::
 
     TRYON_UPDATE_EXPECTED=1 pytest tests/test_expected_looks.py
 
-rewrites ``tests/expected_looks.json`` from the current code and then fails every test
+rewrites ``tests/engines/expected_looks.json`` from the current code and then fails every test
 that reads it, saying so: an update never passes silently. Review the change (``git diff
-tests/expected_looks.json``: one line per row of numbers), look at the new try-ons, rerun
+tests/engines/expected_looks.json``: one line per row of numbers), look at the new try-ons, rerun
 without the variable and commit the file with the change that made it, saying why the
 look changed.
 """
@@ -52,7 +52,7 @@ import pytest
 
 from tryon import TryOn, TryOnError
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PEOPLE = sorted((SAMPLES / "people").glob("*.jpg"))
 GARMENTS = sorted((SAMPLES / "garments").glob("*.jpg"))
 PAIRS = list(itertools.product(PEOPLE, GARMENTS))

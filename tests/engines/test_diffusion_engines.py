@@ -13,11 +13,11 @@ from tryon import TryOn, TryOnError, cli
 from tryon.body.agnostic import agnostic_mask
 from tryon.diffusion.images import image_hw, working_size
 from tryon.diffusion.sampling import SamplerConfig
-from tryon.engines.catvton import CatVTONConfig, CatVTONEngine
+from tryon.engines.catvton import CatVTONConfig, CatVTONEngine, repaint
 from tryon.engines.hybrid import HybridConfig, HybridEngine
 from tryon.engines.warp import WarpEngine
 from tryon.imageio import load_image
-from tryon.types import Category, TryOnResult
+from tryon.types import Category, DiffusionDetails, TryOnResult
 
 SMALL = 96 * 72  # working area: tiny models at a tiny size keep the tests fast
 FEW = SamplerConfig("compat-few", steps=4)
@@ -48,6 +48,17 @@ def test_catvton_changes_only_the_agnostic_mask(dressed: TryOnResult, photos) ->
     assert np.abs(dressed.image[inside].astype(int) - person[inside]).mean() > 5
     assert dressed.category is Category.UPPER
     assert {"analysis", "diffusion", "repaint", "total"} <= set(dressed.timings)
+
+
+def test_catvton_keeps_the_raw_model_output_in_its_details(dressed: TryOnResult, photos) -> None:
+    """The image is the raw output blended into the photo: equal to it where the blend
+    weight reaches 1 (deep inside the mask), the photo's outside the mask."""
+    assert isinstance(dressed.details, DiffusionDetails)
+    generated = dressed.details.generated
+    assert generated.shape == photos[0].shape and generated.dtype == np.uint8
+    assert np.array_equal(dressed.image, repaint(photos[0], generated, dressed.agnostic_mask))
+    with pytest.raises(ValueError, match="not made by warping"):
+        _ = dressed.warp_details
 
 
 def test_catvton_uses_the_warp_engines_agnostic_mask(dressed: TryOnResult) -> None:

@@ -1,0 +1,72 @@
+"""The warp engine end to end on the real photos: what a caller relies on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.photos import FULL_BODY, GARMENT, GARMENTS, PERSON
+from tests.photos import garment as garment_photo
+from tryon import Category, TryOn, TryOnError
+from tryon.engines import WarpEngine
+from tryon.imageio import load_image
+
+
+def test_category_is_inferred_from_the_garment(warp_results) -> None:
+    for (_, garment), r in warp_results.items():
+        expected = Category.LOWER if garment.startswith("pants") else Category.UPPER
+        assert r.category is expected, garment
+
+
+def test_is_deterministic(tryon: TryOn) -> None:
+    a = tryon.run(FULL_BODY[0], GARMENTS[0])
+    b = tryon.run(FULL_BODY[0], GARMENTS[0])
+    assert np.array_equal(a.image, b.image)
+
+
+def test_a_prepared_person_gives_the_same_try_on_for_each_garment(tryon: TryOn) -> None:
+    """The body, agnostic mask and scene made once per person and category give
+    exactly the try-ons made from the photo itself, in any order of garments."""
+    prepared = tryon.prepare_person(PERSON)
+    for garment_path in (GARMENT, garment_photo("pants_1_front.jpg"), GARMENT):
+        analysis = tryon.analyze_garment(garment_path)
+        reused = tryon.run(prepared, analysis)
+        fresh = tryon.run(PERSON, analysis)
+        assert np.array_equal(reused.image, fresh.image)
+        assert np.array_equal(reused.agnostic_mask, fresh.agnostic_mask)
+        assert "body" not in reused.timings
+    assert set(prepared.sides) == {Category.UPPER, Category.LOWER}
+
+
+def test_a_prepared_person_is_refused_by_engines_that_cannot_reuse_it() -> None:
+    class Other:
+        name = "other"
+
+    with pytest.raises(TryOnError, match="does not reuse person analyses"):
+        TryOn(engine=Other()).prepare_person(PERSON)  # type: ignore[arg-type]
+
+
+def test_an_engine_closes_its_own_threads_and_leaves_shared_analysers_open(tryon: TryOn) -> None:
+    shared = tryon.engine.analyzers  # type: ignore[attr-defined]
+    with WarpEngine(analyzers=shared) as engine:
+        garment = engine.analyze_garment(load_image(GARMENT), None)
+        before = engine.dress(load_image(PERSON), garment, None)
+    with pytest.raises(RuntimeError, match="shutdown"):
+        engine.dress(load_image(PERSON), before.garment, None)
+    # The analysers belong to the session's engine: they still work.
+    assert shared.body.analyze(load_image(PERSON)).keypoints.image_size == before.image.shape[:2]
+
+
+def test_the_engine_changes_no_process_setting() -> None:
+    """Process-wide settings are the entry point's (``tryon.configure_process``)."""
+    probe = (
+        "import cv2; cv2.setNumThreads(3); from tryon import TryOn; "
+        "TryOn(engine='warp').close(); print(cv2.getNumThreads())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["3"]
