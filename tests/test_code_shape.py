@@ -24,7 +24,7 @@ MAX_FUNCTION_LINES = 80
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(row.split())
     for row in (
-        "types errors allocator threads",
+        "types errors allocator threads closing",
         "ops imageio process",
         "body diffusion debug",
         "garment warp compose",

@@ -6,8 +6,8 @@ import functools
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 
+from tryon.closing import Closeable
 from tryon.engines import Engine, create_engine
 from tryon.engines.warp import PreparedPerson, WarpEngine
 from tryon.errors import TryOnError
@@ -15,7 +15,7 @@ from tryon.imageio import ImageSource, load_cutout, load_image
 from tryon.types import Category, GarmentAnalysis, TryOnResult
 
 
-class TryOn:
+class TryOn(Closeable):
     """Dresses a person photo in a garment.
 
     Example:
@@ -115,17 +115,6 @@ class TryOn:
     def close(self) -> None:
         """Stops the engine's threads; the ``TryOn`` cannot be used afterwards."""
         self.engine.close()
-
-    def __enter__(self) -> TryOn:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _warp_engine(self) -> WarpEngine:
         if not isinstance(self.engine, WarpEngine):

@@ -35,6 +35,7 @@ def compose(
     warped: WarpedGarment,
     agnostic: Mask,
     category: Category,
+    *,
     cfg: ComposeConfig | None = None,
     scene: Scene | None = None,
     bare_arms: BareArms | None = None,
@@ -55,7 +56,7 @@ def compose(
         The composite; outside ``agnostic`` it equals ``person`` exactly.
     """
     cfg = cfg or ComposeConfig()
-    scene = scene or prepare_scene(person, body, agnostic, category, cfg)
+    scene = scene or prepare_scene(person, body, agnostic, category, cfg=cfg)
     box = scene.box
     if box is None:
         return Composite(

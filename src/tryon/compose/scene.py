@@ -115,6 +115,7 @@ def prepare_scene(
     body: BodyAnalysis,
     agnostic: Mask,
     category: Category,
+    *,
     cfg: ComposeConfig | None = None,
 ) -> Scene:
     """Finds the old garment, measures the photo's shading on it and continues the

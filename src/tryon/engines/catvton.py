@@ -12,15 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import cv2
 import numpy as np
 
+from tryon.closing import Closeable
 from tryon.diffusion.models import DiffusionModels
 from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
-from tryon.diffusion.sampling import DEFAULT_PRESET, SamplerConfig
-from tryon.diffusion.weights import DEFAULT_VERSION
 from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
 from tryon.errors import TryOnError
 from tryon.types import (
@@ -34,36 +32,20 @@ from tryon.types import (
 
 
 @dataclass(frozen=True)
-class CatVTONConfig:
-    """Settings of the ``catvton`` engine.
+class CatVTONConfig(RenderConfig):
+    """Settings of the ``catvton`` engine: the renderer's (``RenderConfig``: version,
+    preset, seed, area, device) and what is done with its output.
 
     Attributes:
-        version: CatVTON attention weights: "mix-48k-1024", "vitonhd-16k-512" or
-            "dresscode-16k-512".
-        preset: sampler preset name ("compat", "fast", "draft") or a ``SamplerConfig``.
-        seed: seed of the sampling noise; the same inputs and seed give the same image.
         repaint: blend the result into the photo through a feathered mask so that every
             pixel outside the agnostic mask is the input's (off: the raw model output,
             as CatVTON returns it).
-        area: pixels the person photo is scaled to (keeping its aspect ratio); None uses
-            the version's training size (1024x768 or 512x384).
-        device: "cuda", "cpu", ...; None picks the GPU when there is one.
     """
 
-    version: str = DEFAULT_VERSION
-    preset: str | SamplerConfig = DEFAULT_PRESET
-    seed: int = 0
     repaint: bool = True
-    area: int | None = None
-    device: str | None = None
-
-    @property
-    def render(self) -> RenderConfig:
-        """The renderer's part of these settings."""
-        return RenderConfig(self.version, self.preset, self.seed, self.area, self.device)
 
 
-class CatVTONEngine:
+class CatVTONEngine(Closeable):
     """Try-on by CatVTON's diffusion model.
 
     Args:
@@ -87,7 +69,7 @@ class CatVTONEngine:
     ) -> None:
         self.config = config or CatVTONConfig()
         # The diffusion weights first: a missing file is reported before MediaPipe loads.
-        self.renderer = DiffusionRenderer(weights, self.config.render, models)
+        self.renderer = DiffusionRenderer(weights, self.config, models)
         self._owns_analyzers = analyzers is None
         self.analyzers = analyzers or Analyzers()
 
@@ -95,17 +77,6 @@ class CatVTONEngine:
         """Stops the analysers' threads when the engine made them."""
         if self._owns_analyzers:
             self.analyzers.close()
-
-    def __enter__(self) -> CatVTONEngine:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def analyze_garment(
         self, garment: Image, category: Category | None, cutout: Mask | None = None

@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
 
+from tryon.closing import Closeable
 from tryon.diffusion.models import DiffusionModels
 from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
 from tryon.diffusion.sampling import SamplerConfig
@@ -77,7 +77,7 @@ class Refined:
     weight: npt.NDArray[np.float32]
 
 
-class HybridEngine:
+class HybridEngine(Closeable):
     """Warp, then diffusion on the seams.
 
     Args:
@@ -108,17 +108,6 @@ class HybridEngine:
         """Stops the warp engine's threads when the engine made it."""
         if self._owns_warp:
             self.warp.close()
-
-    def __enter__(self) -> HybridEngine:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def analyze_garment(
         self, garment: Image, category: Category | None, cutout: Mask | None = None

@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TypeVar
 
 from tryon.body.models import BodyModels
+from tryon.closing import Closeable
 from tryon.compose import BareArms, ComposeConfig, Scene, compose, find_bare_arms, prepare_scene
 from tryon.engines.checks import check_visible
 from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
@@ -93,7 +93,7 @@ class PreparedPerson:
     sides: PersonSides = field(default_factory=PersonSides)
 
 
-class WarpEngine:
+class WarpEngine(Closeable):
     """Try-on by warping the garment photo onto the body (no generative model).
 
     Owns a thread pool (and the analysers' pools when it made them): ``close`` it, or use
@@ -128,17 +128,6 @@ class WarpEngine:
         self._warps.shutdown(wait=True)
         if self._owns_analyzers:
             self.analyzers.close()
-
-    def __enter__(self) -> WarpEngine:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def analyze_garment(
         self, garment: Image, category: Category | None, cutout: Mask | None = None
@@ -183,9 +172,9 @@ class WarpEngine:
                 warped,
                 side.agnostic_mask,
                 chosen,
-                self.compose_config,
-                side.scene,
-                bare_arms,
+                cfg=self.compose_config,
+                scene=side.scene,
+                bare_arms=bare_arms,
             ),
         )
         return TryOnResult(
@@ -220,7 +209,11 @@ class WarpEngine:
             timings,
             "scene",
             lambda: prepare_scene(
-                person.image, person.body, masked.agnostic_mask, category, self.compose_config
+                person.image,
+                person.body,
+                masked.agnostic_mask,
+                category,
+                cfg=self.compose_config,
             ),
         )
         return PersonSide(masked.agnostic_mask, scene)

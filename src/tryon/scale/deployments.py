@@ -42,8 +42,8 @@ from tryon.service.diffusion_jobs import (
     Rendering,
     RenderRequest,
     StepCallback,
-    garment_analysis,
 )
+from tryon.service.garment_lookup import garment_analysis
 from tryon.service.jobs import WorkerLostError
 from tryon.service.settings import ServiceSettings
 from tryon.types import GarmentAnalysis
@@ -139,7 +139,7 @@ class GarmentPreprocessor:
     def prepare(
         self, garment: bytes | None, garment_id: str | None, category: str
     ) -> GarmentAnalysis:
-        """The garment's analysis (see ``tryon.service.diffusion_jobs.garment_analysis``)."""
+        """The garment's analysis (see ``tryon.service.garment_lookup.garment_analysis``)."""
         return garment_analysis(self.tryon, self.catalog, garment, garment_id, category)
 
 

@@ -169,13 +169,13 @@ def job_runner(
             f"the service's own engine must be the warp engine, not {tryon.engine.name}"
         )
     return run_diffusion_job(
-        tryon.engine.analyzers,
-        backends.garments,
-        backends.diffusion,
-        settings,
-        metrics,
         spec,
         progress,
+        analyzers=tryon.engine.analyzers,
+        garments=backends.garments,
+        diffusion=backends.diffusion,
+        settings=settings,
+        metrics=metrics,
     )
 
 

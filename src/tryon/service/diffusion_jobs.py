@@ -25,6 +25,7 @@ from tryon.imageio import load_image
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, encode
+from tryon.service.garment_lookup import garment_analysis
 from tryon.service.jobs import JobResult, JobSpec, Progress
 from tryon.service.metrics import Metrics
 from tryon.service.settings import ServiceSettings
@@ -77,27 +78,6 @@ class GarmentBackend(Protocol):
     def analysis(
         self, garment: bytes | None, garment_id: str | None, category: str
     ) -> GarmentAnalysis: ...
-
-
-def garment_analysis(
-    tryon: TryOn, catalog: Catalog, garment: bytes | None, garment_id: str | None, category: str
-) -> GarmentAnalysis:
-    """The garment's analysis: a catalogued garment is not analysed again unless another
-    category than the one it was analysed as is asked for.
-
-    Raises:
-        UnknownGarmentError: ``garment_id`` is not in the catalog.
-        TryOnError: the garment photo cannot be analysed.
-        ValueError: neither a garment photo nor a garment id is given.
-    """
-    if garment_id is not None:
-        analysis = catalog.analysis(garment_id)
-        if category not in ("auto", analysis.category.value):
-            analysis = tryon.analyze_garment(catalog.photo(garment_id), category)
-        return analysis
-    if garment is None:
-        raise ValueError("a job needs a garment photo or a garment id")
-    return tryon.analyze_garment(garment, category)
 
 
 class LocalGarments:
@@ -202,13 +182,14 @@ class Backends:
 
 
 def run_diffusion_job(
+    spec: JobSpec,
+    progress: Progress,
+    *,
     analyzers: Analyzers,
     garments: GarmentBackend,
     diffusion: DiffusionBackend,
     settings: ServiceSettings,
     metrics: Metrics,
-    spec: JobSpec,
-    progress: Progress,
 ) -> JobResult:
     """Runs one catvton job (blocking): garment, agnostic mask, model, repaint, encoding.
 

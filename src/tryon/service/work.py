@@ -21,6 +21,7 @@ from tryon.engines.warp import PreparedPerson
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, OutputFormat, choose_format, data_uri, encode
+from tryon.service.garment_lookup import garment_analysis
 from tryon.service.jobs import JobResult, JobSpec, Progress
 from tryon.service.metrics import Metrics
 from tryon.service.offered_engines import find_engine
@@ -171,14 +172,9 @@ def run_tryon(
     report = progress or (lambda step, total: None)
     report(0, PROGRESS_STEPS)
     start = time.perf_counter()
-    if request.garment_id is not None:
-        analysis = catalog.analysis(request.garment_id)
-        if request.category not in ("auto", analysis.category.value):
-            analysis = tryon.analyze_garment(catalog.photo(request.garment_id), request.category)
-    elif request.garment is not None:
-        analysis = tryon.analyze_garment(request.garment, request.category)
-    else:
-        raise ValueError("a try-on request needs a garment photo or a garment id")
+    analysis = garment_analysis(
+        tryon, catalog, request.garment, request.garment_id, request.category
+    )
     analysed = time.perf_counter() - start
     report(1, PROGRESS_STEPS)
     person: bytes | PreparedPerson = request.person
