@@ -39,6 +39,8 @@ def count_other_faces(boxes: list[tuple[float, float, float, float]], kp: BodyKe
 
 
 def face_ellipse(kp: BodyKeypoints, shape: tuple[int, int]) -> Mask:
+    """An ellipse over the face from the head keypoints alone: for a head too small for
+    the face mesh."""
     size = head_size(kp)
     centre = (kp.mediapipe[7] + kp.mediapipe[8]) / 2 * 0.5 + kp.joint(Joint.NOSE) * 0.5
     return M.draw_ellipse(shape, centre, (0.55 * size, 0.75 * size), 0.0)

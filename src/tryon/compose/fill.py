@@ -19,6 +19,7 @@ def fill_hole(
     skin_zone: Mask,
     shading: FloatImage,
     scene: Scene,
+    *,
     neighbour_below: bool = True,
     bare_arms: BareArms | None = None,
 ) -> Image:
