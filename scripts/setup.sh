@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up the development environment: a virtual environment in .venv with the
-# package installed in editable mode, plus its test extras.
+# package installed in editable mode, plus its extras (service, diffusion, scale,
+# eval, train, test).
 #
 # Safe to run again: when .venv exists and the install stamp is newer than
 # pyproject.toml, nothing is installed and this returns in well under a second.
@@ -48,8 +49,8 @@ if [ -f "$STAMP" ] && [ "$STAMP" -nt "$ROOT/pyproject.toml" ]; then
     exit 0
 fi
 
-echo "setup: installing tryon with its service, diffusion, scale, eval and test extras into .venv (first run takes a few minutes)"
+echo "setup: installing tryon with its service, diffusion, scale, eval, train and test extras into .venv (first run takes a few minutes)"
 "$VENV/bin/python" -m pip install --upgrade pip
-"$VENV/bin/python" -m pip install -e ".[service,diffusion,scale,test,eval]"
+"$VENV/bin/python" -m pip install -e ".[service,diffusion,scale,test,eval,train]"
 touch "$STAMP"
 echo "setup: done"
