@@ -144,6 +144,22 @@ def load_models(root: Path, version_name: str = DEFAULT_VERSION) -> DiffusionMod
             command that fetches the weights.
     """
     paths = require_files(root, version_name)
+    models = load_base_models(root)
+    report = load_attention(
+        models.unet, read_safetensors(paths.attention, root), paths.attention, root
+    )
+    models.unet.eval()
+    return DiffusionModels(models.unet, models.vae, models.scheduler, report)
+
+
+def load_base_models(root: Path) -> DiffusionModels:
+    """Loads the SD-1.5 inpainting UNet with its own self-attention (no CatVTON weights),
+    the VAE and the scheduler: the start of a training run from the base.
+
+    Raises:
+        WeightsError: as ``load_models``, for the base's and the VAE's files.
+    """
+    paths = require_files(root, version_name=None)
     unet = _from_pretrained(UNet2DConditionModel, paths.unet, root)
     if unet.config.in_channels != 9:
         raise WeightsError(
@@ -153,10 +169,9 @@ def load_models(root: Path, version_name: str = DEFAULT_VERSION) -> DiffusionMod
     vae = _from_pretrained(AutoencoderKL, paths.vae, root)
     scheduler = DDIMScheduler.from_config(read_json(paths.scheduler_config, root))
     install_processors(unet)
-    report = load_attention(unet, read_safetensors(paths.attention, root), paths.attention, root)
     unet.eval()
     vae.eval()
-    return DiffusionModels(unet, vae, scheduler, report)
+    return DiffusionModels(unet, vae, scheduler)
 
 
 def read_safetensors(path: Path, root: Path) -> dict[str, torch.Tensor]:

@@ -156,10 +156,13 @@ def weights_paths(root: Path, version_name: str = DEFAULT_VERSION) -> WeightsPat
     )
 
 
-def missing_files(root: Path, version_name: str = DEFAULT_VERSION) -> list[Path]:
-    """The needed files of ``version_name`` that are absent or empty under ``root``."""
-    p = weights_paths(root, version_name)
-    files = (p.unet_config, p.unet, p.scheduler_config, p.vae_config, p.vae, p.attention)
+def missing_files(root: Path, version_name: str | None = DEFAULT_VERSION) -> list[Path]:
+    """The needed files of ``version_name`` that are absent or empty under ``root``
+    (None: the base model's and the VAE's only, without CatVTON's attention)."""
+    p = weights_paths(root, version_name or DEFAULT_VERSION)
+    files = [p.unet_config, p.unet, p.scheduler_config, p.vae_config, p.vae]
+    if version_name is not None:
+        files.append(p.attention)
     return [f for f in files if not f.is_file() or f.stat().st_size == 0]
 
 
@@ -168,8 +171,9 @@ def fetch_hint(root: Path) -> str:
     return f"run '{FETCH_COMMAND.format(dir=root)}' on a machine with internet access"
 
 
-def require_files(root: Path, version_name: str = DEFAULT_VERSION) -> WeightsPaths:
-    """Checks every needed file exists; returns their paths.
+def require_files(root: Path, version_name: str | None = DEFAULT_VERSION) -> WeightsPaths:
+    """Checks every needed file exists; returns their paths (with None, the base model's
+    and the VAE's files only: ``attention`` is then not checked and not to be read).
 
     Raises:
         WeightsError: naming the first missing file and the fetch command.
@@ -183,7 +187,7 @@ def require_files(root: Path, version_name: str = DEFAULT_VERSION) -> WeightsPat
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise WeightsError(f"missing weights file {str(missing[0])!r}{more}; {fetch_hint(root)}")
-    return weights_paths(root, version_name)
+    return weights_paths(root, version_name or DEFAULT_VERSION)
 
 
 def read_json(path: Path, root: Path) -> dict[str, object]:
