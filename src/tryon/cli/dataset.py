@@ -1,4 +1,5 @@
-"""``tryon dataset build RAW OUT`` and ``tryon dataset info DATASET``."""
+"""``tryon dataset build RAW OUT``, ``tryon dataset info DATASET`` and
+``tryon dataset masks DATASET``."""
 
 from __future__ import annotations
 
@@ -15,20 +16,31 @@ from tryon.cli.common import (
     command_parser,
     quiet_native_logs,
 )
-from tryon.dataset.build import LAYOUTS, BuildConfig, build_dataset, raw_photos
-from tryon.dataset.layout import PairMode, open_dataset
+from tryon.dataset.build import LAYOUTS, BuildConfig, build_dataset
+from tryon.dataset.layout import SPLIT, SPLITS, PairMode, open_dataset
+from tryon.dataset.masks import write_project_masks
 from tryon.dataset.progress import Progress
+from tryon.dataset.raw import raw_photos
 from tryon.errors import TryOnError
 from tryon.types import Category
 
 DESCRIPTION = """\
 Builds a try-on dataset in the VITON-HD layout (or DressCode's) from folders of
-raw photos: RAW/people/ (person photos) and RAW/garments/ (garment photos). Every
-photo is analysed once with this package's own models: keypoints (OpenPose-18
-JSON and the rendered skeleton), garment masks, agnostic masks, and the pairs
-files. A garment photo with the same file stem as a person photo is the garment
-that person wears (a paired pair, with ground truth). DensePose and human-parsing
-maps cannot be produced here; OUT/README.md lists what is left out."""
+raw photos: RAW/people/ (person photos) and RAW/garments/ (garment photos), and/or
+a shop's products:
+
+  RAW/products/<product>/product.jpg     the product photo
+  RAW/products/<product>/worn/*.jpg      photos of a model wearing that product
+
+Every photo is analysed once with this package's own models: keypoints
+(OpenPose-18 JSON and the rendered skeleton), garment masks, agnostic masks (the
+engines' own), and the pairs files. A garment photo with the same file stem as a
+person photo, or a product in one of its worn photos, is the garment that person
+wears (a paired pair, with ground truth: what training needs). --split test (the
+default) writes test/ and the unpaired and paired pairs; --split train writes
+VITON-HD's train/ and train_pairs.txt (DressCode's train_pairs.txt), paired pairs
+only, which 'tryon train' reads. DensePose and human-parsing maps cannot be
+produced here; OUT/README.md lists what is left out."""
 
 EPILOG = """\
 A bad file (not an image, no person, no garment) is reported and skipped; the
@@ -40,7 +52,9 @@ exit codes: 0 every photo built, 2 bad usage or some files skipped, 1 unexpected
 examples:
   tryon dataset build photos/ data/mine
   tryon dataset build photos/ data/mine-dc --layout dresscode --category auto
+  tryon dataset build shop/ data/shop-train --split train
   tryon dataset info data/mine
+  tryon dataset info data/shop-train --split train
 """
 
 
@@ -57,11 +71,13 @@ def register(commands: Commands) -> None:
     build = command_parser(
         actions,
         "build",
-        summary="build a dataset from RAW/people and RAW/garments",
+        summary="build a dataset from RAW/people and RAW/garments, or RAW/products",
         description=DESCRIPTION,
         epilog=EPILOG,
     )
-    build.add_argument("raw", metavar="RAW", type=Path, help="folder with people/ and garments/")
+    build.add_argument(
+        "raw", metavar="RAW", type=Path, help="folder with people/ and garments/, or products/"
+    )
     build.add_argument("out", metavar="OUT", type=Path, help="the dataset folder to write")
     build.add_argument(
         "--layout", choices=LAYOUTS, default="viton-hd", help="folder layout (default: viton-hd)"
@@ -86,12 +102,41 @@ def register(commands: Commands) -> None:
         metavar="N",
         help="garments tried on each person in the unpaired pairs (0: all; default: 1)",
     )
+    build.add_argument(
+        "--split",
+        choices=SPLITS,
+        default=SPLIT,
+        help="test: unpaired and paired pairs; train: paired pairs only, for "
+        "'tryon train' (default: test)",
+    )
     add_shared_option(build, "--quiet", "no progress bar")
     build.set_defaults(handler=build_command)
 
     info = actions.add_parser("info", help="describe a dataset folder: layout, photos, pairs")
     info.add_argument("dataset", metavar="DATASET", type=Path)
+    info.add_argument(
+        "--split", choices=SPLITS, default=SPLIT, help="the split to describe (default: test)"
+    )
     info.set_defaults(handler=info_command)
+
+    masks = actions.add_parser(
+        "masks",
+        help="write the engines' agnostic masks for a dataset not built here (for training)",
+        description="Writes, for the person of every paired pair of a VITON-HD or "
+        "DressCode folder, the agnostic mask this project's engines make, in "
+        "DATASET/tryon-agnostic-mask/<split>/<category>/<person>.png (or --masks): the "
+        "masks training uses by default. Photos that cannot be analysed are reported "
+        "and skipped; a second run writes only the missing masks.",
+    )
+    masks.add_argument("dataset", metavar="DATASET", type=Path)
+    masks.add_argument(
+        "--split", choices=SPLITS, default="train", help="the split to mask (default: train)"
+    )
+    masks.add_argument(
+        "--masks", type=Path, default=None, metavar="DIR", help="write the masks here instead"
+    )
+    add_shared_option(masks, "--quiet", "no progress bar")
+    masks.set_defaults(handler=masks_command)
 
 
 def parse_size(value: str) -> tuple[int, int]:
@@ -118,6 +163,7 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         size=parse_size(args.size),
         category=category,
         unpaired_per_person=args.unpaired_per_person,
+        split=args.split,
     )
 
 
@@ -125,8 +171,8 @@ def build_command(args: argparse.Namespace) -> int:
     """``tryon dataset build``: a progress bar, one line per skipped file, a summary."""
     config = build_config(args)
     check_writable_dir(args.out, "OUT")
-    people, garments = raw_photos(args.raw)
-    progress = Progress(len(people) + len(garments), "build", enabled=not args.quiet)
+    photos = raw_photos(args.raw)
+    progress = Progress(len(photos.people) + len(photos.garments), "build", enabled=not args.quiet)
     with quiet_native_logs():
         summary = build_dataset(args.raw, args.out, config, on_step=progress.step)
     progress.close()
@@ -135,15 +181,19 @@ def build_command(args: argparse.Namespace) -> int:
     print(
         f"{summary.out}: built {summary.built} photos, kept {summary.kept} from an earlier run, "
         f"skipped {len(summary.failed)}; pairs: {summary.pairs['paired']} paired, "
-        f"{summary.pairs['unpaired']} unpaired ({config.layout}, see README.md there)"
+        f"{summary.pairs['unpaired']} unpaired ({config.layout}, {config.split} split, "
+        "see README.md there)"
     )
     return EXIT_BAD_INPUT if summary.failed else EXIT_OK
 
 
 def info_command(args: argparse.Namespace) -> int:
     """``tryon dataset info``: layout, person photos, pairs per mode."""
-    dataset = open_dataset(args.dataset)
-    print(f"{dataset.root}: {dataset.layout}, {len(dataset.person_photos())} person photos")
+    dataset = open_dataset(args.dataset, args.split)
+    print(
+        f"{dataset.root}: {dataset.layout}, {dataset.split} split, "
+        f"{len(dataset.person_photos())} person photos"
+    )
     for mode in PairMode:
         try:
             count = str(len(dataset.pairs(mode)))
@@ -151,3 +201,20 @@ def info_command(args: argparse.Namespace) -> int:
             count = f"none ({exc})"
         print(f"  {mode.value} pairs: {count}")
     return EXIT_OK
+
+
+def masks_command(args: argparse.Namespace) -> int:
+    """``tryon dataset masks``: a progress bar, one line per skipped photo, a summary."""
+    dataset = open_dataset(args.dataset, args.split)
+    total = len(dataset.pairs(PairMode.PAIRED))
+    progress = Progress(total, "masks", enabled=not args.quiet)
+    with quiet_native_logs():
+        summary = write_project_masks(dataset, args.masks, on_step=progress.step)
+    progress.close()
+    for name, why in sorted(summary.failed.items()):
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    print(
+        f"{summary.folder}: wrote {summary.written} masks, kept {summary.kept}, "
+        f"skipped {len(summary.failed)}"
+    )
+    return EXIT_BAD_INPUT if summary.failed else EXIT_OK

@@ -1,11 +1,14 @@
 """Builds a VITON-HD or DressCode folder from raw person and garment photos.
 
-``build_dataset(RAW, OUT)`` reads ``RAW/people/*`` and ``RAW/garments/*``, analyses every
-photo once with our own models (MediaPipe pose and segmentation, the garment segmenter),
-and writes the layout of ``tryon.dataset.layout``: person photos and garment photos at
-the dataset's size, garment masks, agnostic masks, OpenPose-18 keypoints (JSON and the
-rendered skeleton) and the pairs files. What we cannot produce faithfully (DensePose,
-human parsing maps) is left out and listed in ``OUT/README.md`` and ``OUT/manifest.json``.
+``build_dataset(RAW, OUT)`` reads ``RAW/people/*`` and ``RAW/garments/*`` and a shop's
+``RAW/products/<product>/`` (``tryon.dataset.raw``), analyses every photo once with our
+own models (MediaPipe pose and segmentation, the garment segmenter), and writes the
+layout of ``tryon.dataset.layout``: person photos and garment photos at the dataset's
+size, garment masks, agnostic masks, OpenPose-18 keypoints (JSON and the rendered
+skeleton) and the pairs files of one split (test: unpaired and paired pairs; train:
+paired pairs only, as VITON-HD's ``train_pairs.txt``). What we cannot produce faithfully
+(DensePose, human parsing maps) is left out and listed in ``OUT/README.md`` and
+``OUT/manifest.json``.
 
 A bad file (not an image, no person, no garment found) is recorded and skipped; the
 batch goes on. The manifest is rewritten after every photo, so a second run with the
@@ -28,8 +31,9 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from tryon.dataset.layout import DRESSCODE_FOLDERS, SPLIT, Pair, write_pairs
+from tryon.dataset.layout import DRESSCODE_FOLDERS, SPLIT, SPLITS, Pair, write_pairs
 from tryon.dataset.openpose import Keypoints, dresscode_document, openpose_document
+from tryon.dataset.raw import RawPhoto, raw_photos
 from tryon.debug.steps import LIMB_COLOURS, SKELETON
 from tryon.engines.checks import check_visible
 from tryon.engines.person import Analyzers
@@ -44,20 +48,28 @@ PERSON_BORDER = cv2.BORDER_REPLICATE
 GARMENT_BACKGROUND = (255, 255, 255)
 JPEG_QUALITY = 95
 
-NOT_PRODUCED: dict[str, dict[str, str]] = {
-    "viton-hd": {
-        "test/image-densepose/": "DensePose needs detectron2 and its weights, not available here",
-        "test/image-parse-v3/": "a faithful LIP/ATR parse map needs a human-parsing model "
-        "(SCHP / Graphonomy weights); our person and garment masks are not that labelling",
-        "train/": "the builder writes a test split only",
-    },
-    "dresscode": {
-        "*/dense/": "DensePose needs detectron2 and its weights, not available here",
+DENSEPOSE = "DensePose needs detectron2 and its weights, not available here"
+
+
+def not_produced(layout: str, split: str) -> dict[str, str]:
+    """What a build of this layout and split leaves out, and why."""
+    other = next(s for s in SPLITS if s != split)
+    one_split = f"one split per folder: build the {other} split into another folder"
+    if layout == "viton-hd":
+        return {
+            f"{split}/image-densepose/": DENSEPOSE,
+            f"{split}/image-parse-v3/": "a faithful LIP/ATR parse map needs a human-parsing "
+            "model (SCHP / Graphonomy weights); our person and garment masks are not that "
+            "labelling",
+            f"{other}/": one_split,
+        }
+    other_pairs = "train_pairs.txt" if other == "train" else "test_pairs_*.txt"
+    return {
+        "*/dense/": DENSEPOSE,
         "*/label_maps/": "a faithful parse map needs a human-parsing model's weights",
         "*/parse/, */cloth_parse/": "as label_maps",
-        "train_pairs.txt": "the builder writes a test split only",
-    },
-}
+        other_pairs: one_split,
+    }
 
 
 @dataclass(frozen=True)
@@ -73,12 +85,15 @@ class BuildConfig:
             guessed category) or one category for every garment.
         unpaired_per_person: garments paired with each person in the unpaired pairs file
             (0: every garment of the category but the person's own).
+        split: "test" (paired and unpaired pairs) or "train" (paired pairs only, in
+            VITON-HD's ``train/`` and ``train_pairs.txt``, DressCode's ``train_pairs.txt``).
     """
 
     layout: str = "viton-hd"
     size: tuple[int, int] = (1024, 768)
     category: Category | None = Category.UPPER
     unpaired_per_person: int = 1
+    split: str = SPLIT
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -91,6 +106,8 @@ class BuildConfig:
             raise TryOnError(f"image size {self.size} is too small (64 pixels at least)")
         if self.unpaired_per_person < 0:
             raise TryOnError("unpaired pairs per person must be 0 (all) or more")
+        if self.split not in SPLITS:
+            raise TryOnError(f"unknown split {self.split!r}: use one of {', '.join(SPLITS)}")
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +115,7 @@ class BuildConfig:
             "size": {"height": self.size[0], "width": self.size[1]},
             "category": self.category.value if self.category else "auto",
             "unpaired_per_person": self.unpaired_per_person,
+            "split": self.split,
         }
 
 
@@ -109,8 +127,8 @@ class BuildSummary:
         out: the dataset folder.
         built: photos analysed and written by this run.
         kept: photos already built by an earlier run (skipped).
-        failed: raw file name (``people/x.jpg``) -> why it was skipped.
-        pairs: pairs written per mode ("paired", "unpaired").
+        failed: raw file (``people/x.jpg``, ``products/p/worn/a.jpg``) -> why it was skipped.
+        pairs: pairs written per mode ("paired", "unpaired"; a train split: paired only).
     """
 
     out: Path
@@ -134,13 +152,15 @@ class PhotoAnalyzer:
     """The builder's analyses, done by the body and garment stages the engines use, so a
     dataset's agnostic masks are the engines' own."""
 
-    def __init__(self, analyzers: Analyzers | None = None) -> None:
+    def __init__(self, analyzers: Analyzers | None = None, *, require_face: bool = True) -> None:
         self.analyzers = analyzers or Analyzers()
+        self.require_face = require_face
 
     def analyze_body(self, image: Image) -> BodyAnalysis:
         # The pose model also "finds" a person in a flat-lay shirt; a dataset's person
-        # photos show a face, so one is required here.
-        if not self.analyzers.garments.is_worn(image):
+        # photos show a face, so one is required here (not of a published dataset's
+        # photos, whose faces are often cropped out).
+        if self.require_face and not self.analyzers.garments.is_worn(image):
             raise NoPersonError(
                 "no person found (no face detected): use a photo of one person facing the "
                 "camera, head in the frame"
@@ -179,22 +199,25 @@ def build_dataset(
     analyzer: Analyzer | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> BuildSummary:
-    """Builds (or resumes building) a dataset in ``out`` from ``raw/people`` and ``raw/garments``.
+    """Builds (or resumes building) a dataset in ``out`` from the photos of ``raw``.
 
     Args:
-        raw: folder with ``people/`` (person photos) and ``garments/`` (garment photos). A
-            garment with the same file stem as a person is the garment that person wears:
-            the pair becomes a paired (ground-truth) pair.
+        raw: folder with ``people/`` (person photos) and ``garments/`` (garment photos), or
+            a shop's ``products/<product>/product.jpg`` and ``products/<product>/worn/*``
+            (``tryon.dataset.raw``), or both. A garment with the same file stem as a
+            person, or a product worn in a photo, is the garment that person wears: a
+            paired (ground-truth) pair.
         out: the dataset folder (created).
-        config: layout, size and pairing; defaults to VITON-HD at 768 x 1024.
+        config: layout, size, pairing and split; defaults to VITON-HD's test split at
+            768 x 1024.
         analyzer: the analyses (default: the warp engine's, loaded here).
         on_step: called after each photo with its raw name (a progress bar).
 
     Raises:
-        TryOnError: ``raw`` lacks the two folders, or ``out`` was built with other settings.
+        TryOnError: ``raw`` lacks the folders, or ``out`` was built with other settings.
     """
     config = config or BuildConfig()
-    people, garments = raw_photos(Path(raw))
+    photos = raw_photos(Path(raw))
     out = Path(out)
     manifest = open_manifest(out, config)
     writer = make_writer(out, config)
@@ -202,26 +225,27 @@ def build_dataset(
     analyzer = analyzer or PhotoAnalyzer()
     step = on_step or (lambda name: None)
 
-    def record(kind: str, name: str, entry: dict[str, Any] | None, error: str | None) -> None:
+    def record(kind: str, photo: RawPhoto, entry: dict[str, Any] | None, error: str | None) -> None:
         if entry is not None:
-            manifest[kind][name] = entry
-            manifest["failed"].pop(f"{kind}/{name}", None)
+            manifest[kind][photo.key] = entry
+            manifest["failed"].pop(photo.label, None)
             summary.built += 1
         if error is not None:
-            manifest["failed"][f"{kind}/{name}"] = error
-            summary.failed[f"{kind}/{name}"] = error
+            manifest["failed"][photo.label] = error
+            summary.failed[photo.label] = error
         save_manifest(out, manifest)
-        step(f"{kind}/{name}")
+        step(photo.label)
 
-    ids = writer.assign_ids([p.stem for p in people], [g.stem for g in garments])
-    for path in garments:
-        done = manifest["garments"].get(path.name)
+    ids = writer.assign_ids([p.stem for p in photos.people], [g.stem for g in photos.garments])
+    prepared = GarmentPhotos(config, analyzer)
+    for photo in photos.garments:
+        done = manifest["garments"].get(photo.key)
         if done and all(p.is_file() for p in writer.garment_files(done)):
             summary.kept += 1
-            step(f"garments/{path.name}")
+            step(photo.label)
             continue
-        entry, error = attempt(partial(build_garment, path, ids, config, analyzer, writer))
-        record("garments", path.name, entry, error)
+        entry, error = attempt(partial(build_garment, photo, ids, prepared, writer))
+        record("garments", photo, entry, error)
 
     categories = sorted(
         {Category(g["category"]) for g in manifest["garments"].values()}
@@ -229,19 +253,17 @@ def build_dataset(
         else {config.category},
         key=list(Category).index,
     )
-    for path in people:
-        done = manifest["people"].get(path.name)
-        if (
-            done
-            and set(done.get("tried", done["categories"])) >= {c.value for c in categories}
-            and all(p.is_file() for p in writer.person_files(done))
-        ):
+    for photo in photos.people:
+        done = manifest["people"].get(photo.key)
+        wanted = person_categories(photo, manifest, categories)
+        if done and person_built(done, wanted, writer):
             summary.kept += 1
-            step(f"people/{path.name}")
+            step(photo.label)
             continue
-        entry, error = attempt(partial(build_person, path, ids, categories, analyzer, writer))
-        record("people", path.name, entry, error)
+        entry, error = attempt(partial(build_person, photo, ids, wanted, analyzer, writer))
+        record("people", photo, entry, error)
 
+    drop_unworn(photos.people, manifest, writer)
     paired, unpaired = make_pairs(manifest, config.unpaired_per_person)
     writer.write_pairs(paired, unpaired)
     summary.pairs = {"paired": len(paired), "unpaired": len(unpaired)}
@@ -251,20 +273,33 @@ def build_dataset(
     return summary
 
 
-def raw_photos(raw: Path) -> tuple[list[Path], list[Path]]:
-    """The files of ``raw/people`` and ``raw/garments``, sorted (hidden files left out)."""
-    folders = [raw / "people", raw / "garments"]
-    missing = [f.name for f in folders if not f.is_dir()]
-    if missing:
-        raise TryOnError(
-            f"{str(raw)!r} has no {' and no '.join(m + '/' for m in missing)} folder: put "
-            "person photos in RAW/people/ and garment photos in RAW/garments/"
-        )
-    people, garments = (
-        sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-        for folder in folders
+def person_built(done: dict[str, Any], wanted: list[Category], writer: Writer) -> bool:
+    """Whether an earlier run built the person for these categories (files all there)."""
+    tried = set(done.get("tried", done["categories"]))
+    return tried >= {c.value for c in wanted} and all(
+        p.is_file() for p in writer.person_files(done)
     )
-    return people, garments
+
+
+def drop_unworn(people: list[RawPhoto], manifest: dict[str, Any], writer: Writer) -> None:
+    """Removes the product photo written for a worn photo that was skipped (no person)."""
+    for photo in people:
+        entry = manifest["garments"].get(photo.garment or "")
+        if entry is not None and photo.key not in manifest["people"]:
+            for path in writer.garment_files(entry):
+                path.unlink(missing_ok=True)
+            del manifest["garments"][photo.garment]
+
+
+def person_categories(
+    photo: RawPhoto, manifest: dict[str, Any], categories: list[Category]
+) -> list[Category]:
+    """The categories a person photo is built for: a worn photo, only its product's
+    (none when the product photo was skipped: the person is then skipped too)."""
+    if photo.garment is None:
+        return categories
+    product = manifest["garments"].get(photo.garment)
+    return [] if product is None else [Category(product["category"])]
 
 
 def attempt(
@@ -281,35 +316,78 @@ def attempt(
         return None, f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
+@dataclass(frozen=True)
+class GarmentPhoto:
+    """A garment photo as written: its JPEG, mask and category."""
+
+    jpeg: bytes
+    mask: Mask
+    category: Category
+
+
+class GarmentPhotos:
+    """Garment photos prepared once each: a product photo worn in several photos is
+    written once per photo but analysed (or refused) once."""
+
+    def __init__(self, config: BuildConfig, analyzer: Analyzer) -> None:
+        self.config = config
+        self.analyzer = analyzer
+        self.done: dict[Path, GarmentPhoto | TryOnError] = {}
+
+    def get(self, path: Path) -> GarmentPhoto:
+        if path not in self.done:
+            try:
+                self.done[path] = self.prepare(path)
+            except TryOnError as exc:
+                self.done[path] = exc
+        found = self.done[path]
+        if isinstance(found, TryOnError):
+            raise found
+        return found
+
+    def prepare(self, path: Path) -> GarmentPhoto:
+        config = self.config
+        image = load_image(path, role=f"garment photo {path.name}")
+        jpeg, image = as_stored(fit(image, config.size, garment=True))
+        mask, found = self.analyzer.analyze_garment(image)
+        if config.layout == "viton-hd" and found is not config.category:
+            raise TryOnError(
+                f"the garment looks {found.value}, and this VITON-HD dataset is "
+                f"{config.category}; build it with --category {found.value} or --layout "
+                "dresscode"
+            )
+        return GarmentPhoto(jpeg, mask, config.category or found)
+
+
 def build_garment(
-    path: Path,
+    photo: RawPhoto,
     ids: dict[str, dict[str, str]],
-    config: BuildConfig,
-    analyzer: Analyzer,
+    prepared: GarmentPhotos,
     writer: Writer,
 ) -> dict[str, Any]:
-    image = fit(load_image(path, role=f"garment photo {path.name}"), config.size, garment=True)
-    jpeg, image = as_stored(image)
-    mask, found = analyzer.analyze_garment(image)
-    if config.layout == "viton-hd" and found is not config.category:
-        raise TryOnError(
-            f"the garment looks {found.value}, and this VITON-HD dataset is {config.category}; "
-            "build it with --category " + found.value + " or --layout dresscode"
-        )
-    category = config.category or found
-    entry = {"name": ids["garments"][path.stem], "stem": path.stem, "category": category.value}
-    writer.write_garment(entry, jpeg, mask)
+    garment = prepared.get(photo.path)
+    entry = {
+        "name": ids["garments"][photo.stem],
+        "stem": photo.stem,
+        "group": photo.group,
+        "category": garment.category.value,
+    }
+    writer.write_garment(entry, garment.jpeg, garment.mask)
     return entry
 
 
 def build_person(
-    path: Path,
+    photo: RawPhoto,
     ids: dict[str, dict[str, str]],
     categories: list[Category],
     analyzer: Analyzer,
     writer: Writer,
 ) -> dict[str, Any]:
+    if photo.garment is not None and not categories:
+        product = photo.garment.rsplit("@", 1)[0]
+        raise TryOnError(f"its product photo {product} was skipped")
     size = writer.config.size
+    path = photo.path
     image = fit(load_image(path, role=f"person photo {path.name}"), size, garment=False)
     jpeg, image = as_stored(image)
     body = analyzer.analyze_body(image)
@@ -330,8 +408,9 @@ def build_person(
         agnostic={c: analyzer.agnostic_mask(image, body, c) for c in usable},
     )
     entry = {
-        "name": ids["people"][path.stem],
-        "stem": path.stem,
+        "name": ids["people"][photo.stem],
+        "stem": photo.stem,
+        "group": photo.group,
         "categories": [c.value for c in usable],
         "tried": [c.value for c in categories],
     }
@@ -361,17 +440,23 @@ def fit(image: Image, size: tuple[int, int], garment: bool) -> Image:
 
 
 def make_pairs(manifest: dict[str, Any], per_person: int) -> tuple[list[Pair], list[Pair]]:
-    """Paired pairs (a garment with the person's stem) and unpaired ones (others, rotated)."""
+    """Paired pairs (a garment with the person's stem) and unpaired ones (garments of the
+    other groups, one photo per product, rotated); a train split has paired pairs only."""
     people = sorted(manifest["people"].values(), key=lambda e: e["name"])
     garments = sorted(manifest["garments"].values(), key=lambda e: e["name"])
     paired: list[Pair] = []
     unpaired: list[Pair] = []
+    train = manifest["config"].get("split", SPLIT) == "train"
     for index, person in enumerate(people):
+        group = person.get("group", person["stem"])
         for category in map(Category, person["categories"]):
             same = [g for g in garments if g["category"] == category.value]
             own = [g for g in same if g["stem"] == person["stem"]]
             paired += [Pair(person["name"], g["name"], category) for g in own]
-            others = [g for g in same if g["stem"] != person["stem"]]
+            first: dict[str, dict[str, Any]] = {}
+            for g in same:
+                first.setdefault(g.get("group", g["stem"]), g)
+            others = [] if train else [g for k, g in first.items() if k != group]
             if not others:
                 continue
             count = len(others) if per_person == 0 else min(per_person, len(others))
@@ -393,7 +478,7 @@ def open_manifest(out: Path, config: BuildConfig) -> dict[str, Any]:
         "garments": {},
         "failed": {},
         "pairs": {},
-        "not_produced": NOT_PRODUCED[config.layout],
+        "not_produced": not_produced(config.layout, config.split),
     }
     if not path.is_file():
         if out.is_dir() and any(out.iterdir()):
@@ -406,12 +491,15 @@ def open_manifest(out: Path, config: BuildConfig) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise TryOnError(f"{path} is unreadable ({exc}); remove it to rebuild") from None
-    if manifest.get("format") != MANIFEST_FORMAT or manifest.get("config") != config.as_json():
+    earlier = manifest.get("config")
+    if isinstance(earlier, dict):
+        earlier = {"split": SPLIT, **earlier}  # built before splits were recorded
+    if manifest.get("format") != MANIFEST_FORMAT or earlier != config.as_json():
         raise TryOnError(
             f"{str(out)!r} was built with other settings ({manifest.get('config')}); "
             "use the same options to resume, or a new folder"
         )
-    return {**fresh, **manifest, "not_produced": NOT_PRODUCED[config.layout]}
+    return {**fresh, **manifest, "config": config.as_json(), "not_produced": fresh["not_produced"]}
 
 
 def save_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -428,8 +516,9 @@ def write_readme(out: Path, manifest: dict[str, Any]) -> None:
     lines = [
         "# Try-on dataset built by `tryon dataset build`",
         "",
-        f"Layout: {config['layout']}, images {config['size']['width']} x "
-        f"{config['size']['height']} (width x height), category {config['category']}.",
+        f"Layout: {config['layout']}, {config.get('split', SPLIT)} split, images "
+        f"{config['size']['width']} x {config['size']['height']} (width x height), "
+        f"category {config['category']}.",
         f"People: {len(manifest['people'])}; garments: {len(manifest['garments'])}; "
         f"pairs: {manifest['pairs'].get('paired', 0)} paired, "
         f"{manifest['pairs'].get('unpaired', 0)} unpaired.",
@@ -442,7 +531,9 @@ def write_readme(out: Path, manifest: dict[str, Any]) -> None:
         "shoulders' midpoint); a joint not confidently visible is (0, 0, 0).",
         "- Garment masks: our product-photo segmenter (or the worn garment's region).",
         "- Agnostic masks: our per-category agnostic mask (head, hands and feet kept).",
-        "- Paired pairs: a garment photo with the same file stem as a person photo.",
+        "- Paired pairs: a garment photo with the same file stem as a person photo, and "
+        "each photo of `products/<product>/worn/` with its `product` photo (written under "
+        "that person's name or id).",
         "",
         "## Not produced",
         "",
@@ -503,11 +594,12 @@ def unique_names(stems: Iterable[str], suffix: str) -> dict[str, str]:
 
 
 class VitonHDWriter:
-    """Writes ``OUT/test/...`` and ``OUT/test_pairs.txt`` (see ``tryon.dataset.layout``)."""
+    """Writes ``OUT/<split>/...`` and ``OUT/<split>_pairs.txt`` (``tryon.dataset.layout``):
+    ``test_pairs.txt`` lists the unpaired pairs, ``train_pairs.txt`` the paired ones."""
 
     def __init__(self, out: Path, config: BuildConfig) -> None:
         self.out = out
-        self.split = out / SPLIT
+        self.split = out / config.split
         self.config = config
 
     def assign_ids(self, people: list[str], garments: list[str]) -> dict[str, dict[str, str]]:
@@ -538,7 +630,10 @@ class VitonHDWriter:
         save_mask(mask, cloth_mask)
 
     def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None:
-        write_pairs(self.out / f"{SPLIT}_pairs.txt", unpaired)
+        chosen = paired if self.config.split == "train" else unpaired
+        write_pairs(self.out / f"{self.config.split}_pairs.txt", chosen)
+        for folder in ("image", "cloth"):  # a reader knows the split, even an empty one
+            (self.split / folder).mkdir(parents=True, exist_ok=True)
 
 
 class DressCodeWriter:
@@ -605,12 +700,21 @@ class DressCodeWriter:
         save_mask(mask, cloth_mask)
 
     def write_pairs(self, paired: list[Pair], unpaired: list[Pair]) -> None:
-        for mode, pairs in (("paired", paired), ("unpaired", unpaired)):
-            write_pairs(self.out / f"{SPLIT}_pairs_{mode}.txt", pairs, with_category=True)
+        """Test: ``test_pairs_{paired,unpaired}.txt``; train: ``train_pairs.txt`` (paired),
+        at the root with the category column and in each category folder without."""
+        if self.config.split == "train":
+            files = [("train_pairs.txt", paired)]
+        else:
+            files = [
+                (f"{SPLIT}_pairs_{mode}.txt", pairs)
+                for mode, pairs in (("paired", paired), ("unpaired", unpaired))
+            ]
+        for file_name, pairs in files:
+            write_pairs(self.out / file_name, pairs, with_category=True)
             for category, name in DRESSCODE_FOLDERS.items():
                 if (self.out / name).is_dir():
                     chosen = [p for p in pairs if p.category is category]
-                    write_pairs(self.out / name / f"{SPLIT}_pairs_{mode}.txt", chosen)
+                    write_pairs(self.out / name / file_name, chosen)
 
 
 # --- files -------------------------------------------------------------------------

@@ -12,7 +12,9 @@ VITON-HD (``ROOT/test_pairs.txt`` and ``ROOT/test/``)::
     test/image-parse-v3/00006_00.png             human parsing (not written by our builder)
 
 Paired pairs are a person with the cloth of the same name (the garment they wear);
-unpaired ones are the lines of ``test_pairs.txt`` (``person cloth``).
+unpaired ones are the lines of ``test_pairs.txt`` (``person cloth``). The train split is
+``ROOT/train/`` (the same sub-folders) and ``ROOT/train_pairs.txt``, whose lines are
+paired pairs (``00000_00.jpg 00000_00.jpg``): a train split has no unpaired pairs.
 
 DressCode (``ROOT/{upper_body,lower_body,dresses}/``)::
 
@@ -26,7 +28,9 @@ DressCode (``ROOT/{upper_body,lower_body,dresses}/``)::
     upper_body/test_pairs_unpaired.txt           "013563_0.jpg 048392_1.jpg" per line
 
 The root may also hold ``test_pairs_paired.txt`` / ``test_pairs_unpaired.txt`` with a
-third column, the category index (0 upper body, 1 lower body, 2 dresses).
+third column, the category index (0 upper body, 1 lower body, 2 dresses). Both splits
+share the category folders; the train split is the paired pairs of
+``<category>/train_pairs.txt`` (or the root's ``train_pairs.txt`` with the category column).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from tryon.errors import TryOnError
 from tryon.types import Category
 
 SPLIT = "test"
+"""The split read and written unless one is named: the test split."""
+SPLITS = ("train", "test")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -50,6 +56,10 @@ DRESSCODE_FOLDERS: dict[Category, str] = {
     Category.OVERALL: "dresses",
 }
 DRESSCODE_INDEX: dict[Category, int] = {Category.UPPER: 0, Category.LOWER: 1, Category.OVERALL: 2}
+
+
+class DatasetError(TryOnError):
+    """A dataset's folder or files are missing, unreadable or inconsistent."""
 
 
 class PairMode(StrEnum):
@@ -103,6 +113,7 @@ class Dataset(Protocol):
 
     root: Path
     layout: str
+    split: str
 
     def pairs(self, mode: PairMode) -> list[Pair]:
         """The dataset's pairs of this mode, in file order."""
@@ -121,23 +132,34 @@ class Dataset(Protocol):
         ...
 
 
-def open_dataset(root: Path) -> Dataset:
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
+    return split
+
+
+def open_dataset(root: Path, split: str = SPLIT) -> Dataset:
     """Opens a VITON-HD or DressCode folder, recognised by its sub-folders.
 
+    Args:
+        root: the dataset folder (for VITON-HD also the split folder itself).
+        split: "test" (the default) or "train".
+
     Raises:
-        TryOnError: the folder is missing or in neither layout.
+        DatasetError: the folder is missing, in neither layout, or has no such split.
     """
     root = Path(root)
+    check_split(split)
     if not root.is_dir():
-        raise TryOnError(f"dataset {str(root)!r}: no such folder")
-    if (root / SPLIT / "image").is_dir() or (root / "image").is_dir():
-        return VitonHD(root)
+        raise DatasetError(f"dataset {str(root)!r}: no such folder")
+    if any((root / name / "image").is_dir() for name in SPLITS) or (root / "image").is_dir():
+        return VitonHD(root, split)
     if any((root / folder / "images").is_dir() for folder in DRESSCODE_FOLDERS.values()):
-        return DressCode(root)
-    raise TryOnError(
+        return DressCode(root, split)
+    raise DatasetError(
         f"dataset {str(root)!r} is neither VITON-HD (test/image/, test/cloth/, "
-        "test_pairs.txt) nor DressCode (upper_body/images/, ...); build one with "
-        "'tryon dataset build'"
+        "test_pairs.txt, or train/...) nor DressCode (upper_body/images/, ...); build one "
+        "with 'tryon dataset build'"
     )
 
 
@@ -153,7 +175,7 @@ def read_pairs(path: Path, default: Category | None = None) -> list[tuple[str, s
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TryOnError(f"{path}: no such pairs file") from None
+        raise DatasetError(f"{path}: no such pairs file") from None
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:
@@ -163,7 +185,7 @@ def read_pairs(path: Path, default: Category | None = None) -> list[tuple[str, s
         elif len(fields) == 2 and default is not None:
             category = default
         else:
-            raise TryOnError(f"{path}, line {number}: expected 'person garment', got {line!r}")
+            raise DatasetError(f"{path}, line {number}: expected 'person garment', got {line!r}")
         out.append((fields[0], fields[1], category))
     return out
 
@@ -194,25 +216,47 @@ class VitonHD:
     """A VITON-HD folder (see the module docstring); upper-body garments only.
 
     Args:
-        root: the folder holding ``test_pairs.txt`` and ``test/``, or ``test/`` itself.
+        root: the folder holding ``<split>_pairs.txt`` and ``<split>/``, or ``<split>/``
+            itself.
+        split: "test" or "train".
+
+    Raises:
+        DatasetError: the root has neither ``<split>/image/`` nor ``image/``.
     """
 
     layout = "viton-hd"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, split: str = SPLIT) -> None:
         self.root = Path(root)
-        self.split = self.root / SPLIT if (self.root / SPLIT / "image").is_dir() else self.root
+        self.split = check_split(split)
+        if (self.root / split / "image").is_dir():
+            self.split_root = self.root / split
+        elif (self.root / "image").is_dir():
+            self.split_root = self.root
+        else:
+            raise DatasetError(
+                f"dataset {str(self.root)!r} has no {split} split (no {split}/image/ folder)"
+            )
 
     def folder(self, name: str) -> Path:
-        return self.split / name
+        return self.split_root / name
+
+    def pairs_file(self) -> Path:
+        name = f"{self.split}_pairs.txt"
+        candidates = (self.root / name, self.split_root / name)
+        return next((p for p in candidates if p.is_file()), candidates[0])
 
     def pairs(self, mode: PairMode) -> list[Pair]:
-        if mode is PairMode.PAIRED:
+        """Test split: paired by name, unpaired from ``test_pairs.txt``. Train split:
+        ``train_pairs.txt`` (paired by name when there is none); no unpaired pairs."""
+        train = self.split == "train"
+        if mode is PairMode.PAIRED and not (train and self.pairs_file().is_file()):
             cloth = {p.name for p in self.folder("cloth").glob("*")}
             people = sorted(p.name for p in self.folder("image").glob("*") if p.name in cloth)
             return [Pair(name, name, Category.UPPER) for name in people]
-        candidates = (self.root / f"{SPLIT}_pairs.txt", self.split / f"{SPLIT}_pairs.txt")
-        path = next((p for p in candidates if p.is_file()), candidates[0])
+        if mode is PairMode.UNPAIRED and train:
+            raise DatasetError(f"{self.root}: a train split has paired pairs only")
+        path = self.pairs_file()
         return [Pair(a, b, c) for a, b, c in read_pairs(path, default=Category.UPPER)]
 
     def files(self, pair: Pair) -> PairFiles:
@@ -239,8 +283,9 @@ class DressCode:
 
     layout = "dresscode"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, split: str = SPLIT) -> None:
         self.root = Path(root)
+        self.split = check_split(split)
 
     def category_folders(self) -> dict[Category, Path]:
         return {
@@ -250,8 +295,13 @@ class DressCode:
         }
 
     def pairs(self, mode: PairMode) -> list[Pair]:
-        """The category folders' pairs files, else the root's (with the category column)."""
-        name = f"{SPLIT}_pairs_{mode.value}.txt"
+        """The category folders' pairs files, else the root's (with the category column).
+
+        The train split's are ``train_pairs.txt``, paired pairs only.
+        """
+        if self.split == "train" and mode is PairMode.UNPAIRED:
+            raise DatasetError(f"{self.root}: a train split has paired pairs only")
+        name = "train_pairs.txt" if self.split == "train" else f"{SPLIT}_pairs_{mode.value}.txt"
         files = {c: f / name for c, f in self.category_folders().items() if (f / name).is_file()}
         if files:
             return [
@@ -261,7 +311,7 @@ class DressCode:
             ]
         if (self.root / name).is_file():
             return [Pair(a, b, c) for a, b, c in read_pairs(self.root / name)]
-        raise TryOnError(f"{self.root}: no {name} in a category folder or at the root")
+        raise DatasetError(f"{self.root}: no {name} in a category folder or at the root")
 
     def files(self, pair: Pair) -> PairFiles:
         folder = self.root / DRESSCODE_FOLDERS[pair.category]
