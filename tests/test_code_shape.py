@@ -31,7 +31,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "engines",
         "pipeline",
         "tryon catalog dataset",
-        "evaluation service",
+        "evaluation service training",
         "scale",
         "cli",
         "__main__",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from tryon import __version__
-from tryon.cli import catalog, dataset, evaluate, run, serve, weights
+from tryon.cli import catalog, dataset, evaluate, run, serve, train, weights
 from tryon.cli.common import (
     DEBUG_VARIABLE,
     EXIT_BAD_INPUT,
@@ -39,6 +39,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     weights.register,
     dataset.register,
     evaluate.register,
+    train.register,
 )
 
 DESCRIPTION = """\

@@ -75,14 +75,21 @@ class CatVTONPipeline:
         models: UNet (CatVTON attention installed), VAE, DDIM scheduler.
         config: sampler preset.
         device: where to run; the models are moved there in the preset's dtype.
+        move: False leaves the models where and as they are (a training run's UNet, whose
+            frozen and trained parts have different dtypes: sample under autocast).
     """
 
     def __init__(
-        self, models: DiffusionModels, config: SamplerConfig, device: torch.device | str = "cpu"
+        self,
+        models: DiffusionModels,
+        config: SamplerConfig,
+        device: torch.device | str = "cpu",
+        *,
+        move: bool = True,
     ) -> None:
         self.device = torch.device(device)
         self.dtype = config.dtype(self.device)
-        self.models = models.to(self.device, self.dtype)
+        self.models = models.to(self.device, self.dtype) if move else models
         self.config = config
         self.scaling = float(models.vae.config.scaling_factor)
 
