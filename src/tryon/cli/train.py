@@ -18,6 +18,7 @@ from tryon.cli.common import (
     command_parser,
     quiet_native_logs,
 )
+from tryon.dataset.training_pairs import MaskSource
 from tryon.diffusion.weights import default_weights_dir
 from tryon.training.config import BASE_START, TrainConfig, TrainingError
 
@@ -111,7 +112,11 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--masks",
         choices=("project", "dataset"),
         default="project",
-        help="the engines' own agnostic masks (default) or the dataset's",
+        help="the engines' own agnostic masks (default; for a dataset not built by tryon, "
+        "make them first with 'tryon dataset masks') or the dataset's",
+    )
+    recipe.add_argument(
+        "--masks-dir", type=Path, help="where 'tryon dataset masks' wrote the project's masks"
     )
 
 
@@ -133,7 +138,7 @@ def train_command(args: argparse.Namespace) -> int:
         width=_size(args.size)[1],
         mixed_precision=args.mixed_precision,
         gradient_checkpointing=args.gradient_checkpointing,
-        masks=args.masks,
+        masks=MaskSource(args.masks),
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints,
@@ -142,7 +147,9 @@ def train_command(args: argparse.Namespace) -> int:
         log_every=args.log_every,
     )
     weights = args.weights or default_weights_dir()
-    inputs = TrainInputs(args.dataset, Path(weights).expanduser(), args.out, args.split)
+    inputs = TrainInputs(
+        args.dataset, Path(weights).expanduser(), args.out, args.split, args.masks_dir
+    )
     with quiet_native_logs():
         result = train(
             inputs, config, resume=args.resume, device=args.device, show_progress=not args.quiet

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from tryon.dataset.training_pairs import MaskSource
 from tryon.errors import TryOnError
 
 Trainable = Literal["attention", "transformer", "unet"]
@@ -12,7 +13,6 @@ Trainable = Literal["attention", "transformer", "unet"]
 the transformer blocks, or the whole UNet (CatVTON's ablation, Table 4)."""
 
 MixedPrecision = Literal["no", "fp16", "bf16"]
-MaskSource = Literal["project", "dataset"]
 
 BASE_START = "base"
 """Start from the SD-1.5 inpainting base's own self-attention (the commercially clean
@@ -66,7 +66,7 @@ class TrainConfig:
     width: int = 384
     mixed_precision: MixedPrecision = "no"
     gradient_checkpointing: bool = False
-    masks: MaskSource = "project"
+    masks: MaskSource = MaskSource.PROJECT
     seed: int = 0
     checkpoint_every: int = 500
     keep_checkpoints: int = 3

@@ -22,7 +22,6 @@ import torch
 
 from tryon.dataset.layout import open_dataset
 from tryon.diffusion.models import DiffusionModels, load_base_models, load_models
-from tryon.engines.person import Analyzers
 from tryon.training.config import BASE_START, TrainConfig, TrainingError
 from tryon.training.export import RECORD_FILE, export_attention, licence_of
 from tryon.training.latents import LatentCache
@@ -34,7 +33,7 @@ from tryon.training.run_state import (
     resume_from,
     save_checkpoint,
 )
-from tryon.training.samples import TrainingSample, project_masks, read_samples
+from tryon.training.samples import TrainingSample, read_samples
 from tryon.training.trainable import freeze_all_but
 from tryon.training.validation import VALIDATION_DIR, validate
 
@@ -72,12 +71,15 @@ class TrainInputs:
         weights: the weights folder (the base, the VAE, CatVTON's versions).
         out: the output folder; the run writes ``out/<name>``.
         split: the dataset split trained on.
+        masks: the folder of the project's masks of a dataset not built here (default:
+            where ``tryon dataset masks`` writes them).
     """
 
     dataset: Path
     weights: Path
     out: Path
     split: str = "train"
+    masks: Path | None = None
 
 
 def train(
@@ -86,7 +88,6 @@ def train(
     *,
     resume: str | None = None,
     models: DiffusionModels | None = None,
-    analyzers: Analyzers | None = None,
     device: str | None = None,
     show_progress: bool = True,
 ) -> TrainResult:
@@ -97,7 +98,6 @@ def train(
         config: the recipe's settings.
         resume: ``latest`` or a checkpoint folder to continue from (None: a new run).
         models: models to train instead of loading ``inputs.weights`` (tests).
-        analyzers: body analysers for the project's masks (made here when None).
         device: "cpu" forces the CPU; None lets accelerate choose.
         show_progress: draw the progress bar.
 
@@ -119,7 +119,7 @@ def train(
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"cannot train with these settings: {exc}") from None
     models = models or _load(inputs.weights, config.start)
-    samples = _samples(inputs, config, analyzers)
+    samples = _samples(inputs, config)
     try:
         return _run(
             accelerator, models, samples, run_dir, record, config, checkpoint, show_progress
@@ -261,20 +261,9 @@ def _load(weights: Path, start: str) -> DiffusionModels:
     return load_models(weights, start)
 
 
-def _samples(
-    inputs: TrainInputs, config: TrainConfig, analyzers: Analyzers | None
-) -> list[TrainingSample]:
+def _samples(inputs: TrainInputs, config: TrainConfig) -> list[TrainingSample]:
     dataset = open_dataset(inputs.dataset, inputs.split)
-    shape = (config.height, config.width)
-    if config.masks == "dataset":
-        return read_samples(dataset, shape, "dataset")
-    owned = analyzers is None
-    analyzers = analyzers or Analyzers()
-    try:
-        return read_samples(dataset, shape, "project", project_masks(analyzers))
-    finally:
-        if owned:
-            analyzers.close()
+    return read_samples(dataset, (config.height, config.width), config.masks, inputs.masks)
 
 
 def _run_record(inputs: TrainInputs, config: TrainConfig) -> dict[str, Any]:

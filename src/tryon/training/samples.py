@@ -1,14 +1,13 @@
-"""Training pairs: a dataset's paired pairs read, masked and brought to the training size.
+"""Training pairs: a dataset's paired pairs read and brought to the training size.
 
 A paired pair is a person photo and the garment that person wears in it: the photo is
-both the input (masked) and the target. Its mask is by default the engines' own
-agnostic mask (``tryon.engines.person``: the mask a try-on uses at inference, so the
-model learns to fill exactly that region), or the dataset's file.
+both the input (masked) and the target. ``tryon.dataset.training_pairs`` finds and
+checks the files; the agnostic mask is by default the engines' own (the mask a try-on
+uses at inference, so the model learns to fill exactly that region), or the dataset's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -16,16 +15,11 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from tryon.dataset.layout import Dataset, Pair, PairMode
+from tryon.dataset.layout import Dataset
+from tryon.dataset.training_pairs import MaskSource, TrainingPair, training_pairs
 from tryon.diffusion.images import garment_canvas
-from tryon.engines.person import Analyzers
-from tryon.errors import TryOnError
 from tryon.imageio import load_image
-from tryon.training.config import MaskSource, TrainingError
 from tryon.types import Image, Mask
-
-MIN_PAIRS = 1
-"""Fewest usable pairs a run starts with (an adapter may train on a handful)."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +37,6 @@ class TrainingSample:
     person: Image
     garment: Image
     mask: Mask
-
-
-MaskMaker = Callable[[Image, Pair], Mask]
-"""Makes a person photo's agnostic mask for a pair (the engines' own, by default)."""
 
 
 ArrayT = TypeVar("ArrayT", Image, Mask)
@@ -70,89 +60,35 @@ def cover_crop(image: ArrayT, shape: tuple[int, int]) -> ArrayT:
     return out
 
 
-def project_masks(analyzers: Analyzers) -> MaskMaker:
-    """The engines' agnostic mask of each person photo, for the pair's category."""
-
-    def make(person: Image, pair: Pair) -> Mask:
-        return analyzers.mask_person(person, pair.category).agnostic_mask
-
-    return make
-
-
 def read_samples(
     dataset: Dataset,
     shape: tuple[int, int],
-    masks: MaskSource,
-    make_mask: MaskMaker | None = None,
-    pairs: Sequence[Pair] | None = None,
+    masks: MaskSource | str = MaskSource.PROJECT,
+    masks_dir: Path | None = None,
 ) -> list[TrainingSample]:
     """Reads the dataset's paired pairs as training samples.
 
     Args:
-        dataset: an opened dataset (``tryon.dataset.open_dataset``).
+        dataset: an opened dataset (``tryon.dataset.open_dataset(root, split)``).
         shape: (height, width) of the training size.
-        masks: ``project`` (``make_mask``) or ``dataset`` (the agnostic-mask files).
-        make_mask: the project's mask maker; required for ``project`` masks.
-        pairs: the pairs to read (default: every paired pair of the dataset).
+        masks: the engines' own masks (``project``) or the dataset's files.
+        masks_dir: where the project's masks of a dataset not built here are
+            (default: where ``tryon dataset masks`` writes them).
 
     Raises:
-        TrainingError: a file is missing or unreadable (named, with its pair), a mask
-            has another size than its photo, no mask can be made, or too few pairs.
+        DatasetError: too few pairs, or files missing, unreadable or of another size
+            (each named with its pair, and how to make the project's masks).
     """
-    chosen = list(pairs) if pairs is not None else dataset.pairs(PairMode.PAIRED)
-    samples = [_read_sample(dataset, pair, shape, masks, make_mask) for pair in chosen]
-    if len(samples) < MIN_PAIRS:
-        raise TrainingError(
-            f"dataset {str(dataset.root)!r} has no paired pairs to train on: a paired pair "
-            "is a person photo with the garment that person wears (build one with "
-            "'tryon dataset build')"
-        )
-    return samples
+    return [_sample(pair, shape) for pair in training_pairs(dataset, masks, masks=masks_dir)]
 
 
-def _read_sample(
-    dataset: Dataset,
-    pair: Pair,
-    shape: tuple[int, int],
-    masks: MaskSource,
-    make_mask: MaskMaker | None,
-) -> TrainingSample:
-    files = dataset.files(pair)
-    where = f"pair {pair.person} / {pair.garment}"
-    person = _read(files.person, f"person photo of {where}")
-    garment = _read(files.garment, f"garment photo of {where}")
-    if masks == "dataset":
-        if files.agnostic_mask is None:
-            raise TrainingError(
-                f"{where} has no agnostic mask file in {str(dataset.root)!r}: train with the "
-                "project's masks (masks='project', --masks project) or add the masks"
-            )
-        mask = _read(files.agnostic_mask, f"agnostic mask of {where}").mean(-1) > 127
-        if mask.shape != person.shape[:2]:
-            raise TrainingError(
-                f"the agnostic mask {str(files.agnostic_mask)!r} of {where} is "
-                f"{mask.shape[0]}x{mask.shape[1]}, its person photo "
-                f"{person.shape[0]}x{person.shape[1]}: a mask must have its photo's size"
-            )
-    else:
-        if make_mask is None:
-            raise TrainingError("the project's masks need the body analysers")
-        try:
-            mask = make_mask(person, pair)
-        except TryOnError as exc:
-            raise TrainingError(f"cannot mask the person of {where}: {exc}") from None
+def _sample(pair: TrainingPair, shape: tuple[int, int]) -> TrainingSample:
+    person = load_image(pair.person, role=f"person photo {pair.person}")
+    garment = load_image(pair.garment, role=f"garment photo {pair.garment}")
+    mask = load_image(pair.mask, role=f"agnostic mask {pair.mask}").mean(-1) > 127
     return TrainingSample(
-        key=pair.key,
+        key=pair.pair.key,
         person=cover_crop(person, shape),
         garment=garment_canvas(garment, shape),
         mask=cover_crop(mask, shape),
     )
-
-
-def _read(path: Path, role: str) -> Image:
-    if not path.is_file():
-        raise TrainingError(f"the {role} is missing: {str(path)!r}")
-    try:
-        return load_image(path, role=role)
-    except TryOnError as exc:
-        raise TrainingError(f"the {role} cannot be read ({exc})") from None

@@ -1,6 +1,6 @@
 """Validation while training: a fixed set of pairs rendered with the ``fast`` preset by
 the UNet being trained, as an image grid (masked person, garment, result, ground truth
-per row), with SSIM against the ground truth."""
+per row), with SSIM, and LPIPS where its weights are present, against the ground truth."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def validate(
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     PILImage.fromarray(np.vstack(rows)).save(out)
-    return {"ssim": _ssim(rendered, [s.person for s in samples])}
+    return _scores(rendered, [s.person for s in samples])
 
 
 def _masked(person: Image, mask: np.ndarray) -> Image:
@@ -58,13 +58,19 @@ def _masked(person: Image, mask: np.ndarray) -> Image:
     return shown
 
 
-def _ssim(results: Sequence[Image], truths: Sequence[Image]) -> float:
-    """Mean SSIM of the results against the ground truth (NaN without torchmetrics)."""
+def _scores(results: Sequence[Image], truths: Sequence[Image]) -> dict[str, float]:
+    """Mean SSIM, and LPIPS where its published weights are in the evaluation cache
+    (``tryon eval``'s metrics; none without the ``eval`` extra)."""
     try:
-        from torchmetrics.functional.image import structural_similarity_index_measure
+        from tryon.evaluation import metrics
+        from tryon.evaluation.backbones import load_lpips
+        from tryon.evaluation.weights import BACKBONES, LPIPS_LINEAR, default_cache_dir, missing
     except ImportError:
-        return float("nan")
-    a = image_to_tensor(list(results)) / 2 + 0.5
-    b = image_to_tensor(list(truths)) / 2 + 0.5
-    value = structural_similarity_index_measure(a, b, data_range=1.0)
-    return float(value[0] if isinstance(value, tuple) else value)
+        return {}
+    pairs = list(zip(results, truths, strict=True))
+    scores = {"ssim": float(np.mean([metrics.ssim(r, t) for r, t in pairs]))}
+    cache = default_cache_dir()
+    if not missing(cache, [BACKBONES["squeeze"], LPIPS_LINEAR["squeeze"]]):
+        model = load_lpips("squeeze", cache)
+        scores["lpips"] = float(np.mean([metrics.lpips(r, t, model) for r, t in pairs]))
+    return scores
