@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 from dataclasses import replace
 from pathlib import Path
@@ -299,3 +300,32 @@ def test_tryon_train_runs_end_to_end_from_the_command_line(
     assert any(e.get("event") == "validation" and 0 <= e["ssim"] <= 1 for e in events)
     assert main(args) == 2  # the folder holds this run now: --resume latest continues it
     assert "--resume latest" in capsys.readouterr().err
+
+
+def test_a_shops_own_photos_train_with_the_engines_masks(
+    tmp_path: Path, tiny_weights: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Product photo + on-model photos -> 'tryon dataset build --split train' (the
+    engines' agnostic masks) -> 'tryon train' on them with its default, project masks."""
+    from tests.photos import garment, person
+    from tryon.cli import main
+
+    product = tmp_path / "raw" / "products" / "shirt-2"
+    (product / "worn").mkdir(parents=True)
+    shutil.copy(garment("shirts_2_front.jpg"), product / "product.jpg")
+    for name in ("p1_studio.jpg", "p2_studio.jpg"):
+        shutil.copy(person(name), product / "worn" / name)
+    data = tmp_path / "data"
+    build = ["dataset", "build", str(tmp_path / "raw"), str(data), "--split", "train"]
+    assert main([*build, "--size", "192x256", "--quiet"]) == 0
+    out = tmp_path / "runs"
+    train_args = [
+        "train", str(data), "--weights", str(tiny_weights), "--out", str(out),
+        "--steps", "2", "--size", "64x48", "--device", "cpu", "--quiet",
+        "--validate-every", "0", "--checkpoint-every", "0",
+    ]  # fmt: skip
+    assert main(train_args) == 0
+    record = json.loads((out / "trained" / "training.json").read_text())
+    assert record["config"]["masks"] == "project" and record["step"] == 2
+    masks = sorted((data / "train" / "agnostic-mask").glob("*.png"))
+    assert len(masks) == 2  # one engines' mask per on-model photo
