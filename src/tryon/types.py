@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -222,6 +223,31 @@ class LimbShape:
 
 
 @dataclass(frozen=True)
+class GarmentAdapter:
+    """A LoRA on the diffusion model's self-attention projections, tuned for one garment
+    (``tryon catalog tune``); the ``catvton`` and ``hybrid`` engines apply it to that
+    garment's try-ons only.
+
+    Attributes:
+        garment: the catalogued garment's id.
+        weights: the safetensors file: ``<projection>.lora_A.weight`` (rank x in) and
+            ``<projection>.lora_B.weight`` (out x rank) for every self-attention
+            projection (``...attn1.to_q``, ``to_k``, ``to_v``, ``to_out.0``).
+        digest: SHA-256 of the file's bytes: which adapter this is.
+        rank: the LoRA rank r.
+        alpha: the LoRA alpha; a projection's output gains ``(alpha / r) B A x``.
+        version: the attention weights it was tuned on; the engines apply it only on those.
+    """
+
+    garment: str
+    weights: Path
+    digest: str
+    rank: int
+    alpha: float
+    version: str
+
+
+@dataclass(frozen=True)
 class GarmentAnalysis:
     """A garment photo analysed once; cacheable per garment.
 
@@ -233,6 +259,8 @@ class GarmentAnalysis:
         landmarks: named landmarks in the photo.
         limbs: sleeves (tops) or legs (trousers), keyed by ``Piece``.
         source: "product" (flat or ghost-mannequin photo) or "worn" (on a person).
+        adapter: the garment's own LoRA for the diffusion engines (attached by the
+            catalog when one was tuned; None: the base model).
     """
 
     image: Image
@@ -242,6 +270,7 @@ class GarmentAnalysis:
     landmarks: GarmentLandmarks
     limbs: dict[Piece, LimbShape]
     source: str = "product"
+    adapter: GarmentAdapter | None = None
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@
 stored ``GarmentAnalysis``, ready for ``TryOn.run`` without analysing the garment again.
 """
 
-from tryon.catalog.records import PREPROCESSING_VERSION, AddResult, GarmentRecord
+from tryon.catalog.records import PREPROCESSING_VERSION, AdapterRecord, AddResult, GarmentRecord
 from tryon.catalog.store import (
     Catalog,
     CatalogError,
+    NoAdapterError,
     UnknownGarmentError,
     default_catalog_dir,
     garment_id,
@@ -15,10 +16,12 @@ from tryon.catalog.store import (
 
 __all__ = [
     "PREPROCESSING_VERSION",
+    "AdapterRecord",
     "AddResult",
     "Catalog",
     "CatalogError",
     "GarmentRecord",
+    "NoAdapterError",
     "UnknownGarmentError",
     "default_catalog_dir",
     "garment_id",

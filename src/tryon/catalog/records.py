@@ -8,7 +8,9 @@ A garment's folder holds:
 * ``pieces.png``: the ``Piece`` label map, 8-bit grey (0 none, 1 torso, ...);
 * ``analysis.json``: category, source, landmarks (pixels) and limb shapes;
 * ``meta.json``: the ``GarmentRecord`` (written last: a folder without it is incomplete);
-* ``artifacts/<name>``: opaque bytes that later engines cache (a VAE latent, ...).
+* ``artifacts/<name>``: opaque bytes that later engines cache (a VAE latent, ...);
+* ``adapter/``: the garment's LoRA for the diffusion engines, when one was tuned:
+  ``lora.safetensors`` and ``lora.json`` (its settings, the file's SHA-256 and size).
 
 Arrays are stored as ``.npy`` (read with ``allow_pickle=False``) or PNG, everything else
 as JSON: nothing is pickled, so a catalog folder can be shared without trusting it to run
@@ -29,7 +31,14 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 
-from tryon.types import Category, GarmentAnalysis, GarmentLandmarks, LimbShape, Piece
+from tryon.types import (
+    Category,
+    GarmentAdapter,
+    GarmentAnalysis,
+    GarmentLandmarks,
+    LimbShape,
+    Piece,
+)
 
 PREPROCESSING_VERSION = 2
 """Version of the garment analysis stored in the catalog. Raise it whenever the garment
@@ -42,6 +51,11 @@ MASK_FILE = "mask.png"
 PIECES_FILE = "pieces.png"
 ANALYSIS_FILE = "analysis.json"
 ARTIFACTS_DIR = "artifacts"
+ADAPTER_DIR = "adapter"
+ADAPTER_WEIGHTS = "lora.safetensors"
+ADAPTER_CONFIG = "lora.json"
+ADAPTER_FIELDS = {"rank": int, "alpha": float, "version": str}
+"""What an adapter's settings must hold for the engines to apply it, and their types."""
 
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 """Pillow format name -> file suffix of the stored photo (other formats: ``.img``)."""
@@ -136,6 +150,34 @@ class AddResult:
 
     record: GarmentRecord
     created: bool
+
+
+@dataclass(frozen=True)
+class AdapterRecord:
+    """A garment's tuned adapter as the catalog stores it.
+
+    Attributes:
+        adapter: what the diffusion engines apply.
+        config: the adapter's settings as stored in ``lora.json``: rank, alpha, version,
+            and what tuning recorded (steps, learning rate, photos, losses, ...), plus
+            ``digest``, ``bytes`` and ``created``.
+    """
+
+    adapter: GarmentAdapter
+    config: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, garment_id: str, config: dict[str, Any], folder: Path) -> AdapterRecord:
+        """Reads ``lora.json``'s document; ``folder`` is the garment's adapter folder."""
+        adapter = GarmentAdapter(
+            garment=garment_id,
+            weights=folder / ADAPTER_WEIGHTS,
+            digest=str(config["digest"]),
+            rank=int(config["rank"]),
+            alpha=float(config["alpha"]),
+            version=str(config["version"]),
+        )
+        return cls(adapter, config)
 
 
 def photo_file_name(photo_format: str) -> str:

@@ -4,7 +4,8 @@ Layout of the catalog folder::
 
     .lock                 lock file (shared for readers, exclusive for writers)
     garments/<id>/        one folder per garment (see ``tryon.catalog.records``)
-    garments/.tmp-*       garments being written (renamed into place when complete)
+    garments/.tmp-*       garments and adapters being written (renamed into place when
+                          complete)
 
 Safe under several processes and threads: a garment folder is built complete under a
 temporary name and renamed into place while the exclusive lock is held, and readers hold
@@ -18,6 +19,7 @@ import builtins
 import fcntl
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -25,19 +27,24 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
 
 from tryon.catalog.records import (
+    ADAPTER_CONFIG,
+    ADAPTER_DIR,
+    ADAPTER_FIELDS,
+    ADAPTER_WEIGHTS,
     ARTIFACTS_DIR,
     META_FILE,
     PREPROCESSING_VERSION,
+    AdapterRecord,
     AddResult,
     GarmentRecord,
     photo_file_name,
@@ -71,6 +78,10 @@ class CatalogError(TryOnError):
 
 class UnknownGarmentError(TryOnError):
     """No garment with that id is in the catalog."""
+
+
+class NoAdapterError(TryOnError):
+    """The garment has no tuned adapter."""
 
 
 def default_catalog_dir() -> Path:
@@ -196,8 +207,10 @@ class Catalog:
         """The garment's analysis, ready for ``TryOn.run`` (no garment analysis there).
 
         Served from memory while the stored garment is unchanged. A garment stored by an
-        older ``PREPROCESSING_VERSION`` is analysed again from its photo and rewritten.
-        The arrays are read-only: the analysis is shared by every caller.
+        older ``PREPROCESSING_VERSION`` is analysed again from its photo and rewritten
+        (its adapter dropped). The arrays are read-only: the analysis is shared by every
+        caller. The garment's tuned adapter, when it has one, is attached (``adapter``):
+        the diffusion engines apply it.
 
         Raises:
             UnknownGarmentError: no such garment.
@@ -205,15 +218,9 @@ class Catalog:
         """
         with self._holding(garment_id, exclusive=False) as record:
             if record.current:
-                stamp = self._stamp(record)
-                with self._cache_lock:
-                    cached = self._cache.get(garment_id)
-                    if cached is not None and cached[0] == stamp:
-                        self._cache.move_to_end(garment_id)
-                        return cached[1]
-                analysis = read_analysis(record.path)
-                self._remember(garment_id, stamp, analysis)
-                return analysis
+                analysis = self._stored_analysis(record)
+                found = self._read_adapter(record)
+                return analysis if found is None else replace(analysis, adapter=found.adapter)
             photo = record.photo_path.read_bytes()
         return self._reanalyse(record, photo)
 
@@ -282,7 +289,7 @@ class Catalog:
             UnknownGarmentError: no such garment.
         """
         with self._holding(garment_id, exclusive=True) as record:
-            trash = self._garments / f".trash-{garment_id}-{os.getpid()}-{time.time_ns()}"
+            trash = self._trash_path(garment_id)
             os.rename(record.path, trash)
         shutil.rmtree(trash, ignore_errors=True)
         with self._cache_lock:
@@ -338,6 +345,75 @@ class Catalog:
             return []
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
+    # --- adapters -----------------------------------------------------------------------
+
+    def put_adapter(
+        self, garment_id: str, weights: bytes, config: Mapping[str, Any]
+    ) -> AdapterRecord:
+        """Stores a garment's tuned LoRA (``tryon.training.adapters``), replacing its old one.
+
+        The adapter belongs to the stored analysis, as artifacts do: analysing the garment
+        again under a new ``PREPROCESSING_VERSION`` drops it, removing the garment removes it.
+
+        Args:
+            garment_id: the garment.
+            weights: the safetensors file's bytes.
+            config: its settings: ``rank`` (int), ``alpha`` (float), ``version`` (the
+                attention weights tuned on) and whatever else tuning records (JSON values).
+
+        Raises:
+            UnknownGarmentError: no such garment.
+            CatalogError: ``config`` lacks a setting or is not JSON.
+        """
+        self.get(garment_id)  # an unknown id fails before anything is written
+        document = _adapter_document(config, weights)
+        staged = Path(tempfile.mkdtemp(dir=self._garments, prefix=f".tmp-adapter-{garment_id}-"))
+        trash: Path | None = None
+        try:
+            os.chmod(staged, 0o755)
+            write_atomic(staged / ADAPTER_WEIGHTS, bytes(weights))
+            write_json(staged / ADAPTER_CONFIG, document)
+            with self._holding(garment_id, exclusive=True) as record:
+                target = record.path / ADAPTER_DIR
+                if target.exists():
+                    trash = self._trash_path(f"adapter-{garment_id}")
+                    os.rename(target, trash)
+                os.rename(staged, target)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)  # gone unless something failed
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
+        return AdapterRecord.from_json(garment_id, document, target)
+
+    def adapter(self, garment_id: str) -> AdapterRecord | None:
+        """The garment's tuned adapter, or None when it has none (or it belongs to an
+        analysis of an older version).
+
+        Raises:
+            UnknownGarmentError: no such garment.
+        """
+        with self._holding(garment_id, exclusive=False) as record:
+            return self._read_adapter(record)
+
+    def remove_adapter(self, garment_id: str) -> AdapterRecord:
+        """Deletes the garment's adapter (its try-ons are the base model's again); returns it.
+
+        Raises:
+            UnknownGarmentError: no such garment.
+            NoAdapterError: the garment has no adapter.
+        """
+        with self._holding(garment_id, exclusive=True) as record:
+            found = self._read_adapter(record)
+            if found is None:
+                raise NoAdapterError(
+                    f"garment {garment_id!r} has no adapter; tune one with "
+                    f"'tryon catalog tune {garment_id} --photos PHOTO...'"
+                )
+            trash = self._trash_path(f"adapter-{garment_id}")
+            os.rename(record.path / ADAPTER_DIR, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        return found
+
     # --- internals ----------------------------------------------------------------------
 
     @contextmanager
@@ -378,6 +454,33 @@ class Catalog:
         except (FileNotFoundError, NotADirectoryError):
             return None
 
+    def _read_adapter(self, record: GarmentRecord) -> AdapterRecord | None:
+        """The adapter stored beside ``record`` (the lock is held); None when there is
+        none or the record's analysis is of an older version."""
+        folder = record.path / ADAPTER_DIR
+        if not record.current:
+            return None
+        try:
+            return AdapterRecord.from_json(record.id, read_json(folder / ADAPTER_CONFIG), folder)
+        except FileNotFoundError:
+            return None
+
+    def _stored_analysis(self, record: GarmentRecord) -> GarmentAnalysis:
+        """The current record's analysis, from memory while its ``meta.json`` is unchanged."""
+        stamp = self._stamp(record)
+        with self._cache_lock:
+            cached = self._cache.get(record.id)
+            if cached is not None and cached[0] == stamp:
+                self._cache.move_to_end(record.id)
+                return cached[1]
+        analysis = read_analysis(record.path)
+        self._remember(record.id, stamp, analysis)
+        return analysis
+
+    def _trash_path(self, name: str) -> Path:
+        """A fresh name for a folder about to be deleted (``_remove_stale`` sweeps leftovers)."""
+        return self._garments / f".trash-{name}-{os.getpid()}-{time.time_ns()}"
+
     def _stamp(self, record: GarmentRecord) -> tuple[int, int, int]:
         info = os.stat(record.path / META_FILE)
         return (info.st_ino, info.st_mtime_ns, info.st_size)
@@ -416,7 +519,7 @@ class Catalog:
         with self._locked(exclusive=True):
             existing = self._read_record(record.id)
             if existing is not None and not existing.current:
-                trash = self._garments / f".trash-{record.id}-{os.getpid()}-{time.time_ns()}"
+                trash = self._trash_path(record.id)
                 os.rename(record.path, trash)
                 os.rename(staged, record.path)
         # Either the old folder (now replaced) or our staged copy (someone was faster).
@@ -476,6 +579,33 @@ def _photo_bytes(photo: bytes | str | Path) -> tuple[bytes, str | None]:
 def _format_of(photo: bytes) -> str:
     with PILImage.open(io.BytesIO(photo)) as pil:
         return pil.format or "unknown"
+
+
+def _adapter_document(config: Mapping[str, Any], weights: bytes) -> dict[str, Any]:
+    """``lora.json``: the adapter's settings checked, with the file's digest, size and date.
+
+    Raises:
+        CatalogError: a required setting is missing or of the wrong type, or not JSON.
+    """
+    for name, kind in ADAPTER_FIELDS.items():
+        value = config.get(name)
+        accepted = (int, float) if kind is float else (kind,)
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            raise CatalogError(
+                f"an adapter's config needs {name!r} ({kind.__name__}), got {value!r}; "
+                "store adapters made by 'tryon catalog tune'"
+            )
+    document = {
+        **config,
+        "digest": hashlib.sha256(weights).hexdigest(),
+        "bytes": len(weights),
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
+    try:
+        json.dumps(document)
+    except (TypeError, ValueError) as exc:
+        raise CatalogError(f"an adapter's config must be JSON values ({exc})") from None
+    return document
 
 
 def _check_artifact_name(name: str) -> None:

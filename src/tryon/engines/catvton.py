@@ -98,7 +98,9 @@ class CatVTONEngine(Closeable):
 
         Args:
             persons: (H, W, 3) RGB uint8 photos (any sizes).
-            garments: one analysed garment per person.
+            garments: one analysed garment per person; a garment's tuned adapter
+                (``GarmentAnalysis.adapter``, attached by the catalog) is applied to its
+                people only.
             categories: one category per person (None: the garment's).
         """
         if not len(persons) == len(garments) == len(categories):
@@ -114,7 +116,10 @@ class CatVTONEngine(Closeable):
         analysis = (time.perf_counter() - start) / len(persons)
         t0 = time.perf_counter()
         rendered = self.renderer.render(
-            persons, [g.image for g in garments], [m.agnostic_mask for m in masked]
+            persons,
+            [g.image for g in garments],
+            [m.agnostic_mask for m in masked],
+            [g.adapter for g in garments],
         )
         diffusion = (time.perf_counter() - t0) / len(persons)
         return [

@@ -25,7 +25,7 @@ from tryon.engines.refine_mask import RefineMaskConfig, blend_weight, refine_mas
 from tryon.engines.warp import WarpEngine
 from tryon.errors import TryOnError
 from tryon.ops import masks as M
-from tryon.types import Category, GarmentAnalysis, Image, Mask, TryOnResult
+from tryon.types import Category, GarmentAdapter, GarmentAnalysis, Image, Mask, TryOnResult
 
 REFINE_SAMPLER = SamplerConfig(
     "refine", steps=10, solver="dpm++2m", eta=0.0, vae_sample=False, precision="half"
@@ -70,11 +70,13 @@ class Refined:
         image: the refined image, (H, W, 3) RGB uint8.
         mask: (H, W) bool refine mask; no pixel outside it differs from the composite.
         weight: (H, W) float32 blend weight of the repainted pixels (0 outside ``mask``).
+        warnings: the model's (e.g. the garment's adapter tuned on other weights).
     """
 
     image: Image
     mask: Mask
     weight: npt.NDArray[np.float32]
+    warnings: list[str] = field(default_factory=list)
 
 
 class HybridEngine(Closeable):
@@ -119,16 +121,20 @@ class HybridEngine(Closeable):
     ) -> TryOnResult:
         warped = self.warp.dress(person, garment, category)
         start = time.perf_counter()
-        refined = self.refine(warped, garment.image)
+        refined = self.refine(warped, garment.image, garment.adapter)
         timings = {**warped.timings, "refine": time.perf_counter() - start}
-        return replace(warped, image=refined.image, timings=timings)
+        warnings = warped.warnings + refined.warnings
+        return replace(warped, image=refined.image, timings=timings, warnings=warnings)
 
-    def refine(self, result: TryOnResult, garment: Image) -> Refined:
+    def refine(
+        self, result: TryOnResult, garment: Image, adapter: GarmentAdapter | None = None
+    ) -> Refined:
         """Repaints the refine mask of a warp result.
 
         Args:
             result: the warp engine's result (composite, masks, warped garment).
             garment: (h, w, 3) RGB uint8 garment photo (the diffusion model's condition).
+            adapter: the garment's tuned adapter (None: the base model).
         """
         cfg = self.config
         details = result.warp_details
@@ -145,17 +151,19 @@ class HybridEngine(Closeable):
         if box is None:
             return Refined(composite.copy(), mask, np.zeros(mask.shape, np.float32))
         crop, crop_mask = composite[box], mask[box]
-        painted = self.renderer.refine(
+        rendered = self.renderer.refine(
             crop,
             M.dilate(crop_mask, 2.0),
             garment,
             area=cfg.crop_area,
             strength=cfg.strength,
             steps=cfg.steps,
+            adapter=adapter,
         )
+        painted = rendered.images[0]
         weight = blend_weight(mask, cfg.mask)
         w = weight[box][..., None]
         blended = np.clip(np.round(crop * (1 - w) + painted * w), 0, 255).astype(np.uint8)
         image = composite.copy()
         image[box] = np.where(crop_mask[..., None], blended, crop)
-        return Refined(image, mask, weight)
+        return Refined(image, mask, weight, rendered.warnings[0])

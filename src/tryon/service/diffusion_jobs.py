@@ -29,7 +29,7 @@ from tryon.service.garment_lookup import garment_analysis
 from tryon.service.jobs import JobResult, JobSpec, Progress
 from tryon.service.metrics import Metrics
 from tryon.service.settings import ServiceSettings
-from tryon.types import Category, GarmentAnalysis, Image, Mask
+from tryon.types import Category, GarmentAdapter, GarmentAnalysis, Image, Mask
 
 StepCallback = Callable[[int, int], None]
 
@@ -42,11 +42,13 @@ class RenderRequest:
         person: (H, W, 3) RGB uint8 photo.
         garment: (h, w, 3) RGB uint8 garment photo.
         mask: (H, W) bool, where the garment goes (the agnostic mask).
+        adapter: the garment's tuned adapter (from the catalog), or None.
     """
 
     person: Image
     garment: Image
     mask: Mask
+    adapter: GarmentAdapter | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class BatchRenderer:
                 [r.person for r in requests],
                 [r.garment for r in requests],
                 [r.mask for r in requests],
+                [r.adapter for r in requests],
             )
         seconds = time.perf_counter() - start
         return [
@@ -214,7 +217,8 @@ def run_diffusion_job(
     mask = analyzers.mask_person(person, chosen).agnostic_mask
     timings["analysis"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    rendering = diffusion.render(RenderRequest(person, analysis.image, mask), progress)
+    request = RenderRequest(person, analysis.image, mask, analysis.adapter)
+    rendering = diffusion.render(request, progress)
     timings["diffusion"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     image = repaint(person, rendering.image, mask)
