@@ -1,13 +1,15 @@
-"""``tryon catalog``: add, list, show and remove garments of a catalog folder."""
+"""``tryon catalog``: add, list, show and remove garments of a catalog folder; tune and
+remove their adapters."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from tryon.catalog.records import GarmentRecord
+from tryon.catalog.records import AdapterRecord, GarmentRecord
 from tryon.catalog.store import CATALOG_VARIABLE, Catalog, default_catalog_dir
 from tryon.cli.common import (
     EXIT_BAD_INPUT,
@@ -19,11 +21,15 @@ from tryon.cli.common import (
     quiet_native_logs,
 )
 from tryon.errors import TryOnError
+from tryon.training.adapter_config import MIN_PHOTOS, TuneConfig, check_photo_count
 
 DESCRIPTION = """\
 Garments analysed once and kept in a folder: a try-on with a catalogued
 garment skips garment analysis. A garment's id is a hash of its photo (and of
-the category, when one is given), so adding the same photo twice does nothing."""
+the category, when one is given), so adding the same photo twice does nothing.
+'tune' trains a garment's own adapter (a LoRA of the diffusion model) on photos
+of people wearing it; the catvton and hybrid engines then apply it to that
+garment's try-ons."""
 
 EPILOG = f"""\
 the catalog folder:
@@ -36,6 +42,8 @@ examples:
   tryon catalog list
   tryon catalog show 63876bd8b6b7de04dce1
   tryon catalog remove 63876bd8b6b7de04dce1
+  tryon catalog tune 63876bd8b6b7de04dce1 --photos worn1.jpg worn2.jpg worn3.jpg
+  tryon catalog untune 63876bd8b6b7de04dce1
 """
 
 
@@ -44,7 +52,7 @@ def register(commands: Commands) -> None:
     catalog = command_parser(
         commands,
         "catalog",
-        summary="add, list, show and remove catalogued garments",
+        summary="add, list, show and remove catalogued garments; tune their adapters",
         description=DESCRIPTION,
         epilog=EPILOG,
     )
@@ -88,6 +96,69 @@ def register(commands: Commands) -> None:
     )
     remove.add_argument("id", metavar="ID", help="the garment's id")
     remove.set_defaults(handler=remove_command)
+    add_tune_parsers(actions, folder, output)
+
+
+def add_tune_parsers(
+    actions: Any, folder: argparse.ArgumentParser, output: argparse.ArgumentParser
+) -> None:
+    """``tryon catalog tune`` and ``tryon catalog untune``."""
+    tune = actions.add_parser(
+        "tune",
+        parents=[folder, output],
+        help="train a garment's own adapter on photos of people wearing it",
+        description="Trains a LoRA on the diffusion model's self-attention for one garment, "
+        "on pairs of its catalogued photo and each on-model photo (masked as a try-on masks "
+        "it), and stores it beside the garment. The catvton and hybrid engines apply it to "
+        "that garment's try-ons only. Needs the diffusion weights; a GPU for practical speed.",
+    )
+    tune.add_argument("id", metavar="ID", help="the garment's id")
+    tune.add_argument(
+        "--photos",
+        nargs="+",
+        required=True,
+        metavar="PHOTO",
+        help=f"photos of people wearing the garment (at least {MIN_PHOTOS}; 5 to 10 work best)",
+    )
+    defaults = TuneConfig()
+    tune.add_argument(
+        "--rank", type=int, default=defaults.rank, help="LoRA rank (default: %(default)s)"
+    )
+    tune.add_argument(
+        "--steps", type=int, default=defaults.steps, help="training steps (default: %(default)s)"
+    )
+    tune.add_argument(
+        "--lr",
+        type=float,
+        default=defaults.learning_rate,
+        help="learning rate (default: %(default)s)",
+    )
+    tune.add_argument(
+        "--size",
+        type=parse_size,
+        metavar="HxW",
+        help="size the photos are cropped to, multiples of 8 (default: the weights' training size)",
+    )
+    tune.add_argument("--seed", type=int, default=defaults.seed, help="seed (default: %(default)s)")
+    tune.add_argument(
+        "--weights",
+        metavar="DIR",
+        help="diffusion weights folder (default: $TRYON_WEIGHTS or ~/.cache/tryon/weights)",
+    )
+    tune.add_argument(
+        "--attention",
+        metavar="VERSION",
+        help="attention weights to tune on, as for 'tryon run' (default: mix-48k-1024); "
+        "the engines apply the adapter only when they run these",
+    )
+    tune.add_argument("--device", help="cuda, cpu, ... (default: the GPU when there is one)")
+    tune.set_defaults(handler=tune_command)
+
+    untune = actions.add_parser(
+        "untune", parents=[folder], help="delete a garment's adapter (back to the base model)"
+    )
+    untune.add_argument("id", metavar="ID", help="the garment's id")
+    untune.set_defaults(handler=untune_command)
 
 
 def open_catalog(args: argparse.Namespace) -> Catalog:
@@ -135,10 +206,16 @@ def show_command(args: argparse.Namespace) -> int:
     """``tryon catalog show ID``: every field of one garment."""
     catalog = open_catalog(args)
     record = catalog.get(args.id)
-    document = {**record_json(record), "artifacts": catalog.artifacts(record.id)}
+    adapter = catalog.adapter(record.id)
+    document = {
+        **record_json(record),
+        "artifacts": catalog.artifacts(record.id),
+        "adapter": None if adapter is None else adapter_json(adapter),
+    }
     if args.json:
         print(json.dumps(document, indent=2))
     else:
+        document["adapter"] = "none" if adapter is None else describe_adapter(adapter)
         for key, value in document.items():
             print(f"{key + ':':<20}{value}")
     return EXIT_OK
@@ -149,6 +226,79 @@ def remove_command(args: argparse.Namespace) -> int:
     record = open_catalog(args).remove(args.id)
     print(f"removed {describe(record)}")
     return EXIT_OK
+
+
+def tune_command(args: argparse.Namespace) -> int:
+    """``tryon catalog tune ID --photos ...``: progress on stderr, the adapter on stdout."""
+    # Imported here: torch, diffusers and peft load only for this command.
+    from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
+    from tryon.diffusion.weights import DEFAULT_VERSION, default_weights_dir
+    from tryon.engines.person import Analyzers
+    from tryon.training.adapters import tune_garment
+
+    catalog = open_catalog(args)
+    catalog.get(args.id)  # bad input fails before the weights load
+    check_photo_count(len(args.photos))
+    config = TuneConfig(
+        rank=args.rank, steps=args.steps, learning_rate=args.lr, size=args.size, seed=args.seed
+    )
+    weights = Path(args.weights).expanduser() if args.weights else default_weights_dir()
+    render = RenderConfig(version=args.attention or DEFAULT_VERSION, device=args.device)
+    renderer = DiffusionRenderer(weights, render)
+    every = max(1, config.steps // 20)
+
+    def report(step: int, total: int, loss: float) -> None:
+        if step % every == 0 or step == total:
+            print(f"step {step}/{total}  loss {loss:.4f}", file=sys.stderr, flush=True)
+
+    analyzers = Analyzers()
+    try:
+        with quiet_native_logs():
+            result = tune_garment(
+                catalog, args.id, args.photos, renderer, analyzers, config, progress=report
+            )
+    finally:
+        analyzers.close()
+    for rejected in result.rejected:
+        print(f"tryon: warning: {rejected.name}: {one_line(rejected.reason)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(adapter_json(result.adapter), indent=2))
+    else:
+        print(f"tuned {args.id}: {describe_adapter(result.adapter)} ({result.seconds:.0f} s)")
+    return EXIT_OK
+
+
+def untune_command(args: argparse.Namespace) -> int:
+    """``tryon catalog untune ID``."""
+    catalog = open_catalog(args)
+    catalog.remove_adapter(args.id)
+    print(f"removed the adapter of {describe(catalog.get(args.id))}")
+    return EXIT_OK
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``HxW`` (e.g. ``512x384``) as (height, width)."""
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HxW (e.g. 512x384)") from None
+    return height, width
+
+
+def describe_adapter(adapter: AdapterRecord) -> str:
+    """One line: rank, steps, photos, learning rate, losses, weights, date."""
+    c = adapter.config
+    return (
+        f"rank {c['rank']}, {c.get('steps', '?')} steps on {len(c.get('photos', []))} photos, "
+        f"lr {c.get('learning_rate', '?')}, loss {c.get('loss_first', float('nan')):.4f} -> "
+        f"{c.get('loss_last', float('nan')):.4f}, {c['version']} weights, {c['bytes']} bytes, "
+        f"tuned {c['created']}"
+    )
+
+
+def adapter_json(adapter: AdapterRecord) -> dict[str, Any]:
+    """The adapter's settings for JSON output, with its file."""
+    return {**adapter.config, "path": str(adapter.adapter.weights)}
 
 
 def describe(record: GarmentRecord) -> str:

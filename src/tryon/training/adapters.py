@@ -32,62 +32,18 @@ from tryon.diffusion.renderer import DiffusionRenderer
 from tryon.engines.person import Analyzers
 from tryon.errors import TryOnError
 from tryon.imageio import ImageSource, load_image
+from tryon.training.adapter_config import MIN_PHOTOS, TuneConfig, check_photo_count
 from tryon.training.config import TrainingError
 from tryon.training.latents import LatentCache
 from tryon.training.objective import draw_step, training_loss
 from tryon.training.samples import TrainingSample, cover_crop
 from tryon.types import Category, Image
 
-MIN_PHOTOS = 3
-"""Fewest usable on-model photos an adapter is tuned on (5 to 10 work best)."""
-
 ADAPTER_NAME = "garment"
 """peft's name of the adapter while it trains."""
 
 TuneProgress = Callable[[int, int, float], None]
 """Called after each step with (step, steps, the step's loss)."""
-
-
-@dataclass(frozen=True)
-class TuneConfig:
-    """How a garment's adapter is tuned.
-
-    Attributes:
-        rank: LoRA rank r (alpha = r: the update is ``B A x``).
-        steps: optimiser steps (one photo per step).
-        learning_rate: AdamW's, constant.
-        garment_dropout: share of steps whose garment condition is zeroed, as the
-            inference's unconditional branch does (classifier-free guidance).
-        dream_power: DREAM's exponent (0: off; CatVTON trains with 10; it costs an extra
-            UNet pass per step).
-        size: (height, width) the photos are cropped to; None: the size the renderer's
-            attention weights were trained at.
-        seed: seed of the LoRA's initialisation and of every draw of the run.
-    """
-
-    rank: int = 8
-    steps: int = 300
-    learning_rate: float = 1e-4
-    garment_dropout: float = 0.1
-    dream_power: float = 0.0
-    size: tuple[int, int] | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.rank >= 1, f"rank must be at least 1, got {self.rank}"),
-            (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
-            (self.learning_rate > 0, f"the learning rate must be positive ({self.learning_rate})"),
-            (0 <= self.garment_dropout < 1, "garment dropout must be in [0, 1)"),
-            (self.dream_power >= 0, "the DREAM power must be 0 (off) or more"),
-            (
-                self.size is None or all(s >= 8 and s % 8 == 0 for s in self.size),
-                f"the tuning size must be two multiples of 8, got {self.size}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise TrainingError(f"cannot tune an adapter: {message}")
 
 
 @dataclass(frozen=True)
@@ -152,11 +108,7 @@ def tune_garment(
     """
     config = config or TuneConfig()
     start = time.perf_counter()
-    if len(photos) < MIN_PHOTOS:
-        raise TrainingError(
-            f"an adapter needs at least {MIN_PHOTOS} on-model photos of the garment (5 to 10 "
-            f"work best), got {len(photos)}; give more with --photos"
-        )
+    check_photo_count(len(photos))
     record = catalog.get(garment_id)
     analysis = catalog.analysis(garment_id)
     size = config.size or (renderer.version.height, renderer.version.width)
