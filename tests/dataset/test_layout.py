@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tryon.dataset.layout import Pair, PairMode, open_dataset, read_pairs, write_pairs
+from tryon.dataset.layout import (
+    DatasetError,
+    Pair,
+    PairMode,
+    open_dataset,
+    read_pairs,
+    write_pairs,
+)
 from tryon.dataset.openpose import (
     dresscode_document,
     openpose_document,
@@ -125,3 +132,36 @@ def test_dresscode_reader_prefers_category_files_and_reads_the_root_file(tmp_pat
     assert (pair.person, pair.category) == ("000003_0.jpg", Category.UPPER)
     with pytest.raises(TryOnError, match=r"no test_pairs_paired\.txt"):
         dataset.pairs(PairMode.PAIRED)
+
+
+def test_dresscode_train_split_reads_train_pairs(tmp_path: Path) -> None:
+    (tmp_path / "upper_body" / "images").mkdir(parents=True)
+    (tmp_path / "test_pairs_paired.txt").write_text("000009_0.jpg 000009_1.jpg 0\n")
+    (tmp_path / "train_pairs.txt").write_text("000001_0.jpg 000001_1.jpg 2\n")
+    train = open_dataset(tmp_path, split="train")
+    assert (train.layout, train.split) == ("dresscode", "train")
+    (pair,) = train.pairs(PairMode.PAIRED)
+    assert (pair.person, pair.category) == ("000001_0.jpg", Category.OVERALL)
+    (tmp_path / "upper_body" / "train_pairs.txt").write_text("000002_0.jpg 000002_1.jpg\n")
+    (pair,) = train.pairs(PairMode.PAIRED)
+    assert (pair.person, pair.category) == ("000002_0.jpg", Category.UPPER)
+    with pytest.raises(DatasetError, match="paired pairs only"):
+        train.pairs(PairMode.UNPAIRED)
+    (pair,) = open_dataset(tmp_path).pairs(PairMode.PAIRED)  # the test split is apart
+    assert pair.person == "000009_0.jpg"
+
+
+def test_viton_hd_train_split_reads_train_pairs(tmp_path: Path) -> None:
+    for split in ("train", "test"):
+        (tmp_path / split / "image").mkdir(parents=True)
+    (tmp_path / "train" / "image" / "00001_00.jpg").write_bytes(b"")
+    (tmp_path / "train_pairs.txt").write_text("00001_00.jpg 00001_00.jpg\n")
+    train = open_dataset(tmp_path, split="train")
+    assert [p.key for p in train.pairs(PairMode.PAIRED)] == ["00001_00_00001_00"]
+    assert train.files(train.pairs(PairMode.PAIRED)[0]).person == (
+        tmp_path / "train" / "image" / "00001_00.jpg"
+    )
+    assert train.person_photos() == [tmp_path / "train" / "image" / "00001_00.jpg"]
+    (tmp_path / "train_pairs.txt").unlink()  # paired by name without the file
+    assert train.pairs(PairMode.PAIRED) == []
+    assert open_dataset(tmp_path).person_photos() == []  # test/ is another folder

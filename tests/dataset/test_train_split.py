@@ -24,8 +24,9 @@ from tryon.dataset import (
     training_pairs,
     write_project_masks,
 )
-from tryon.dataset.build import PhotoAnalyzer
+from tryon.dataset.build import PhotoAnalyzer, fit
 from tryon.dataset.raw import raw_photos
+from tryon.imageio import load_image
 from tryon.types import Category
 
 SIZE = (512, 384)
@@ -225,10 +226,13 @@ def official_viton_hd(root: Path) -> Path:
     train = root / "train"
     for folder in ("image", "cloth", "agnostic-mask"):
         (train / folder).mkdir(parents=True)
-    shutil.copy(PHOTOS / "people" / "p1_studio.jpg", train / "image" / "00001_00.jpg")
-    shutil.copy(PHOTOS / "garments" / "shirts_1_front.jpg", train / "cloth" / "00001_00.jpg")
-    width, height = Image.open(train / "image" / "00001_00.jpg").size
-    Image.new("L", (width, height), 255).save(train / "agnostic-mask" / "00001_00_mask.png")
+    for source, folder in (
+        ("people/p1_studio.jpg", "image"),
+        ("garments/shirts_1_front.jpg", "cloth"),
+    ):
+        photo = fit(load_image(PHOTOS / source), SIZE, garment=folder == "cloth")
+        Image.fromarray(photo).save(train / folder / "00001_00.jpg", quality=95)
+    Image.new("L", SIZE[::-1], 255).save(train / "agnostic-mask" / "00001_00_mask.png")
     (root / "train_pairs.txt").write_text("00001_00.jpg 00001_00.jpg\n")
     return root
 
@@ -241,7 +245,7 @@ def test_a_published_dataset_gets_the_project_masks(tmp_path: Path, tryon: TryOn
         training_pairs(dataset)
     expected = tmp_path / "vitonhd" / "tryon-agnostic-mask" / "train" / "upper_body"
     assert f"agnostic mask {expected / '00001_00.png'}: no such file" in str(caught.value)
-    analyzer = PhotoAnalyzer(tryon.engine.analyzers, require_face=False)
+    analyzer = PhotoAnalyzer(tryon.engine.analyzers)
     summary = write_project_masks(dataset, analyzer=analyzer)
     assert (summary.written, summary.kept, summary.failed) == (1, 0, {})
     (record,) = training_pairs(dataset)
@@ -272,3 +276,14 @@ def test_command_line_train_split(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "unpaired pairs: none (" in info
     assert main(["dataset", "info", str(out)]) == 2
     assert "has no test split" in capsys.readouterr().err
+
+
+def test_command_line_masks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = official_viton_hd(tmp_path / "vitonhd")
+    assert main(["dataset", "masks", str(root), "--quiet"]) == 0
+    assert "wrote 1 masks, kept 0, skipped 0" in capsys.readouterr().out
+    assert (root / "tryon-agnostic-mask" / "train" / "upper_body" / "00001_00.png").is_file()
+    (root / "train" / "image" / "00001_00.jpg").write_text("not a photo")
+    (root / "tryon-agnostic-mask" / "train" / "upper_body" / "00001_00.png").unlink()
+    assert main(["dataset", "masks", str(root), "--quiet"]) == 2
+    assert "00001_00.jpg: " in capsys.readouterr().err

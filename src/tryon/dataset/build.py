@@ -21,6 +21,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -152,15 +153,19 @@ class PhotoAnalyzer:
     """The builder's analyses, done by the body and garment stages the engines use, so a
     dataset's agnostic masks are the engines' own."""
 
-    def __init__(self, analyzers: Analyzers | None = None, *, require_face: bool = True) -> None:
+    def __init__(self, analyzers: Analyzers | None = None) -> None:
+        self.owned = analyzers is None
         self.analyzers = analyzers or Analyzers()
-        self.require_face = require_face
+
+    def close(self) -> None:
+        """Closes the analysers if this made them (shared ones stay open)."""
+        if self.owned:
+            self.analyzers.close()
 
     def analyze_body(self, image: Image) -> BodyAnalysis:
         # The pose model also "finds" a person in a flat-lay shirt; a dataset's person
-        # photos show a face, so one is required here (not of a published dataset's
-        # photos, whose faces are often cropped out).
-        if self.require_face and not self.analyzers.garments.is_worn(image):
+        # photos show a face, so one is required here.
+        if not self.analyzers.garments.is_worn(image):
             raise NoPersonError(
                 "no person found (no face detected): use a photo of one person facing the "
                 "camera, head in the frame"
@@ -216,13 +221,25 @@ def build_dataset(
     Raises:
         TryOnError: ``raw`` lacks the folders, or ``out`` was built with other settings.
     """
-    config = config or BuildConfig()
+    if analyzer is not None:
+        return build_with(raw, out, config or BuildConfig(), analyzer, on_step)
+    with closing(PhotoAnalyzer()) as own:
+        return build_with(raw, out, config or BuildConfig(), own, on_step)
+
+
+def build_with(
+    raw: Path,
+    out: Path,
+    config: BuildConfig,
+    analyzer: Analyzer,
+    on_step: Callable[[str], None] | None,
+) -> BuildSummary:
+    """``build_dataset`` with its analyser."""
     photos = raw_photos(Path(raw))
     out = Path(out)
     manifest = open_manifest(out, config)
     writer = make_writer(out, config)
     summary = BuildSummary(out=out)
-    analyzer = analyzer or PhotoAnalyzer()
     step = on_step or (lambda name: None)
 
     def record(kind: str, photo: RawPhoto, entry: dict[str, Any] | None, error: str | None) -> None:

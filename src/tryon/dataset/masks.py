@@ -6,13 +6,15 @@ person of every paired pair, the agnostic mask the engines would make
 (``PhotoAnalyzer.agnostic_mask``: the shared person side of the engines) at the person
 photo's size, where ``training_pairs`` looks for it
 (``ROOT/tryon-agnostic-mask/<split>/<category folder>/<person stem>.png``). A person
-photo that cannot be analysed is reported and skipped; a second run writes only the
-masks still missing.
+photo that cannot be analysed is reported and skipped (the engines need the face: a
+photo cropped below it, common in DressCode, gets no mask and would be refused at
+inference too); a second run writes only the masks still missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -52,10 +54,12 @@ def write_project_masks(
     Args:
         dataset: an open dataset (its split is the one masked).
         masks: the folder (default ``ROOT/tryon-agnostic-mask/<split>``).
-        analyzer: the analyses (default: the engines', loaded here; no face required).
+        analyzer: the analyses (default: the engines', loaded here).
         on_step: called after each pair with the person photo's name.
     """
-    analyzer = analyzer or PhotoAnalyzer(require_face=False)
+    if analyzer is None:
+        with closing(PhotoAnalyzer()) as own:
+            return write_project_masks(dataset, masks, own, on_step)
     step = on_step or (lambda name: None)
     pairs = dataset.pairs(PairMode.PAIRED)
     folder = project_mask_path(dataset, pairs[0], masks).parent.parent if pairs else Path()
