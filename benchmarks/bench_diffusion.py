@@ -169,12 +169,10 @@ def bench_reference(
     steps: int,
 ) -> dict[str, Any]:
     """The reference pipeline on the same weights and settings (compat, float32)."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from parity_catvton import offline_vae_cache  # the sibling parity script
+    from make_random_weights import save_random
+    from parity_catvton import offline_vae_cache  # the sibling scripts
 
-    from tryon.diffusion.models import random_attention_state, save_weights
-
-    paths = save_weights(models, random_attention_state(models.unet), WORK / "weights")
+    paths = save_random(models, WORK / "weights", seed=0)
     offline_vae_cache(WORK / "hf", paths)
     sys.path.insert(0, str(reference))
     import model.pipeline as ref_module
@@ -216,7 +214,9 @@ def main() -> None:
     device = torch.device(args.device)
     os.environ["HF_HOME"] = str(WORK / "hf")
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from tryon.diffusion.models import build_models
+    sys.path.insert(0, str(Path(__file__).parent))
+    from make_random_weights import random_models  # the sibling script
+
     from tryon.diffusion.sampling import PRESETS
     from tryon.engines.hybrid import HybridConfig
 
@@ -224,7 +224,7 @@ def main() -> None:
     sizes = args.sizes or ([(512, 384), (1024, 768)] if device.type == "cuda" else [(256, 192)])
 
     t0 = time.perf_counter()
-    models = build_models(seed=0)
+    models = random_models("real", seed=0)
     unet_m = sum(p.numel() for p in models.unet.parameters()) / 1e6
     vae_m = sum(p.numel() for p in models.vae.parameters()) / 1e6
     print(

@@ -1,6 +1,7 @@
 """Parity of the ``compat`` preset with CatVTON's reference pipeline on random weights.
 
-Writes one weights directory with seeded random weights, loads it into both our pipeline
+Writes one weights directory with seeded random weights (``make_random_weights.py``:
+``tiny``, SD-1.5 inpainting's block layout narrow, or ``real``), loads it into both our pipeline
 and the reference's ``CatVTONPipeline`` (imported from a checkout of
 github.com/Zheng-Chong/CatVTON given with ``--reference``), feeds both the same tensors
 and the same random streams, and prints the maximum absolute difference of the float
@@ -35,18 +36,6 @@ from tryon.diffusion.weights import VAE, WeightsPaths
 
 # diffusers and huggingface_hub read HF_HOME when imported: they are imported in main(),
 # after it points at the offline cache made there.
-
-TINY_UNET: dict[str, Any] = {
-    "block_out_channels": [32, 32, 64, 64],
-    "cross_attention_dim": 32,
-    "norm_num_groups": 8,
-    "sample_size": 8,
-}
-"""Changes to the real UNet config: the real block layout (16 self-attention modules),
-narrow."""
-
-TINY_VAE: dict[str, Any] = {"block_out_channels": [16, 16, 32, 32], "norm_num_groups": 8}
-"""Changes to the real VAE config: same blocks, narrow."""
 
 
 def offline_vae_cache(hf_home: Path, paths: WeightsPaths) -> None:
@@ -104,23 +93,15 @@ def main() -> None:
     hf_home = work / "hf"
     os.environ["HF_HOME"] = str(hf_home)
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from tryon.diffusion.models import (
-        UNET_CONFIG,
-        VAE_CONFIG,
-        build_models,
-        load_models,
-        random_attention_state,
-        save_weights,
-    )
+    sys.path.insert(0, str(Path(__file__).parent))
+    from make_random_weights import write_random_weights  # the sibling script
+
+    from tryon.diffusion.models import load_models
     from tryon.diffusion.pipeline import CatVTONPipeline
     from tryon.diffusion.sampling import preset
 
-    if args.size == "tiny":
-        models = build_models({**UNET_CONFIG, **TINY_UNET}, {**VAE_CONFIG, **TINY_VAE}, seed=0)
-    else:
-        models = build_models(seed=0)
-    paths = save_weights(models, random_attention_state(models.unet), work / "weights")
-    del models
+    # float32 files at both sizes: the weights the published figures were measured on.
+    paths = write_random_weights(work / "weights", args.size, seed=0, dtype=torch.float32)
     offline_vae_cache(hf_home, paths)
     sys.path.insert(0, str(args.reference))
     import model.pipeline as reference  # the reference's own module, unchanged

@@ -1,5 +1,9 @@
 """Tiny models of the real classes (same block types as SD-1.5 inpainting and the VAE)
-with seeded random weights, and a tiny CatVTON attention checkpoint in its key layout."""
+with seeded random weights, and a tiny CatVTON attention checkpoint in its key layout.
+
+The configs are ``tryon.diffusion.models.MODEL_SIZES["micro"]`` (two levels, four
+self-attention modules: 20 attention tensors), which ``benchmarks/make_random_weights.py``
+also writes."""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tryon.diffusion.models import (
-    UNET_CONFIG,
-    VAE_CONFIG,
+    MODEL_SIZES,
     DiffusionModels,
     build_models,
     random_attention_state,
@@ -16,27 +19,11 @@ from tryon.diffusion.models import (
 )
 from tryon.diffusion.weights import DEFAULT_VERSION, WeightsPaths
 
-TINY_UNET: dict[str, Any] = {
-    **UNET_CONFIG,
-    "sample_size": 8,
-    "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
-    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
-    "block_out_channels": [32, 64],
-    "layers_per_block": 1,
-    "cross_attention_dim": 32,
-    "norm_num_groups": 8,
-}
-"""SD-1.5 inpainting's block types, narrow. Self-attention modules: down_blocks.0 (1),
+TINY_UNET: dict[str, Any]
+TINY_VAE: dict[str, Any]
+TINY_UNET, TINY_VAE = MODEL_SIZES["micro"]
+"""The unit tests' UNet and VAE configs. Self-attention modules: down_blocks.0 (1),
 up_blocks.1 (2), mid_block (1)."""
-
-TINY_VAE: dict[str, Any] = {
-    **VAE_CONFIG,
-    "block_out_channels": [8, 8, 8, 8],
-    "layers_per_block": 1,
-    "norm_num_groups": 4,
-    "sample_size": 64,
-}
-"""sd-vae-ft-mse's blocks, narrow; downsamples by 8 like it."""
 
 
 def tiny_models(seed: int = 0) -> DiffusionModels:

@@ -18,7 +18,7 @@ from tryon.cli.common import (
     quiet_native_logs,
 )
 from tryon.debug.steps import save_steps
-from tryon.engines import ENGINES
+from tryon.engines import ENGINES, Engine, create_engine
 from tryon.errors import TryOnError
 from tryon.imageio import load_image, save_image
 from tryon.pipeline import TryOn
@@ -108,6 +108,14 @@ def register(commands: Commands) -> None:
         "~/.cache/tryon/weights; get them with 'tryon weights fetch')",
     )
     run.add_argument(
+        "--attention",
+        metavar="NAME|PATH",
+        help="attention weights for catvton and hybrid: a published CatVTON version "
+        "(default: mix-48k-1024), trained weights' folder name under the weights folder, "
+        "or their path (a 'tryon train' output folder holding attention/model.safetensors, "
+        "or the file)",
+    )
+    run.add_argument(
         "--out",
         required=True,
         metavar="OUT",
@@ -131,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
         check_writable_dir(steps, "--save-steps")
     person = load_image(args.person, role="person photo")
     garment = load_image(args.garment, role="garment photo")
-    result = dress(person, garment, args.category, args.engine, args.weights)
+    result = dress(person, garment, args.category, args.engine, args.weights, args.attention)
     save_image(result.image, out)
     if steps is not None:
         save_steps(result, steps)
@@ -144,7 +152,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def dress(
-    person: Image, garment: Image, category: str, engine: str, weights: str | None = None
+    person: Image,
+    garment: Image,
+    category: str,
+    engine: str,
+    weights: str | None = None,
+    attention: str | None = None,
 ) -> TryOnResult:
     """Loads the models and runs the try-on, keeping MediaPipe's log lines off stderr.
 
@@ -154,6 +167,7 @@ def dress(
         category: ``--category``: upper, lower, overall or auto.
         engine: ``--engine``: a name of ``tryon.engines.ENGINES``.
         weights: ``--weights``: the diffusion weights folder, if given.
+        attention: ``--attention``: the diffusion engines' attention weights, if given.
 
     Returns:
         The try-on's result.
@@ -166,7 +180,11 @@ def dress(
     with quiet_native_logs():
         # The models live only inside this block, so lines they log on teardown are
         # filtered too.
-        return TryOn(engine=engine, weights=weights).run(person, garment, category=category)
+        chosen: str | Engine = engine
+        if attention is not None:
+            folder = Path(weights) if weights is not None else None
+            chosen = create_engine(engine, folder, attention=attention)
+        return TryOn(engine=chosen, weights=weights).run(person, garment, category=category)
 
 
 def output_path(value: str, inputs: tuple[str, ...]) -> Path:

@@ -15,11 +15,14 @@ from tryon.diffusion.weights import (
     BASE,
     DEFAULT_VERSION,
     LICENCE_NOTE,
+    TRAINING_INFO,
     VAE,
     VERSIONS,
     WEIGHTS_VARIABLE,
+    AttentionWeights,
     WeightsError,
     WeightsRecord,
+    attention_weights,
     default_weights_dir,
     version,
 )
@@ -55,13 +58,24 @@ def register(commands: Commands) -> None:
             metavar="DIR",
             help=f"weights folder (default: ${WEIGHTS_VARIABLE} or ~/.cache/tryon/weights)",
         )
-        action.add_argument(
-            "--version",
-            choices=VERSION_CHOICES,
-            default=DEFAULT_VERSION,
-            help=f"CatVTON attention weights (default: {DEFAULT_VERSION})",
-        )
         action.set_defaults(handler=handler)
+    fetch, check = actions.choices["fetch"], actions.choices["check"]
+    fetch.add_argument(
+        "--version",
+        choices=VERSION_CHOICES,
+        default=DEFAULT_VERSION,
+        help=f"CatVTON attention weights (default: {DEFAULT_VERSION})",
+    )
+    check.add_argument(
+        "--version",
+        "--attention",
+        dest="version",
+        default=DEFAULT_VERSION,
+        metavar="NAME|PATH",
+        help=f"attention weights: a published CatVTON version ({', '.join(VERSION_CHOICES)}; "
+        f"default: {DEFAULT_VERSION}), trained weights' folder name under the weights folder, "
+        "or their path (a folder holding attention/model.safetensors, or the file)",
+    )
 
 
 def fetch_command(args: argparse.Namespace) -> int:
@@ -100,17 +114,32 @@ def check_command(args: argparse.Namespace) -> int:
 
     root = _root(args)
     for name in _versions(args):
+        found = attention_weights(name, root)
         models = load_models(root, name)
         report = models.attention
         assert report is not None  # load_models always loads the attention weights
         unet = sum(p.numel() for p in models.unet.parameters()) / 1e6
         vae = sum(p.numel() for p in models.vae.parameters()) / 1e6
         print(
-            f"ok {name}: UNet {unet:.1f}M parameters, VAE {vae:.1f}M, CatVTON attention "
+            f"ok {found.name}: UNet {unet:.1f}M parameters, VAE {vae:.1f}M, CatVTON attention "
             f"{report.loaded} tensors into {report.modules} self-attention modules "
             f"({report.parameters / 1e6:.1f}M parameters)"
         )
+        if not found.published:
+            print(_trained_note(found))
     return EXIT_OK
+
+
+def _trained_note(found: AttentionWeights) -> str:
+    """What ``check`` says of trained attention weights: file, start, size, licence."""
+    if found.info is None:
+        origin = f"no {TRAINING_INFO} beside them: start and training size unknown"
+    else:
+        origin = f"started from {found.start or 'an unknown start'} (from {found.info})"
+    return (
+        f"  trained weights {found.file}; {origin}; run at {found.height}x{found.width}; "
+        f"licence: {found.licence}"
+    )
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -119,5 +148,5 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def _versions(args: argparse.Namespace) -> list[str]:
-    """The CatVTON attention weights versions ``--version`` chooses."""
+    """The attention weights ``--version`` chooses ("all": every published version)."""
     return list(VERSIONS) if args.version == "all" else [args.version]

@@ -22,7 +22,11 @@ from tryon.diffusion.attention import (
     load_attention,
 )
 from tryon.diffusion.weights import (
+    ATTENTION_FILE,
+    BASE,
     DEFAULT_VERSION,
+    VAE,
+    VERSIONS_FOLDER,
     WeightsError,
     WeightsPaths,
     fetch_hint,
@@ -30,6 +34,9 @@ from tryon.diffusion.weights import (
     require_files,
     weights_paths,
 )
+
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
+"""The file name diffusers gives a model's weights."""
 
 UNET_CONFIG: dict[str, Any] = {
     "sample_size": 64,
@@ -74,6 +81,54 @@ SCHEDULER_CONFIG: dict[str, Any] = {
     "timestep_spacing": "leading",
 }
 """SD-1.5's DDIM scheduler as CatVTON runs it."""
+
+TINY_UNET: dict[str, Any] = {
+    **UNET_CONFIG,
+    "block_out_channels": [32, 32, 64, 64],
+    "cross_attention_dim": 32,
+    "norm_num_groups": 8,
+    "sample_size": 8,
+}
+"""SD-1.5 inpainting's UNet, narrow: the real block layout (16 self-attention modules, so
+an attention checkpoint of CatVTON's 80 keys), 2% of the parameters."""
+
+TINY_VAE: dict[str, Any] = {
+    **VAE_CONFIG,
+    "block_out_channels": [16, 16, 32, 32],
+    "norm_num_groups": 8,
+}
+"""sd-vae-ft-mse's blocks, narrow."""
+
+MICRO_UNET: dict[str, Any] = {
+    **UNET_CONFIG,
+    "sample_size": 8,
+    "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
+    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
+    "block_out_channels": [32, 64],
+    "layers_per_block": 1,
+    "cross_attention_dim": 32,
+    "norm_num_groups": 8,
+}
+"""SD-1.5 inpainting's block types, two levels, narrow (the unit tests' model). Self-attention
+modules: down_blocks.0 (1), up_blocks.1 (2), mid_block (1): 20 attention tensors."""
+
+MICRO_VAE: dict[str, Any] = {
+    **VAE_CONFIG,
+    "block_out_channels": [8, 8, 8, 8],
+    "layers_per_block": 1,
+    "norm_num_groups": 4,
+    "sample_size": 64,
+}
+"""sd-vae-ft-mse's blocks, narrower still; downsamples by 8 like it."""
+
+MODEL_SIZES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "micro": (MICRO_UNET, MICRO_VAE),
+    "tiny": (TINY_UNET, TINY_VAE),
+    "real": (UNET_CONFIG, VAE_CONFIG),
+}
+"""(UNet config, VAE config) of the models ``build_models`` makes for random weights:
+``real`` is SD-1.5 inpainting and sd-vae-ft-mse (859.5M + 83.7M parameters), ``tiny`` the
+same block layout narrow, ``micro`` the unit tests' two-level model."""
 
 
 @dataclass
@@ -131,8 +186,12 @@ def build_models(
     return DiffusionModels(unet, vae, DDIMScheduler.from_config(SCHEDULER_CONFIG))
 
 
-def load_models(root: Path, version_name: str = DEFAULT_VERSION) -> DiffusionModels:
+def load_models(root: Path, version_name: str | Path = DEFAULT_VERSION) -> DiffusionModels:
     """Loads the base UNet, the VAE and CatVTON's attention from a weights directory.
+
+    ``version_name`` is a published CatVTON version, or trained weights: their folder's
+    name under ``root`` (or ``root/CatVTON``), or their path (a folder holding
+    ``attention/model.safetensors``, or the file); see ``attention_weights``.
 
     Every file is checked: the UNet and VAE must fill every parameter of their configs
     with no key left over (diffusers' own loader, which also renames the old attention
@@ -236,16 +295,31 @@ def save_weights(
     attention: dict[str, torch.Tensor],
     root: Path,
     version_name: str = DEFAULT_VERSION,
+    dtype: torch.dtype = torch.float32,
 ) -> WeightsPaths:
     """Writes models and an attention checkpoint as a weights directory (HF layout).
 
-    For tests and parity runs with random weights; users get real ones with
+    For tests, benchmarks and parity runs with random weights; users get real ones with
     ``tryon weights fetch``.
+
+    Args:
+        models: the UNet, VAE and scheduler to write.
+        attention: the checkpoint, in CatVTON's key layout; written in float32, as
+            CatVTON's files are.
+        root: the weights directory.
+        version_name: the attention's folder under ``root/CatVTON`` (any name; the engines
+            load it by that name).
+        dtype: dtype of the UNet's and VAE's files (float16 halves them; the loader
+            reads them into float32 models). The models in memory are left as they are.
     """
-    paths = weights_paths(root, version_name)
-    models.unet.save_pretrained(paths.unet.parent, safe_serialization=True)
-    models.scheduler.save_pretrained(paths.scheduler_config.parent)
-    models.vae.save_pretrained(paths.vae.parent, safe_serialization=True)
-    paths.attention.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in attention.items()}, str(paths.attention))
-    return paths
+    folders = ((models.unet, root / BASE.folder / "unet"), (models.vae, root / VAE.folder))
+    for model, folder in folders:
+        # What save_pretrained writes, with the tensors cast on the way out.
+        model.save_config(folder)
+        state = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+    models.scheduler.save_pretrained(root / BASE.folder / "scheduler")
+    file = root / VERSIONS_FOLDER / version_name / ATTENTION_FILE
+    file.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.float().contiguous() for k, v in attention.items()}, str(file))
+    return weights_paths(root, version_name)

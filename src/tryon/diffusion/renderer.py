@@ -2,12 +2,9 @@
 
 It holds what every diffusion engine needs around the pipeline: the garment latent
 cache, the seeded generators, the working sizes (photos of any size are scaled to the
-model's area and padded), the warnings about sizes far from the training size, the
-image-to-image refinement of a crop, and the garments' tuned adapters
-(``tryon.diffusion.adapters``: each person of a batch gets its garment's adapter, or
-none, and a garment without one renders as if no adapter existed). The ``catvton``
-engine renders whole masks with it, the ``hybrid`` engine refines seams, the service
-renders jobs in batches.
+model's area and padded), the warnings about sizes far from the training size, and the
+image-to-image refinement of a crop. The ``catvton`` engine renders whole masks with it,
+the ``hybrid`` engine refines seams, the service renders jobs in batches.
 """
 
 from __future__ import annotations
@@ -15,13 +12,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from tryon.diffusion.adapters import LoadedAdapter, applying, read_adapter
 from tryon.diffusion.images import (
     WorkingSize,
     from_working,
@@ -37,15 +32,12 @@ from tryon.diffusion.images import (
 from tryon.diffusion.models import DiffusionModels, load_models
 from tryon.diffusion.pipeline import CatVTONPipeline, GarmentLatent, concat_garments
 from tryon.diffusion.sampling import DEFAULT_PRESET, SamplerConfig, preset
-from tryon.diffusion.weights import DEFAULT_VERSION, CatVTONVersion, version
+from tryon.diffusion.weights import DEFAULT_VERSION, AttentionWeights, attention_weights
 from tryon.errors import TryOnError
-from tryon.types import GarmentAdapter, Image, Mask
+from tryon.types import Image, Mask
 
 GARMENT_CACHE_SIZE = 32
 """Garment posteriors kept per renderer (one per garment and working size)."""
-
-ADAPTER_CACHE_SIZE = 8
-"""Garment adapters kept loaded per renderer, most recently used first."""
 
 
 @dataclass(frozen=True)
@@ -53,16 +45,20 @@ class RenderConfig:
     """Settings of the diffusion model's rendering.
 
     Attributes:
-        version: CatVTON attention weights: "mix-48k-1024", "vitonhd-16k-512" or
-            "dresscode-16k-512".
+        version: the attention weights: a published CatVTON version ("mix-48k-1024",
+            "vitonhd-16k-512", "dresscode-16k-512"), or trained ones: their folder's name
+            under the weights folder (or its ``CatVTON/``), or their path (a folder holding
+            ``attention/model.safetensors``, or the file); see
+            ``tryon.diffusion.weights.attention_weights``.
         preset: sampler preset name ("compat", "fast", "draft") or a ``SamplerConfig``.
         seed: seed of the sampling noise; the same inputs and seed give the same image.
         area: pixels the person photo is scaled to (keeping its aspect ratio); None uses
-            the version's training size (1024x768 or 512x384).
+            the size the weights were trained at (1024x768 or 512x384 for the published
+            versions; a trained folder's ``training.json`` says its own).
         device: "cuda", "cpu", ...; None picks the GPU when there is one.
     """
 
-    version: str = DEFAULT_VERSION
+    version: str | Path = DEFAULT_VERSION
     preset: str | SamplerConfig = DEFAULT_PRESET
     seed: int = 0
     area: int | None = None
@@ -112,48 +108,35 @@ class DiffusionRenderer:
         engine: str = "catvton",
     ) -> None:
         self.config = config or RenderConfig()
-        self.version: CatVTONVersion = version(self.config.version)
+        if models is None and weights is None:
+            raise TryOnError(f"the {engine} engine needs a weights directory (--weights DIR)")
+        folder = Path(weights) if weights is not None else None
+        self.version: AttentionWeights = attention_weights(self.config.version, folder)
         self.sampler = preset(self.config.preset)
         if models is None:
-            if weights is None:
-                raise TryOnError(f"the {engine} engine needs a weights directory (--weights DIR)")
-            models = load_models(Path(weights), self.version.name)
+            assert folder is not None
+            models = load_models(folder, self.config.version)
         self.pipeline = CatVTONPipeline(models, self.sampler, pick_device(self.config.device))
         self._garments: OrderedDict[tuple[str, int, int], GarmentLatent] = OrderedDict()
-        self._adapters: OrderedDict[str, LoadedAdapter] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def training_area(self) -> int:
         return self.version.height * self.version.width
 
-    def render(
-        self,
-        persons: list[Image],
-        garments: list[Image],
-        masks: list[Mask],
-        adapters: Sequence[GarmentAdapter | None] | None = None,
-    ) -> Rendered:
+    def render(self, persons: list[Image], garments: list[Image], masks: list[Mask]) -> Rendered:
         """The diffusion model's try-on for caller-given masks (no body analysis).
 
         Args:
             persons: (H, W, 3) RGB uint8 photos, any sizes.
             garments: (h, w, 3) RGB uint8 garment photos, one per person.
             masks: (H, W) bool, where each person's garment goes.
-            adapters: each garment's tuned adapter, or None (default: none at all). It
-                changes that person's output only: the others of the batch are rendered
-                bit for bit as without it.
 
         Returns:
             Raw model outputs at each photo's size (not repainted) and warnings.
-
-        Raises:
-            AdapterError: an adapter's file is unreadable or does not fit the model.
         """
-        chosen = list(adapters) if adapters is not None else [None] * len(persons)
-        if not len(persons) == len(garments) == len(masks) == len(chosen):
-            raise TryOnError("render needs one garment, one mask and one adapter per person")
-        loaded = [self.adapter(a) for a in chosen]
+        if not len(persons) == len(garments) == len(masks):
+            raise TryOnError("render needs one garment and one mask per person")
         sizes = []
         for person, mask in zip(persons, masks, strict=True):
             if mask.shape != person.shape[:2]:
@@ -170,28 +153,17 @@ class DiffusionRenderer:
                 [garments[i] for i in group],
                 [masks[i] for i in group],
                 size,
-                tuple(loaded[i][0] for i in group),
             )
             for i, out in zip(group, outputs, strict=True):
                 images[i] = from_working(out, size, image_hw(persons[i]))
         return Rendered(
             images=[im for im in images if im is not None],
-            warnings=[
-                self.size_warnings(s) + notes for s, (_, notes) in zip(sizes, loaded, strict=True)
-            ],
+            warnings=[self.size_warnings(s) for s in sizes],
         )
 
     def refine(
-        self,
-        crop: Image,
-        mask: Mask,
-        garment: Image,
-        *,
-        area: int,
-        strength: float,
-        steps: int,
-        adapter: GarmentAdapter | None = None,
-    ) -> Rendered:
+        self, crop: Image, mask: Mask, garment: Image, *, area: int, strength: float, steps: int
+    ) -> Image:
         """Image-to-image: ``crop`` noised to ``strength`` and denoised for ``steps``
         inside ``mask``, conditioned on ``garment``.
 
@@ -200,27 +172,23 @@ class DiffusionRenderer:
             mask: (h, w) bool, where the model may repaint.
             garment: RGB uint8 garment photo (the model's condition).
             area: pixels the crop is scaled to for the model (keeping its aspect).
-            adapter: the garment's tuned adapter, or None.
 
         Returns:
-            One (h, w, 3) RGB uint8 image, the model's output at the crop's size, and its
-            warnings (an adapter tuned on other weights, left out).
+            (h, w, 3) RGB uint8, the model's output at the crop's size.
         """
         size = working_size(image_hw(crop), area)
         latent = self.garment_latent(garment, size.padded)
         noise, vae = self.generators()
-        lora, notes = self.adapter(adapter)
-        with applying(self.pipeline.models.unet, (lora,)):
-            out = self.pipeline.refine(
-                image_to_tensor([to_working(crop, size)]),
-                mask_to_tensor([mask_to_working(mask, size)]),
-                latent,
-                strength=strength,
-                steps=steps,
-                generator=noise,
-                vae_generator=vae,
-            )
-        return Rendered([from_working(tensor_to_images(out)[0], size, image_hw(crop))], [notes])
+        out = self.pipeline.refine(
+            image_to_tensor([to_working(crop, size)]),
+            mask_to_tensor([mask_to_working(mask, size)]),
+            latent,
+            strength=strength,
+            steps=steps,
+            generator=noise,
+            vae_generator=vae,
+        )
+        return from_working(tensor_to_images(out)[0], size, image_hw(crop))
 
     def garment_latent(self, garment: Image, size: tuple[int, int]) -> GarmentLatent:
         """The garment's posterior at working (height, width) ``size``, cached per garment."""
@@ -236,35 +204,6 @@ class DiffusionRenderer:
             while len(self._garments) > GARMENT_CACHE_SIZE:
                 self._garments.popitem(last=False)
         return latent
-
-    def adapter(self, adapter: GarmentAdapter | None) -> tuple[LoadedAdapter | None, list[str]]:
-        """A garment's adapter loaded for this model (cached by its digest), and warnings.
-
-        An adapter tuned on other attention weights than this renderer's is left out,
-        with a warning: its update was learnt against those weights.
-
-        Raises:
-            AdapterError: its file is unreadable or does not fit the model.
-        """
-        if adapter is None:
-            return None, []
-        if adapter.version != self.version.name:
-            return None, [
-                f"the adapter of garment {adapter.garment} was tuned on the {adapter.version} "
-                f"weights, this model runs {self.version.name}: it was left out; tune it again "
-                "on these weights"
-            ]
-        with self._lock:
-            lora = self._adapters.get(adapter.digest)
-            if lora is not None:
-                self._adapters.move_to_end(adapter.digest)
-                return lora, []
-        lora = read_adapter(adapter, self.pipeline.models.unet, self.pipeline.device)
-        with self._lock:
-            self._adapters[adapter.digest] = lora
-            while len(self._adapters) > ADAPTER_CACHE_SIZE:
-                self._adapters.popitem(last=False)
-        return lora, []
 
     def generators(self) -> tuple[torch.Generator, torch.Generator]:
         """Fresh generators for the sampling noise and the VAE draws, from the seed."""
@@ -291,16 +230,10 @@ class DiffusionRenderer:
         return warnings
 
     def _render_group(
-        self,
-        persons: list[Image],
-        garments: list[Image],
-        masks: list[Mask],
-        size: WorkingSize,
-        adapters: tuple[LoadedAdapter | None, ...],
+        self, persons: list[Image], garments: list[Image], masks: list[Mask], size: WorkingSize
     ) -> list[Image]:
         person = image_to_tensor([to_working(p, size) for p in persons])
         mask = mask_to_tensor([mask_to_working(m, size) for m in masks])
         latent = concat_garments([self.garment_latent(g, size.padded) for g in garments])
         noise, vae = self.generators()
-        with applying(self.pipeline.models.unet, adapters):
-            return tensor_to_images(self.pipeline(person, mask, latent, noise, vae))
+        return tensor_to_images(self.pipeline(person, mask, latent, noise, vae))

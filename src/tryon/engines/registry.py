@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from tryon.engines.base import Engine
@@ -12,41 +13,52 @@ from tryon.errors import TryOnError, UnknownEngineError
 DIFFUSION_EXTRA = "pip install 'tryon[diffusion]'"
 
 
-def _warp(weights: Path | None) -> Engine:
+def _warp(weights: Path | None, attention: str | Path | None) -> Engine:
+    if attention is not None:
+        raise TryOnError("the warp engine uses no attention weights: drop --attention")
     return WarpEngine()
 
 
-def _catvton(weights: Path | None) -> Engine:
+def _catvton(weights: Path | None, attention: str | Path | None) -> Engine:
     # Imported on demand: torch and diffusers are an optional extra and slow to import.
     _require_diffusion("catvton")
-    from tryon.engines.catvton import CatVTONEngine
+    from tryon.engines.catvton import CatVTONConfig, CatVTONEngine
 
-    return CatVTONEngine(_weights_dir(weights))
+    config = CatVTONConfig() if attention is None else CatVTONConfig(version=attention)
+    return CatVTONEngine(_weights_dir(weights), config)
 
 
-def _hybrid(weights: Path | None) -> Engine:
+def _hybrid(weights: Path | None, attention: str | Path | None) -> Engine:
     _require_diffusion("hybrid")
-    from tryon.engines.hybrid import HybridEngine
+    from tryon.engines.hybrid import HybridConfig, HybridEngine
 
-    return HybridEngine(_weights_dir(weights))
+    config = HybridConfig()
+    if attention is not None:
+        config = replace(config, diffusion=replace(config.diffusion, version=attention))
+    return HybridEngine(_weights_dir(weights), config)
 
 
-# Each factory takes the diffusion weights directory (None: the default one); the warp
-# engine needs none.
-ENGINES: dict[str, Callable[[Path | None], Engine]] = {
+# Each factory takes the diffusion weights directory (None: the default one) and the
+# attention weights (None: the default version); the warp engine needs neither.
+ENGINES: dict[str, Callable[[Path | None, str | Path | None], Engine]] = {
     "warp": _warp,
     "catvton": _catvton,
     "hybrid": _hybrid,
 }
 
 
-def create_engine(name: str, weights: Path | None = None) -> Engine:
+def create_engine(
+    name: str, weights: Path | None = None, *, attention: str | Path | None = None
+) -> Engine:
     """Builds the engine registered under ``name``.
 
     Args:
         name: "warp", "catvton" or "hybrid".
         weights: diffusion weights directory for "catvton" and "hybrid" (None:
             ``$TRYON_WEIGHTS`` or ``~/.cache/tryon/weights``).
+        attention: their attention weights: a published CatVTON version, or trained ones
+            by folder name under ``weights`` or by path (None: the default version; see
+            ``tryon.diffusion.weights.attention_weights``).
 
     Raises:
         UnknownEngineError: no engine has that name.
@@ -60,7 +72,7 @@ def create_engine(name: str, weights: Path | None = None) -> Engine:
         raise UnknownEngineError(
             f"unknown engine {name!r}: available engines are {known}"
         ) from None
-    return factory(weights)
+    return factory(weights, attention)
 
 
 def _weights_dir(weights: Path | None) -> Path:
