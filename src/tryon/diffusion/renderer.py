@@ -2,9 +2,12 @@
 
 It holds what every diffusion engine needs around the pipeline: the garment latent
 cache, the seeded generators, the working sizes (photos of any size are scaled to the
-model's area and padded), the warnings about sizes far from the training size, and the
-image-to-image refinement of a crop. The ``catvton`` engine renders whole masks with it,
-the ``hybrid`` engine refines seams, the service renders jobs in batches.
+model's area and padded), the warnings about sizes far from the training size, the
+image-to-image refinement of a crop, and the garments' tuned adapters
+(``tryon.diffusion.adapters``: each person of a batch gets its garment's adapter, or
+none, and a garment without one renders as if no adapter existed). The ``catvton``
+engine renders whole masks with it, the ``hybrid`` engine refines seams, the service
+renders jobs in batches.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from tryon.diffusion.adapters import LoadedAdapter, applying, read_adapter
 from tryon.diffusion.images import (
     WorkingSize,
     from_working,
@@ -34,10 +39,13 @@ from tryon.diffusion.pipeline import CatVTONPipeline, GarmentLatent, concat_garm
 from tryon.diffusion.sampling import DEFAULT_PRESET, SamplerConfig, preset
 from tryon.diffusion.weights import DEFAULT_VERSION, AttentionWeights, attention_weights
 from tryon.errors import TryOnError
-from tryon.types import Image, Mask
+from tryon.types import GarmentAdapter, Image, Mask
 
 GARMENT_CACHE_SIZE = 32
 """Garment posteriors kept per renderer (one per garment and working size)."""
+
+ADAPTER_CACHE_SIZE = 8
+"""Garment adapters kept loaded per renderer, most recently used first."""
 
 
 @dataclass(frozen=True)
@@ -118,25 +126,40 @@ class DiffusionRenderer:
             models = load_models(folder, self.config.version)
         self.pipeline = CatVTONPipeline(models, self.sampler, pick_device(self.config.device))
         self._garments: OrderedDict[tuple[str, int, int], GarmentLatent] = OrderedDict()
+        self._adapters: OrderedDict[str, LoadedAdapter] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def training_area(self) -> int:
         return self.version.height * self.version.width
 
-    def render(self, persons: list[Image], garments: list[Image], masks: list[Mask]) -> Rendered:
+    def render(
+        self,
+        persons: list[Image],
+        garments: list[Image],
+        masks: list[Mask],
+        adapters: Sequence[GarmentAdapter | None] | None = None,
+    ) -> Rendered:
         """The diffusion model's try-on for caller-given masks (no body analysis).
 
         Args:
             persons: (H, W, 3) RGB uint8 photos, any sizes.
             garments: (h, w, 3) RGB uint8 garment photos, one per person.
             masks: (H, W) bool, where each person's garment goes.
+            adapters: each garment's tuned adapter, or None (default: none at all). It
+                changes that person's output only: the others of the batch are rendered
+                bit for bit as without it.
 
         Returns:
             Raw model outputs at each photo's size (not repainted) and warnings.
+
+        Raises:
+            AdapterError: an adapter's file is unreadable or does not fit the model.
         """
-        if not len(persons) == len(garments) == len(masks):
-            raise TryOnError("render needs one garment and one mask per person")
+        chosen = list(adapters) if adapters is not None else [None] * len(persons)
+        if not len(persons) == len(garments) == len(masks) == len(chosen):
+            raise TryOnError("render needs one garment, one mask and one adapter per person")
+        loaded = [self.adapter(a) for a in chosen]
         sizes = []
         for person, mask in zip(persons, masks, strict=True):
             if mask.shape != person.shape[:2]:
@@ -153,17 +176,28 @@ class DiffusionRenderer:
                 [garments[i] for i in group],
                 [masks[i] for i in group],
                 size,
+                tuple(loaded[i][0] for i in group),
             )
             for i, out in zip(group, outputs, strict=True):
                 images[i] = from_working(out, size, image_hw(persons[i]))
         return Rendered(
             images=[im for im in images if im is not None],
-            warnings=[self.size_warnings(s) for s in sizes],
+            warnings=[
+                self.size_warnings(s) + notes for s, (_, notes) in zip(sizes, loaded, strict=True)
+            ],
         )
 
     def refine(
-        self, crop: Image, mask: Mask, garment: Image, *, area: int, strength: float, steps: int
-    ) -> Image:
+        self,
+        crop: Image,
+        mask: Mask,
+        garment: Image,
+        *,
+        area: int,
+        strength: float,
+        steps: int,
+        adapter: GarmentAdapter | None = None,
+    ) -> Rendered:
         """Image-to-image: ``crop`` noised to ``strength`` and denoised for ``steps``
         inside ``mask``, conditioned on ``garment``.
 
@@ -172,23 +206,27 @@ class DiffusionRenderer:
             mask: (h, w) bool, where the model may repaint.
             garment: RGB uint8 garment photo (the model's condition).
             area: pixels the crop is scaled to for the model (keeping its aspect).
+            adapter: the garment's tuned adapter, or None.
 
         Returns:
-            (h, w, 3) RGB uint8, the model's output at the crop's size.
+            One (h, w, 3) RGB uint8 image, the model's output at the crop's size, and its
+            warnings (an adapter tuned on other weights, left out).
         """
         size = working_size(image_hw(crop), area)
         latent = self.garment_latent(garment, size.padded)
         noise, vae = self.generators()
-        out = self.pipeline.refine(
-            image_to_tensor([to_working(crop, size)]),
-            mask_to_tensor([mask_to_working(mask, size)]),
-            latent,
-            strength=strength,
-            steps=steps,
-            generator=noise,
-            vae_generator=vae,
-        )
-        return from_working(tensor_to_images(out)[0], size, image_hw(crop))
+        lora, notes = self.adapter(adapter)
+        with applying(self.pipeline.models.unet, (lora,)):
+            out = self.pipeline.refine(
+                image_to_tensor([to_working(crop, size)]),
+                mask_to_tensor([mask_to_working(mask, size)]),
+                latent,
+                strength=strength,
+                steps=steps,
+                generator=noise,
+                vae_generator=vae,
+            )
+        return Rendered([from_working(tensor_to_images(out)[0], size, image_hw(crop))], [notes])
 
     def garment_latent(self, garment: Image, size: tuple[int, int]) -> GarmentLatent:
         """The garment's posterior at working (height, width) ``size``, cached per garment."""
@@ -204,6 +242,35 @@ class DiffusionRenderer:
             while len(self._garments) > GARMENT_CACHE_SIZE:
                 self._garments.popitem(last=False)
         return latent
+
+    def adapter(self, adapter: GarmentAdapter | None) -> tuple[LoadedAdapter | None, list[str]]:
+        """A garment's adapter loaded for this model (cached by its digest), and warnings.
+
+        An adapter tuned on other attention weights than this renderer's is left out,
+        with a warning: its update was learnt against those weights.
+
+        Raises:
+            AdapterError: its file is unreadable or does not fit the model.
+        """
+        if adapter is None:
+            return None, []
+        if adapter.version != self.version.name:
+            return None, [
+                f"the adapter of garment {adapter.garment} was tuned on the {adapter.version} "
+                f"weights, this model runs {self.version.name}: it was left out; tune it again "
+                "on these weights"
+            ]
+        with self._lock:
+            lora = self._adapters.get(adapter.digest)
+            if lora is not None:
+                self._adapters.move_to_end(adapter.digest)
+                return lora, []
+        lora = read_adapter(adapter, self.pipeline.models.unet, self.pipeline.device)
+        with self._lock:
+            self._adapters[adapter.digest] = lora
+            while len(self._adapters) > ADAPTER_CACHE_SIZE:
+                self._adapters.popitem(last=False)
+        return lora, []
 
     def generators(self) -> tuple[torch.Generator, torch.Generator]:
         """Fresh generators for the sampling noise and the VAE draws, from the seed."""
@@ -230,10 +297,16 @@ class DiffusionRenderer:
         return warnings
 
     def _render_group(
-        self, persons: list[Image], garments: list[Image], masks: list[Mask], size: WorkingSize
+        self,
+        persons: list[Image],
+        garments: list[Image],
+        masks: list[Mask],
+        size: WorkingSize,
+        adapters: tuple[LoadedAdapter | None, ...],
     ) -> list[Image]:
         person = image_to_tensor([to_working(p, size) for p in persons])
         mask = mask_to_tensor([mask_to_working(m, size) for m in masks])
         latent = concat_garments([self.garment_latent(g, size.padded) for g in garments])
         noise, vae = self.generators()
-        return tensor_to_images(self.pipeline(person, mask, latent, noise, vae))
+        with applying(self.pipeline.models.unet, adapters):
+            return tensor_to_images(self.pipeline(person, mask, latent, noise, vae))
