@@ -121,138 +121,150 @@ def train(
     models = models or _load(inputs.weights, config.start)
     samples = _samples(inputs, config)
     try:
-        return _run(
-            accelerator, models, samples, run_dir, record, config, checkpoint, show_progress
-        )
+        trainer = Trainer(accelerator, models, samples, config, run_dir)
+        return trainer.run(record, checkpoint, show_progress=show_progress)
     except torch.cuda.OutOfMemoryError:
         raise TrainingError(
             f"out of GPU memory at {config.batch_size} pairs a step: {MEMORY_HINT}"
         ) from None
 
 
-def _run(
-    accelerator: Any,
-    models: DiffusionModels,
-    samples: list[TrainingSample],
-    run_dir: Path,
-    record: dict[str, Any],
-    config: TrainConfig,
-    checkpoint: Path | None,
-    show_progress: bool,
-) -> TrainResult:
-    device = accelerator.device
-    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(
-        config.mixed_precision, torch.float32
-    )
-    unet, vae = models.unet, models.vae
-    trained = freeze_all_but(unet, config.trainable)
-    vae.requires_grad_(False)
-    vae.to(device, dtype)
-    unet.to(device, dtype)
-    for param in trained:
-        param.data = param.data.float()
-    if config.gradient_checkpointing:
-        unet.enable_gradient_checkpointing()
-    cache = LatentCache(samples, vae, device, dtype)
-    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate)
-    unet, optimizer = accelerator.prepare(unet, optimizer)
-    state = RunState(config.seed + accelerator.process_index, device)
-    accelerator.register_for_checkpointing(state)
-    if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / RECORD_FILE).write_text(_json(record))
-    validation = samples[: config.validation_pairs]
-    loss = float("nan")
-    with (
-        _stop_requests() as stop,
-        RunLog(
-            run_dir, config.steps, state.step, show=show_progress and accelerator.is_main_process
-        ) as log,
-    ):
-        unet.train()
-        while state.step < config.steps and not stop():
-            loss = _optimiser_step(accelerator, unet, optimizer, models, cache, state, config)
-            state.step += 1
-            log.advance()
-            if state.step % config.log_every == 0 or state.step == config.steps:
-                log.step(state.step, {"loss": loss, "lr": config.learning_rate})
-            if config.checkpoint_every and state.step % config.checkpoint_every == 0:
-                _checkpoint(accelerator, run_dir, state.step, config, log)
-            if config.validate_every and state.step % config.validate_every == 0:
-                _validate(accelerator, models, validation, run_dir, state.step, config, log)
-        interrupted = state.step < config.steps
-        if interrupted:
-            log.event(state.step, "interrupted")
-            _checkpoint(accelerator, run_dir, state.step, config, log)
-        unwrapped = accelerator.unwrap_model(unet)
-        done = {**record, "step": state.step, "interrupted": interrupted, "loss": loss}
-        attention = run_dir / "attention" / "model.safetensors"
-        if accelerator.is_main_process:
-            attention = export_attention(unwrapped, run_dir, done)
-    accelerator.wait_for_everyone()
-    return TrainResult(run_dir, attention, state.step, interrupted, loss)
+class Trainer:
+    """One run's models, optimiser, latent cache and draws, stepped by ``run``.
 
+    Args:
+        accelerator: accelerate's ``Accelerator`` (device, mixed precision, processes).
+        models: the models; the UNet's ``config.trainable`` parameters are trained in
+            place, the rest and the VAE are frozen in the mixed precision's dtype.
+        samples: the training pairs (their latents are cached here).
+        config: the run's settings.
+        run_dir: the run's folder.
+    """
 
-def _optimiser_step(
-    accelerator: Any,
-    unet: Any,
-    optimizer: torch.optim.Optimizer,
-    models: DiffusionModels,
-    cache: LatentCache,
-    state: RunState,
-    config: TrainConfig,
-) -> float:
-    """One optimiser step over ``gradient_accumulation`` batches; returns their mean loss."""
-    total = 0.0
-    timesteps = int(models.scheduler.config.num_train_timesteps)
-    for _ in range(config.gradient_accumulation):
-        with accelerator.accumulate(unet):
-            indices = torch.randint(
-                len(cache),
-                (config.batch_size,),
-                generator=state.generator,
-                device=cache.person.device,
+    def __init__(
+        self,
+        accelerator: Any,
+        models: DiffusionModels,
+        samples: list[TrainingSample],
+        config: TrainConfig,
+        run_dir: Path,
+    ) -> None:
+        device = accelerator.device
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(
+            config.mixed_precision, torch.float32
+        )
+        trained = freeze_all_but(models.unet, config.trainable)
+        models.vae.requires_grad_(False)
+        models.vae.to(device, dtype)
+        models.unet.to(device, dtype)
+        for param in trained:
+            param.data = param.data.float()
+        if config.gradient_checkpointing:
+            models.unet.enable_gradient_checkpointing()
+        self.cache = LatentCache(samples, models.vae, device, dtype)
+        optimizer = torch.optim.AdamW(trained, lr=config.learning_rate)
+        self.unet, self.optimizer = accelerator.prepare(models.unet, optimizer)
+        self.state = RunState(config.seed + accelerator.process_index, device)
+        accelerator.register_for_checkpointing(self.state)
+        self.accelerator, self.models, self.config, self.run_dir = (
+            accelerator,
+            models,
+            config,
+            run_dir,
+        )
+        self.validation = samples[: config.validation_pairs]
+
+    def run(
+        self, record: dict[str, Any], checkpoint: Path | None, *, show_progress: bool
+    ) -> TrainResult:
+        """Trains from ``checkpoint`` (or the start) to the last step or an interrupt,
+        then exports the attention with ``record`` and how far the run got."""
+        config, state = self.config, self.state
+        if checkpoint is not None:
+            self.accelerator.load_state(str(checkpoint))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / RECORD_FILE).write_text(_json(record))
+        show = show_progress and self.accelerator.is_main_process
+        loss = float("nan")
+        with (
+            _stop_requests() as stop,
+            RunLog(self.run_dir, config.steps, state.step, show=show) as log,
+        ):
+            self.unet.train()
+            while state.step < config.steps and not stop():
+                loss = self.step()
+                state.step += 1
+                log.advance()
+                if state.step % config.log_every == 0 or state.step == config.steps:
+                    log.step(state.step, {"loss": loss, "lr": config.learning_rate})
+                if config.checkpoint_every and state.step % config.checkpoint_every == 0:
+                    self.checkpoint(log)
+                if config.validate_every and state.step % config.validate_every == 0:
+                    self.validate(log)
+            interrupted = state.step < config.steps
+            if interrupted:
+                log.event(state.step, "interrupted")
+                self.checkpoint(log)
+            done = {**record, "step": state.step, "interrupted": interrupted, "loss": loss}
+            attention = self.export(done)
+        return TrainResult(self.run_dir, attention, state.step, interrupted, loss)
+
+    def step(self) -> float:
+        """One optimiser step over ``gradient_accumulation`` batches; their mean loss."""
+        config, state, cache, accelerator = self.config, self.state, self.cache, self.accelerator
+        total = 0.0
+        timesteps = int(self.models.scheduler.config.num_train_timesteps)
+        for _ in range(config.gradient_accumulation):
+            with accelerator.accumulate(self.unet):
+                indices = torch.randint(
+                    len(cache),
+                    (config.batch_size,),
+                    generator=state.generator,
+                    device=cache.person.device,
+                )
+                batch = cache.draw(indices, state.generator)
+                draws = draw_step(batch, timesteps, config.garment_dropout, state.generator)
+                with accelerator.autocast():
+                    loss = training_loss(
+                        self.unet, self.models.scheduler, batch, draws, config.dream_power
+                    )
+                accelerator.backward(loss)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            total += float(loss.detach())
+        return total / config.gradient_accumulation
+
+    def checkpoint(self, log: RunLog) -> None:
+        """Saves the run's state (model, optimiser, draws) as a complete checkpoint."""
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            step, keep = self.state.step, self.config.keep_checkpoints
+            path = save_checkpoint(self.run_dir, step, self.accelerator.save_state, keep)
+            log.event(step, "checkpoint", path=str(path))
+
+    def validate(self, log: RunLog) -> None:
+        """Renders the validation pairs with the UNet as trained so far."""
+        if not self.accelerator.is_main_process or not self.validation:
+            return
+        unet = self.accelerator.unwrap_model(self.unet)
+        unet.eval()
+        view = DiffusionModels(unet, self.models.vae, self.models.scheduler)
+        step = self.state.step
+        out = self.run_dir / VALIDATION_DIR / f"step-{step:07d}.png"
+        with torch.no_grad(), self.accelerator.autocast():
+            figures = validate(
+                view, self.validation, self.accelerator.device, self.config.seed, out
             )
-            batch = cache.draw(indices, state.generator)
-            draws = draw_step(batch, timesteps, config.garment_dropout, state.generator)
-            with accelerator.autocast():
-                loss = training_loss(unet, models.scheduler, batch, draws, config.dream_power)
-            accelerator.backward(loss)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        total += float(loss.detach())
-    return total / config.gradient_accumulation
+        unet.train()
+        log.event(step, "validation", grid=str(out), **figures)
 
-
-def _checkpoint(
-    accelerator: Any, run_dir: Path, step: int, config: TrainConfig, log: RunLog
-) -> None:
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        path = save_checkpoint(run_dir, step, accelerator.save_state, config.keep_checkpoints)
-        log.event(step, "checkpoint", path=str(path))
-
-
-def _validate(
-    accelerator: Any,
-    models: DiffusionModels,
-    samples: list[TrainingSample],
-    run_dir: Path,
-    step: int,
-    config: TrainConfig,
-    log: RunLog,
-) -> None:
-    if not accelerator.is_main_process or not samples:
-        return
-    unet = accelerator.unwrap_model(models.unet)
-    unet.eval()
-    view = DiffusionModels(unet, models.vae, models.scheduler)
-    out = run_dir / VALIDATION_DIR / f"step-{step:07d}.png"
-    with torch.no_grad(), accelerator.autocast():
-        figures = validate(view, samples, accelerator.device, config.seed, out)
-    unet.train()
-    log.event(step, "validation", grid=str(out), **figures)
+    def export(self, record: dict[str, Any]) -> Path:
+        """Writes the attention in CatVTON's format (the main process); returns its path."""
+        path = self.run_dir / "attention" / "model.safetensors"
+        if self.accelerator.is_main_process:
+            path = export_attention(self.accelerator.unwrap_model(self.unet), self.run_dir, record)
+        self.accelerator.wait_for_everyone()
+        return path
 
 
 def _load(weights: Path, start: str) -> DiffusionModels:
