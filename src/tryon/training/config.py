@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from tryon.dataset.training_pairs import MaskSource
+from tryon.diffusion.weights import BASE_START
 from tryon.errors import TryOnError
 
 Trainable = Literal["attention", "transformer", "unet"]
@@ -13,10 +14,6 @@ Trainable = Literal["attention", "transformer", "unet"]
 the transformer blocks, or the whole UNet (CatVTON's ablation, Table 4)."""
 
 MixedPrecision = Literal["no", "fp16", "bf16"]
-
-BASE_START = "base"
-"""Start from the SD-1.5 inpainting base's own self-attention (the commercially clean
-path); any other start names a CatVTON version to fine-tune."""
 
 
 class TrainingError(TryOnError):

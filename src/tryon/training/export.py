@@ -19,22 +19,7 @@ from diffusers import UNet2DConditionModel
 from safetensors.torch import save_file
 
 from tryon.diffusion.attention import checkpoint_keys
-
-ATTENTION_FILE = Path("attention") / "model.safetensors"
-"""Where a run's attention goes under its folder (as CatVTON's versions lay it out)."""
-
-RECORD_FILE = "training.json"
-"""The run's record beside its attention."""
-
-BASE_LICENCE = (
-    "trained from the SD-1.5 inpainting base (CreativeML OpenRAIL-M: commercial use allowed "
-    "under its use-based restrictions) with the sd-vae-ft-mse VAE (MIT); the training "
-    "photos' own terms apply too"
-)
-CATVTON_LICENCE = (
-    "fine-tuned from CatVTON's published attention (CC BY-NC-SA 4.0: non-commercial use "
-    "only, share alike)"
-)
+from tryon.diffusion.weights import ATTENTION_FILE, TRAINING_INFO
 
 
 def attention_state(unet: UNet2DConditionModel) -> dict[str, torch.Tensor]:
@@ -57,13 +42,8 @@ def export_attention(unet: UNet2DConditionModel, run_dir: Path, record: dict[str
     partial = path.with_suffix(".partial")
     save_file(attention_state(unet), str(partial), metadata={"format": "pt"})
     os.replace(partial, path)
-    record_path = run_dir / RECORD_FILE
+    record_path = run_dir / TRAINING_INFO
     partial_record = record_path.with_suffix(".partial")
     partial_record.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(partial_record, record_path)
     return path
-
-
-def licence_of(start: str) -> str:
-    """The licence a run's weights carry, by what it started from."""
-    return BASE_LICENCE if start == "base" else CATVTON_LICENCE

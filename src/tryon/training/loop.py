@@ -22,8 +22,9 @@ import torch
 
 from tryon.dataset.layout import open_dataset
 from tryon.diffusion.models import DiffusionModels, load_base_models, load_models
+from tryon.diffusion.weights import ATTENTION_FILE, TRAINING_INFO, start_licence
 from tryon.training.config import BASE_START, TrainConfig, TrainingError
-from tryon.training.export import RECORD_FILE, export_attention, licence_of
+from tryon.training.export import export_attention
 from tryon.training.latents import LatentCache
 from tryon.training.logs import RunLog
 from tryon.training.objective import draw_step, training_loss
@@ -183,7 +184,7 @@ class Trainer:
         if checkpoint is not None:
             self.accelerator.load_state(str(checkpoint))
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / RECORD_FILE).write_text(_json(record))
+        (self.run_dir / TRAINING_INFO).write_text(_json(record))
         show = show_progress and self.accelerator.is_main_process
         loss = float("nan")
         with (
@@ -260,7 +261,7 @@ class Trainer:
 
     def export(self, record: dict[str, Any]) -> Path:
         """Writes the attention in CatVTON's format (the main process); returns its path."""
-        path = self.run_dir / "attention" / "model.safetensors"
+        path = self.run_dir / ATTENTION_FILE
         if self.accelerator.is_main_process:
             path = export_attention(self.accelerator.unwrap_model(self.unet), self.run_dir, record)
         self.accelerator.wait_for_everyone()
@@ -284,7 +285,7 @@ def _run_record(inputs: TrainInputs, config: TrainConfig) -> dict[str, Any]:
         "split": inputs.split,
         "weights": str(inputs.weights.resolve()),
         "start": config.start,
-        "licence": licence_of(config.start),
+        "licence": start_licence(config.start),
         "config": config.as_json(),
     }
 
@@ -295,7 +296,7 @@ _SAME_RUN = ("start", "trainable", "height", "width", "masks", "seed", "batch_si
 
 def _check_output(run_dir: Path, record: dict[str, Any], resume: str | None) -> Path | None:
     """The checkpoint to resume from; refuses to mix two runs in one folder."""
-    existing = run_dir / RECORD_FILE
+    existing = run_dir / TRAINING_INFO
     if not existing.is_file():
         if resume is not None and resume != "latest":
             return resume_from(run_dir, resume)
