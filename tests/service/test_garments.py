@@ -17,6 +17,7 @@ GARMENT_KEYS = {
     "created",
     "photo_url",
     "mask_url",
+    "adapter",
 }
 
 

@@ -38,6 +38,7 @@ def test_job_runs_to_done(client: TestClient, shirt_id: str) -> None:
     state = client.get(str(job["url"])).json()
     assert state == {
         "id": job["id"],
+        "kind": "tryon",
         "status": "done",
         "position": None,
         "progress": {"step": 3, "total": 3},

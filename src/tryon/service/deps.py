@@ -32,6 +32,7 @@ from tryon.service.settings import ServiceSettings
 from tryon.service.work import run_job
 
 if TYPE_CHECKING:
+    from tryon.engines.person import Analyzers
     from tryon.service.diffusion_jobs import Backends
 
 
@@ -143,12 +144,18 @@ def job_runner(
     backends: Backends | None,
     people: PersonCache,
 ) -> JobResult:
-    """Runs one job with the engine it names.
+    """Runs one job with the engine it names (a tuning job: ``tryon.service.adapters``).
 
     Raises:
         APIError: 400 when the job's engine is not loaded here.
-        TypeError: a diffusion job, and ``tryon`` is not the warp engine.
+        TypeError: a diffusion or tuning job, and ``tryon`` is not the warp engine.
     """
+    if spec.kind == "tune":
+        from tryon.service.adapters import run_tune_job
+
+        return run_tune_job(
+            spec, progress, catalog=catalog, analyzers=warp_analyzers(tryon), settings=settings
+        )
     if spec.engine == "warp":
         return run_job(
             spec,
@@ -161,22 +168,32 @@ def job_runner(
         )
     if backends is None:
         raise APIError(400, "EngineUnavailableError", f"engine {spec.engine} is not loaded")
-    from tryon.engines.warp import WarpEngine
     from tryon.service.diffusion_jobs import run_diffusion_job
 
-    if not isinstance(tryon.engine, WarpEngine):
-        raise TypeError(
-            f"the service's own engine must be the warp engine, not {tryon.engine.name}"
-        )
     return run_diffusion_job(
         spec,
         progress,
-        analyzers=tryon.engine.analyzers,
+        analyzers=warp_analyzers(tryon),
         garments=backends.garments,
         diffusion=backends.diffusion,
         settings=settings,
         metrics=metrics,
     )
+
+
+def warp_analyzers(tryon: TryOn) -> Analyzers:
+    """The body analysers of the service's own engine, the warp engine.
+
+    Raises:
+        TypeError: ``tryon`` is not the warp engine.
+    """
+    from tryon.engines.warp import WarpEngine
+
+    if not isinstance(tryon.engine, WarpEngine):
+        raise TypeError(
+            f"the service's own engine must be the warp engine, not {tryon.engine.name}"
+        )
+    return tryon.engine.analyzers
 
 
 def get_services(request: Request) -> Services:

@@ -12,7 +12,7 @@ import io
 import sys
 import warnings
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -46,11 +46,14 @@ class UploadForm:
 
     Attributes:
         fields: text fields by name (the last value when repeated).
-        files: uploaded files' bytes by field name.
+        files: uploaded files' bytes by field name (the last file when repeated).
+        every_file: every file of each field name, in the order sent (a field may
+            carry several files: ``photos`` of ``POST /v1/garments/{id}/adapter``).
     """
 
     fields: dict[str, str]
     files: dict[str, bytes]
+    every_file: dict[str, list[bytes]] = field(default_factory=dict)
 
     def text(self, name: str) -> str | None:
         """A text field, stripped; None when absent or empty."""
@@ -89,6 +92,7 @@ async def read_form(request: Request, settings: ServiceSettings, max_files: int)
         ) from None
     fields: dict[str, str] = {}
     files: dict[str, bytes] = {}
+    every_file: dict[str, list[bytes]] = {}
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
             data = await value.read()
@@ -96,9 +100,10 @@ async def read_form(request: Request, settings: ServiceSettings, max_files: int)
             if len(data) > settings.max_upload_bytes:
                 raise too_large(name, len(data), settings)
             files[name] = data
+            every_file.setdefault(name, []).append(data)
         else:
             fields[name] = str(value)
-    return UploadForm(fields=fields, files=files)
+    return UploadForm(fields=fields, files=files, every_file=every_file)
 
 
 async def read_body(request: Request, limit: int, settings: ServiceSettings) -> bytes:

@@ -15,12 +15,14 @@ from tryon.service.jobs.model import (
     Claim,
     JobCancelledError,
     JobEvent,
+    JobKind,
     JobResult,
     JobSpec,
     JobState,
     JobStatus,
     Progress,
     WorkerLostError,
+    tune_spec,
 )
 from tryon.service.jobs.queue import RETRY_PAUSE_S, Execute, JobQueue
 from tryon.service.jobs.select import STORE_HELP, open_job_store
@@ -42,6 +44,7 @@ __all__ = [
     "InMemoryJobStore",
     "JobCancelledError",
     "JobEvent",
+    "JobKind",
     "JobQueue",
     "JobResult",
     "JobSpec",
@@ -53,5 +56,6 @@ __all__ = [
     "WorkerLostError",
     "lease_lost_reason",
     "open_job_store",
+    "tune_spec",
     "worker_lost_message",
 ]

@@ -72,6 +72,7 @@ class InMemoryJobStore:
                 created=time.time(),
                 finished=None,
                 key=key,
+                kind=spec.kind,
             )
             job = _Job(state, spec, digest)
             job.emit("queued", position=state.position)

@@ -7,12 +7,17 @@ knows about HTTP.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
+JobKind = Literal["tryon", "tune"]
+"""What a job does: a try-on (the image is its result), or the tuning of a garment's
+adapter (the adapter's record, JSON, is its result). Jobs stored before kinds existed
+are try-ons."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,10 @@ class JobSpec:
         garment_id: a catalogued garment, or None.
         category: "auto" or a category name.
         output: the output format's name ("webp", ...).
+        kind: "tryon", or "tune" (``tune_spec``: the garment is ``garment_id``, the
+            on-model photos are ``photos``, the settings ``options``; ``person`` is empty).
+        photos: a tuning job's on-model photos (bytes), else empty.
+        options: a tuning job's settings (JSON values: rank, steps, ...), else empty.
     """
 
     engine: str
@@ -34,23 +43,96 @@ class JobSpec:
     garment_id: str | None
     category: str
     output: str
+    kind: JobKind = "tryon"
+    photos: tuple[bytes, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def digest(self) -> str:
-        """A hash of every field: two submissions with one key must ask for the same."""
+        """A hash of every field: two submissions with one key must ask for the same.
+
+        A try-on's hash is what it was before jobs had kinds (stored keys still match).
+        """
         h = hashlib.sha256()
         for part in (self.engine, self.garment_id or "", self.category, self.output):
             h.update(part.encode() + b"\0")
         h.update(hashlib.sha256(self.person).digest())
         h.update(hashlib.sha256(self.garment).digest() if self.garment is not None else b"-")
+        if self.kind != "tryon":
+            h.update(f"\0{self.kind}\0{self.options_json()}\0".encode())
+            for photo in self.photos:
+                h.update(hashlib.sha256(photo).digest())
         return h.hexdigest()
+
+    def options_json(self) -> str:
+        """``options`` as stored: JSON, keys sorted ("" when there are none)."""
+        return json.dumps(self.options, sort_keys=True) if self.options else ""
+
+
+def tune_spec(
+    engine: str, garment_id: str, photos: Sequence[bytes], options: dict[str, Any]
+) -> JobSpec:
+    """A job tuning the adapter of the catalogued garment ``garment_id`` for ``engine``'s
+    model on ``photos`` (people wearing it), with ``options`` (rank, steps, ...)."""
+    return JobSpec(
+        engine=engine,
+        person=b"",
+        garment=None,
+        garment_id=garment_id,
+        category="auto",
+        output="json",
+        kind="tune",
+        photos=tuple(photos),
+        options=dict(options),
+    )
+
+
+def job_kind(text: str | None) -> JobKind:
+    """A stored kind ("tryon" when the job was stored before kinds existed).
+
+    Raises:
+        ValueError: a kind this version does not know.
+    """
+    if not text or text == "tryon":
+        return "tryon"
+    if text == "tune":
+        return "tune"
+    raise ValueError(f"unknown job kind {text!r}")
+
+
+def pack_photos(photos: Sequence[bytes]) -> bytes:
+    """Several photos as one byte string (a stored column or hash field): each photo's
+    length as 8 bytes big-endian, then its bytes."""
+    return b"".join(len(photo).to_bytes(8, "big") + photo for photo in photos)
+
+
+def unpack_photos(data: bytes | None) -> tuple[bytes, ...]:
+    """The photos ``pack_photos`` packed (none for None or empty).
+
+    Raises:
+        ValueError: the bytes are not what ``pack_photos`` writes.
+    """
+    photos, at = [], 0
+    data = data or b""
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 8], "big")
+        if at + 8 + size > len(data):
+            raise ValueError("packed photos are cut short")
+        photos.append(bytes(data[at + 8 : at + 8 + size]))
+        at += 8 + size
+    return tuple(photos)
+
+
+def options_of(text: str | None) -> dict[str, Any]:
+    """Stored options back ("" or None: none)."""
+    return dict(json.loads(text)) if text else {}
 
 
 @dataclass(frozen=True)
 class JobResult:
-    """A finished job's image.
+    """A finished job's image (a tuning job's: the adapter's record as JSON).
 
     Attributes:
-        data: the encoded image.
+        data: the encoded image (or JSON document).
         media_type: its Content-Type.
         headers: the ``X-Tryon-*`` headers the synchronous answer would carry.
     """
@@ -91,6 +173,7 @@ class JobState:
         finished: when it ended (seconds since the epoch), or None.
         attempt: how many times it was handed to a worker (0 while first queued).
         key: the client's idempotency key, or None.
+        kind: what the job does ("tryon" or "tune").
     """
 
     id: str
@@ -104,6 +187,7 @@ class JobState:
     finished: float | None
     attempt: int = 0
     key: str | None = None
+    kind: JobKind = "tryon"
 
 
 @dataclass(frozen=True)

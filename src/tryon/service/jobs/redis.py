@@ -4,8 +4,8 @@ Every change of a job is one Lua script, so it is atomic; lease deadlines use th
 server's clock (``TIME``), so the machines' clocks need not agree. Layout, under a
 prefix (default ``tryon:``):
 
-- ``job:ID`` (hash): engine, status, step, total, error, created, finished, attempt,
-  key, digest;
+- ``job:ID`` (hash): engine, kind, status, step, total, error, created, finished,
+  attempt, key, digest (a job stored before kinds has none: a try-on);
 - ``job:ID:spec`` (hash): the photos and fields of a job not yet ended (deleted at its
   end, so a shopper's photo lives only while it is needed);
 - ``job:ID:events`` (list of JSON), ``job:ID:result`` (hash);
@@ -35,7 +35,17 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from tryon.service.api_errors import IdempotencyConflictError, StoreUnavailableError
-from tryon.service.jobs.model import Claim, JobEvent, JobResult, JobSpec, JobState
+from tryon.service.jobs.model import (
+    Claim,
+    JobEvent,
+    JobResult,
+    JobSpec,
+    JobState,
+    job_kind,
+    options_of,
+    pack_photos,
+    unpack_photos,
+)
 from tryon.service.jobs.store import WORKER_LOST, StoreSettings, lease_lost_reason
 
 log = logging.getLogger("tryon.service.jobs.redis")
@@ -99,11 +109,15 @@ local function release(p, id, reason, max_attempts, finished, ttl, lost)
     finished, ttl)
   return 'failed'
 end
--- A job's spec from the arguments from index ``a`` on, in ``_spec_args``' order.
+-- A job's spec from the arguments from index ``a`` on, in ``_spec_args``' order; its kind
+-- also goes on the job itself (kept after the spec is deleted).
 local function write_spec(job, engine, a)
   redis.call('HSET', job .. ':spec', 'person', ARGV[a], 'garment_id', ARGV[a + 1],
     'category', ARGV[a + 2], 'output', ARGV[a + 3], 'engine', engine)
   if ARGV[a + 4] == '1' then redis.call('HSET', job .. ':spec', 'garment', ARGV[a + 5]) end
+  redis.call('HSET', job .. ':spec', 'kind', ARGV[a + 6], 'photos', ARGV[a + 7],
+    'options', ARGV[a + 8])
+  redis.call('HSET', job, 'kind', ARGV[a + 6])
 end
 """
 
@@ -334,6 +348,7 @@ class RedisJobStore:
             finished=float(f["finished"]) if "finished" in f else None,
             attempt=int(f["attempt"]),
             key=f.get("key") or None,
+            kind=job_kind(f.get("kind")),
         )
 
     def take(self, timeout: float) -> Claim | None:
@@ -513,6 +528,9 @@ def _spec(fields: dict[bytes, bytes]) -> JobSpec:
         garment_id=_text(fields[b"garment_id"]) or None,
         category=_text(fields[b"category"]),
         output=_text(fields[b"output"]),
+        kind=job_kind(_text(fields.get(b"kind", b""))),
+        photos=unpack_photos(fields.get(b"photos")),
+        options=options_of(_text(fields.get(b"options", b""))),
     )
 
 
@@ -525,4 +543,7 @@ def _spec_args(spec: JobSpec) -> tuple[bytes | str, ...]:
         spec.output,
         "1" if spec.garment is not None else "0",
         spec.garment or b"",
+        spec.kind,
+        pack_photos(spec.photos),
+        spec.options_json(),
     )

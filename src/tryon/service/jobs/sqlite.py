@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from tryon.service.api_errors import IdempotencyConflictError
-from tryon.service.jobs.model import Claim, JobEvent, JobResult, JobSpec, JobState
+from tryon.service.jobs.model import (
+    Claim,
+    JobEvent,
+    JobResult,
+    JobSpec,
+    JobState,
+    job_kind,
+    options_of,
+    pack_photos,
+    unpack_photos,
+)
 from tryon.service.jobs.store import (
     WORKER_LOST,
     StoreSettings,
@@ -58,7 +68,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     output TEXT,
     result BLOB,
     media_type TEXT,
-    headers TEXT
+    headers TEXT,
+    kind TEXT NOT NULL DEFAULT 'tryon',
+    photos BLOB,
+    options TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, queue_order);
 CREATE TABLE IF NOT EXISTS events (
@@ -72,8 +85,17 @@ CREATE TABLE IF NOT EXISTS events (
 
 STATE_COLUMNS = (
     "id, engine, status, position, step, total, error_type, error_message, created, "
-    "finished, attempt, key"
+    "finished, attempt, key, kind"
 )
+ADDED_COLUMNS = (
+    ("kind", "TEXT NOT NULL DEFAULT 'tryon'"),
+    ("photos", "BLOB"),
+    ("options", "TEXT"),
+)
+"""Columns added since the first version of the table (jobs by kind): a file made by an
+older version gets them when opened, its jobs read as try-ons."""
+SPEC_DROPPED = "person = NULL, garment = NULL, photos = NULL"
+"""What a job that ended forgets: its photos."""
 
 
 class SQLiteJobStore:
@@ -98,6 +120,11 @@ class SQLiteJobStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(SCHEMA)
+        with self._transaction() as db:  # one process adds them; the others see them
+            have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for name, declaration in ADDED_COLUMNS:
+                if name not in have:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
 
     def create(self, spec: JobSpec, key: str | None = None) -> JobState:
         digest = spec.digest()
@@ -113,8 +140,8 @@ class SQLiteJobStore:
             (queued,) = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
             db.execute(
                 "INSERT INTO jobs (id, key, digest, engine, status, position, queue_order, "
-                "created, person, garment, garment_id, category, output) "
-                "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created, person, garment, garment_id, category, output, kind, photos, options) "
+                "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     key,
@@ -128,6 +155,9 @@ class SQLiteJobStore:
                     spec.garment_id,
                     spec.category,
                     spec.output,
+                    spec.kind,
+                    pack_photos(spec.photos) if spec.photos else None,
+                    spec.options_json() or None,
                 ),
             )
             _emit(db, job_id, "queued", position=queued + 1)
@@ -171,7 +201,7 @@ class SQLiteJobStore:
                 return
             db.execute(
                 "UPDATE jobs SET status = 'done', finished = ?, result = ?, media_type = ?, "
-                "headers = ?, person = NULL, garment = NULL, lease_until = NULL WHERE id = ?",
+                f"headers = ?, {SPEC_DROPPED}, lease_until = NULL WHERE id = ?",
                 (
                     time.time(),
                     result.data,
@@ -211,7 +241,7 @@ class SQLiteJobStore:
             if row[0] in ("queued", "running"):
                 db.execute(
                     "UPDATE jobs SET status = 'cancelled', position = NULL, finished = ?, "
-                    "person = NULL, garment = NULL, lease_until = NULL WHERE id = ?",
+                    f"{SPEC_DROPPED}, lease_until = NULL WHERE id = ?",
                     (time.time(), job_id),
                 )
                 _emit(db, job_id, "cancelled")
@@ -288,8 +318,9 @@ class SQLiteJobStore:
     def _take_one(self) -> Claim | None:
         with self._transaction() as db:
             row = db.execute(
-                "SELECT id, attempt, engine, person, garment, garment_id, category, output "
-                "FROM jobs WHERE status = 'queued' ORDER BY queue_order LIMIT 1"
+                "SELECT id, attempt, engine, person, garment, garment_id, category, output, "
+                "kind, photos, options FROM jobs WHERE status = 'queued' "
+                "ORDER BY queue_order LIMIT 1"
             ).fetchone()
             if row is None:
                 return None
@@ -308,6 +339,9 @@ class SQLiteJobStore:
                 garment_id=row[5],
                 category=row[6],
                 output=row[7],
+                kind=job_kind(row[8]),
+                photos=unpack_photos(row[9]),
+                options=options_of(row[10]),
             )
             return Claim(job_id, spec, attempt)
 
@@ -358,6 +392,7 @@ class SQLiteJobStore:
             finished=row[9],
             attempt=row[10],
             key=row[11],
+            kind=job_kind(row[12]),
         )
 
 
@@ -377,7 +412,7 @@ def _emit(db: sqlite3.Connection, job_id: str, name: str, **data: Any) -> None:
 def _fail(db: sqlite3.Connection, job_id: str, type: str, message: str) -> None:
     db.execute(
         "UPDATE jobs SET status = 'failed', error_type = ?, error_message = ?, finished = ?, "
-        "person = NULL, garment = NULL, lease_until = NULL WHERE id = ?",
+        f"{SPEC_DROPPED}, lease_until = NULL WHERE id = ?",
         (type, message, time.time(), job_id),
     )
     _emit(db, job_id, "error", type=type, message=message)

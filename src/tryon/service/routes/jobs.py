@@ -52,6 +52,7 @@ def job_json(state: JobState) -> dict[str, Any]:
     error = {"type": state.error[0], "message": state.error[1]} if state.error else None
     return {
         "id": state.id,
+        "kind": state.kind,
         "status": state.status,
         "position": state.position,
         "progress": {"step": state.step, "total": state.total},
@@ -163,10 +164,14 @@ def sse(seq: int, name: str, data: dict[str, Any]) -> str:
 @router.get(
     "/{job_id}/result",
     response_class=Response,
-    responses={200: {"content": {"image/webp": {}}}, 409: {"description": "not done"}},
+    responses={
+        200: {"content": {"image/webp": {}, "application/json": {}}},
+        409: {"description": "not done"},
+    },
 )
 def job_result(job_id: str, services: ServicesDep) -> Response:
-    """The finished job's image (409 while it is not done)."""
+    """The finished job's image; a tuning job's: the adapter's record, JSON (409 while
+    it is not done)."""
     state = services.store.get(job_id)
     if state is None:
         raise unknown_job(job_id)
