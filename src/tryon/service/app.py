@@ -34,7 +34,9 @@ DESCRIPTION = """\
 Virtual try-on over HTTP. Catalogue garments once (`POST /v1/garments`), then dress
 person photos in them: `POST /v1/tryon` answers with the image (warp engine), `POST
 /v1/jobs` runs a try-on in the background with progress as server-sent events (diffusion
-engines). Errors are JSON: `{"error": {"type", "message"}}` with a 4xx status."""
+engines). `POST /v1/garments/{id}/adapter` tunes a garment's own adapter on photos of
+people wearing it, as a job. Errors are JSON: `{"error": {"type", "message"}}` with a 4xx
+status."""
 
 
 def create_app(
