@@ -207,7 +207,8 @@ def run_tune_job(
         except UnknownGarmentError as exc:  # removed from the catalog while queued
             raise APIError(404, "UnknownGarmentError", str(exc)) from None
         finally:
-            del renderer  # the model goes with the job
+            del renderer  # the model goes with the job, its GPU memory too
+            free_gpu_memory()
     document = {
         "garment_id": spec.garment_id,
         "adapter": adapter_json(result.adapter),
@@ -215,3 +216,11 @@ def run_tune_job(
         "seconds": round(result.seconds, 3),
     }
     return JobResult(json.dumps(document).encode(), "application/json")
+
+
+def free_gpu_memory() -> None:
+    """Gives the GPU memory cached by torch back (the tuning model's, once it is gone)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
