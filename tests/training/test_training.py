@@ -329,3 +329,18 @@ def test_a_shops_own_photos_train_with_the_engines_masks(
     assert record["config"]["masks"] == "project" and record["step"] == 2
     masks = sorted((data / "train" / "agnostic-mask").glob("*.png"))
     assert len(masks) == 2  # one engines' mask per on-model photo
+
+
+def test_mixed_precision_casts_only_the_frozen_parts(dataset: Path, tmp_path: Path) -> None:
+    """bf16 on the CPU, with gradient checkpointing and accumulation: the trained
+    parameters (and so AdamW's state) stay float32, the frozen ones are bfloat16."""
+    config = replace(
+        FAST, mixed_precision="bf16", gradient_checkpointing=True, gradient_accumulation=2
+    )
+    result, models = run(dataset, tmp_path / "out", config)
+    trained = {name for name, _ in trainable_parameters(models.unet, "attention")}
+    dtypes = {name: p.dtype for name, p in models.unet.named_parameters()}
+    assert {dtypes[n] for n in trained} == {torch.float32}
+    assert {d for n, d in dtypes.items() if n not in trained} == {torch.bfloat16}
+    assert {p.dtype for p in models.vae.parameters()} == {torch.bfloat16}
+    assert np.isfinite(result.loss) and result.step == config.steps
