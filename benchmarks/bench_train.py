@@ -12,8 +12,8 @@ size, in these variants (the same run, so their ratio holds on a shared machine)
   the masked person and the garment at every step.
 
 Prints one JSON object per line: seconds per step (median of the timed steps), steps/s,
-pairs/s and peak memory (GPU: allocated by torch; CPU: the process's peak RSS, which
-only grows, so the CPU figures of later variants include earlier ones).
+pairs/s and peak memory (GPU: allocated by torch; CPU: the peak RSS of the process, one
+process per variant and batch size so that each figure is its own).
 
     python benchmarks/bench_train.py                           # CPU, batch 1, 2 steps
     python benchmarks/bench_train.py --device cuda --batches 1 4 --steps 20 \\
@@ -27,6 +27,8 @@ import json
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -161,29 +163,27 @@ def main() -> None:
     parser.add_argument(
         "--variants", nargs="+", default=["project", "project+checkpointing", "plain"]
     )
+    parser.add_argument("--one", nargs=2, metavar=("VARIANT", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.shape = tuple(int(v) for v in args.size.split("x"))
-    print(
-        json.dumps(
-            {
-                "machine": platform.processor() or platform.machine(),
-                "torch": torch.__version__,
-                "catvton_published": {"steps_per_s": CATVTON_ITS, "peak_gb": CATVTON_GB},
-            }
-        )
-    )
-    results = {}
+    if args.one:
+        print(json.dumps(measure(args, args.one[0], int(args.one[1]))), flush=True)
+        return
+    published = {"steps_per_s": CATVTON_ITS, "peak_gb": CATVTON_GB}
+    machine = platform.processor() or platform.machine()
+    print(json.dumps({"machine": machine, "torch": torch.__version__, "catvton": published}))
+    passed = sys.argv[1:]
     for batch in args.batches:
+        seconds = {}
         for variant in args.variants:
-            row = measure(args, variant, batch)
-            results[(variant, batch)] = row
+            command = [sys.executable, __file__, *passed, "--one", variant, str(batch)]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            row = json.loads(out.strip().splitlines()[-1])
+            seconds[variant] = row["seconds_per_step"]
             print(json.dumps(row), flush=True)
-        if ("plain", batch) in results and ("project", batch) in results:
-            ratio = (
-                results[("plain", batch)]["seconds_per_step"]
-                / results[("project", batch)]["seconds_per_step"]
-            )
-            print(json.dumps({"batch": batch, "plain_over_project": round(ratio, 2)}))
+        if "plain" in seconds and "project" in seconds:
+            ratio = round(seconds["plain"] / seconds["project"], 2)
+            print(json.dumps({"batch": batch, "plain_over_project": ratio}))
 
 
 if __name__ == "__main__":
