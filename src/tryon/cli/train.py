@@ -29,13 +29,14 @@ only the 16 self-attention modules trained (--trainable), epsilon MSE over the
 person-and-garment latent, 10% garment dropout, DREAM, AdamW at a constant 1e-5.
 
 The output, OUT/NAME/attention/model.safetensors, is in CatVTON's exact format:
-the catvton and hybrid engines load it (--weights with --version NAME when OUT
-is the weights folder, or its path), and so does CatVTON's own code.
+the catvton and hybrid engines load it by path or name (tryon run --engine
+catvton --attention OUT/NAME), and so does CatVTON's own code; tryon weights
+check --attention OUT/NAME checks it.
 
---start base trains from the SD-1.5 inpainting base's own attention: the
-result is yours (the base is CreativeML OpenRAIL-M, the VAE MIT; your photos'
-terms apply). --start VERSION fine-tunes a CatVTON version: the result inherits
-its CC BY-NC-SA 4.0 licence (non-commercial)."""
+--start base trains from the SD-1.5 inpainting base's own attention: commercial
+use is allowed under the base's CreativeML OpenRAIL-M use-based restrictions
+(the VAE is MIT), and your photos' terms apply. --start VERSION fine-tunes a
+CatVTON version: the result inherits its CC BY-NC-SA 4.0 licence (non-commercial)."""
 
 EPILOG = """\
 examples:

@@ -110,7 +110,6 @@ def train(
 
     run_dir = inputs.out / config.name
     record = _run_record(inputs, config)
-    checkpoint = _check_output(run_dir, record, resume)
     try:
         accelerator = Accelerator(
             mixed_precision=config.mixed_precision,
@@ -119,6 +118,9 @@ def train(
         )
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"cannot train with these settings: {exc}") from None
+    checkpoint = _check_output(run_dir, record, resume)
+    # Every process has looked at the folder before the main one writes into it.
+    accelerator.wait_for_everyone()
     models = models or _load(inputs.weights, config.start)
     samples = _samples(inputs, config)
     try:
@@ -183,13 +185,15 @@ class Trainer:
         config, state = self.config, self.state
         if checkpoint is not None:
             self.accelerator.load_state(str(checkpoint))
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / TRAINING_INFO).write_text(_json(record))
-        show = show_progress and self.accelerator.is_main_process
+        if self.accelerator.is_main_process:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / TRAINING_INFO).write_text(_json(record))
+        self.accelerator.wait_for_everyone()
+        main = self.accelerator.is_main_process
         loss = float("nan")
         with (
             _stop_requests() as stop,
-            RunLog(self.run_dir, config.steps, state.step, show=show) as log,
+            RunLog(self.run_dir, config.steps, state.step, show=show_progress, main=main) as log,
         ):
             self.unet.train()
             while state.step < config.steps and not stop():
