@@ -106,10 +106,31 @@ def train(
         TrainingError: bad settings, dataset, weights or output folder, or out of memory
             (with the options that use less).
     """
-    from accelerate import Accelerator
-
     run_dir = inputs.out / config.name
     record = _run_record(inputs, config)
+    with _accelerator(config, device) as accelerator:
+        checkpoint = _check_output(run_dir, record, resume)
+        # Every process has looked at the folder before the main one writes into it.
+        accelerator.wait_for_everyone()
+        models = models or _load(inputs.weights, config.start)
+        samples = _samples(inputs, config)
+        try:
+            trainer = Trainer(accelerator, models, samples, config, run_dir)
+            return trainer.run(record, checkpoint, show_progress=show_progress)
+        except torch.cuda.OutOfMemoryError:
+            raise TrainingError(
+                f"out of GPU memory at {config.batch_size} pairs a step: {MEMORY_HINT}"
+            ) from None
+
+
+@contextmanager
+def _accelerator(config: TrainConfig, device: str | None) -> Iterator[Any]:
+    """accelerate's ``Accelerator`` for the run. Its settings are process-wide state in
+    accelerate: they are reset when the run ends, so the process may train again with
+    others (the processes of a distributed run are kept)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, GradientState
+
     try:
         accelerator = Accelerator(
             mixed_precision=config.mixed_precision,
@@ -118,18 +139,11 @@ def train(
         )
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"cannot train with these settings: {exc}") from None
-    checkpoint = _check_output(run_dir, record, resume)
-    # Every process has looked at the folder before the main one writes into it.
-    accelerator.wait_for_everyone()
-    models = models or _load(inputs.weights, config.start)
-    samples = _samples(inputs, config)
     try:
-        trainer = Trainer(accelerator, models, samples, config, run_dir)
-        return trainer.run(record, checkpoint, show_progress=show_progress)
-    except torch.cuda.OutOfMemoryError:
-        raise TrainingError(
-            f"out of GPU memory at {config.batch_size} pairs a step: {MEMORY_HINT}"
-        ) from None
+        yield accelerator
+    finally:
+        AcceleratorState._reset_state()
+        GradientState._reset_state()
 
 
 class Trainer:
