@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -12,7 +14,9 @@ from tests.photos import FULL_BODY, GARMENT, GARMENTS, PERSON
 from tests.photos import garment as garment_photo
 from tryon import Category, TryOn, TryOnError
 from tryon.engines import WarpEngine
+from tryon.engines.person import other_people_warnings
 from tryon.imageio import load_image
+from tryon.types import BodyAnalysis
 
 
 def test_category_is_inferred_from_the_garment(warp_results) -> None:
@@ -70,3 +74,16 @@ def test_the_engine_changes_no_process_setting() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["3"]
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, []),
+        (1, ["1 other person is in the photo; dressed the most prominent person"]),
+        (2, ["2 other people are in the photo; dressed the most prominent person"]),
+    ],
+)
+def test_other_people_warning_agrees_with_the_count(count: int, expected: list[str]) -> None:
+    body = cast(BodyAnalysis, SimpleNamespace(other_people=count))
+    assert other_people_warnings(body) == expected

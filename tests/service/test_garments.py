@@ -88,6 +88,13 @@ def test_bad_uploads(client: TestClient, shirt_photo: bytes) -> None:
     )
     assert category.status_code == 400
     assert "unknown category" in error_of(category)["message"]
+    assert error_of(category)["type"] == "ValidationError"
+    assert error_of(category)["message"].startswith("category: unknown category 'hat'")
+    two = client.post(
+        "/v1/garments",
+        files=[("photo", ("a.jpg", shirt_photo)), ("photo", ("b.jpg", shirt_photo))],
+    )
+    assert two.status_code == 400
     as_json = client.post("/v1/garments", json={"photo": "x"})
     assert as_json.status_code == 415
     assert "multipart/form-data" in error_of(as_json)["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from PIL import Image
 from tests.conftest import PHOTOS
 from tests.service.conftest import encoded, error_of, make_client
 from tryon import TryOn
+from tryon.service.uploads import FORM_OVERHEAD
 
 PERSON = PHOTOS / "people" / "p1_studio.jpg"
 
@@ -27,6 +29,25 @@ def test_upload_larger_than_the_limit_is_413(tryon: TryOn, catalog_dir: Path) ->
     assert response.status_code == 413
     error = error_of(response)
     assert error["type"] == "UploadTooLargeError" and "MiB" in error["message"]
+
+
+def test_chunked_upload_over_the_limit_reports_the_limit(tryon: TryOn, catalog_dir: Path) -> None:
+    small = make_client(tryon, catalog_dir, max_upload_bytes=50_000)
+    limit = 2 * 50_000 + FORM_OVERHEAD
+
+    def body() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        for _ in range(40):
+            yield b"x" * 10_000
+
+    response = small.post(
+        "/v1/tryon",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 413
+    error = error_of(response)
+    assert error["type"] == "UploadTooLargeError"
+    assert error["message"].startswith(f"the request is over its {limit / 2**20:.1f} MiB limit")
 
 
 def test_more_pixels_than_the_limit_is_413(tryon: TryOn, catalog_dir: Path) -> None:

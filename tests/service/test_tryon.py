@@ -18,6 +18,8 @@ from tests.service.conftest import decoded, encoded, error_of
 from tryon.imageio import load_image
 from tryon.service import formats
 from tryon.service.api_errors import APIError
+from tryon.service.uploads import UploadForm
+from tryon.service.work import parse_tryon_form
 
 PERSON = PHOTOS / "people" / "p1_studio.jpg"
 
@@ -72,6 +74,11 @@ def test_uploaded_garment(client: TestClient, person: bytes, pants_photo: bytes)
         ({}, "image/avif;q=0.5, image/jpeg", "image/jpeg"),
         ({}, "text/html,application/xhtml+xml,*/*;q=0.8", "image/webp"),
         ({"format": "webp"}, "image/png", "image/webp"),
+        ({}, "image/webp;q=0", "image/png"),
+        ({}, "image/webp;q=0, */*", "image/png"),
+        ({}, "image/*;q=0.5, image/webp;q=0", "image/png"),
+        ({}, "image/webp;q=0.1, */*;q=0.5", "image/png"),
+        ({}, "image/png;q=0", "image/webp"),
     ],
 )
 def test_format_negotiation(fields: dict[str, str], accept: str | None, media_type: str) -> None:
@@ -92,6 +99,26 @@ def test_avif_unsupported_is_415(monkeypatch: pytest.MonkeyPatch) -> None:
         formats.choose_format("avif", None)
     assert caught.value.status == 415 and "AVIF" in caught.value.message
     assert formats.choose_format(None, "image/avif, image/png;q=0.9").name == "png"
+
+
+def test_webp_refused_by_accept_is_not_sent(
+    client: TestClient, person: bytes, shirt_id: str
+) -> None:
+    response = client.post(
+        "/v1/tryon",
+        files={"person": ("person.jpg", person)},
+        data={"garment_id": shirt_id},
+        headers={"Accept": "image/webp;q=0"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert decoded(response.content).format == "PNG"
+
+
+def test_accept_refusing_every_format_is_406() -> None:
+    with pytest.raises(APIError) as caught:
+        formats.choose_format(None, "image/*;q=0, */*;q=0")
+    assert caught.value.status == 406 and "image/png" in caught.value.message
 
 
 def test_unknown_format_is_415(client: TestClient, person: bytes, shirt_id: str) -> None:
@@ -148,7 +175,7 @@ def test_several_people_dresses_one_and_warns(client: TestClient, shirt_id: str)
     response = tryon(client, two_people(), garment_id=shirt_id)
     assert response.status_code == 200, response.text
     warnings = json.loads(response.headers["x-tryon-warnings"])
-    assert any("other people" in w for w in warnings)
+    assert any(w.startswith("1 other person is in the photo") for w in warnings), warnings
 
 
 def truncated() -> bytes:
@@ -258,8 +285,8 @@ def test_unknown_garment_id(client: TestClient, person: bytes) -> None:
             {"garment_id": "SHIRT", "category": "hat"},
             {"person": None},
             400,
-            "CatalogError",
-            "unknown category",
+            "ValidationError",
+            "category: unknown category 'hat'",
         ),
         (
             {"garment_id": "SHIRT", "engine": "magic"},
@@ -310,3 +337,45 @@ def test_not_multipart(client: TestClient) -> None:
     )
     assert response.status_code == 415
     assert error_of(response)["type"] == "UnsupportedMediaTypeError"
+
+
+@pytest.mark.parametrize("route", ["/v1/tryon", "/v1/jobs"])
+def test_two_person_files_are_refused(
+    client: TestClient, person: bytes, shirt_id: str, route: str
+) -> None:
+    response = client.post(
+        route,
+        files=[("person", ("a.jpg", person)), ("person", ("b.jpg", person))],
+        data={"garment_id": shirt_id},
+    )
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["type"] == "ValidationError"
+    assert error["message"].startswith("person: 2 files were sent"), error
+
+
+def test_two_garment_files_are_refused(
+    client: TestClient, person: bytes, shirt_photo: bytes
+) -> None:
+    # Three files are over the form's two: refused while parsing, still a 400.
+    response = client.post(
+        "/v1/tryon",
+        files=[
+            ("person", ("p.jpg", person)),
+            ("garment", ("a.jpg", shirt_photo)),
+            ("garment", ("b.jpg", shirt_photo)),
+        ],
+    )
+    assert response.status_code == 400
+    assert error_of(response)["type"] == "MalformedFormError"
+    # Within the file count, the repeated field is named, not the last one taken.
+    services = client.app.state.services  # type: ignore[attr-defined]
+    form = UploadForm(
+        fields={},
+        files={"person": person, "garment": shirt_photo},
+        every_file={"person": [person], "garment": [shirt_photo, shirt_photo]},
+    )
+    with pytest.raises(APIError) as caught:
+        parse_tryon_form(form, None, services.settings, services.catalog)
+    assert caught.value.status == 400 and caught.value.type == "ValidationError"
+    assert caught.value.message.startswith("garment: 2 files were sent")

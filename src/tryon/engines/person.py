@@ -76,4 +76,6 @@ def other_people_warnings(body: BodyAnalysis) -> list[str]:
     """The warning every engine gives when the photo shows more than one person."""
     if not body.other_people:
         return []
-    return [f"{body.other_people} other people are in the photo; dressed the most prominent person"]
+    count = body.other_people
+    others = "1 other person is" if count == 1 else f"{count} other people are"
+    return [f"{others} in the photo; dressed the most prominent person"]

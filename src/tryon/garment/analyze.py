@@ -51,15 +51,15 @@ class GarmentAnalyzer:
             if found is not Category.LOWER:
                 raise GarmentNotFoundError(
                     "the garment photo shows no trouser legs (no gap between two legs), so it "
-                    f"cannot be worn as {category.value}; it looks like {found.value}: pass that "
-                    "category or auto"
+                    f"cannot be worn as {category.value}; it looks like {found.value}: ask for "
+                    "that category, or auto"
                 )
             landmarks, pieces, limbs = bottom_landmarks(mask, shape)
         else:
             if found is Category.LOWER:
                 raise GarmentNotFoundError(
                     f"the garment photo shows trousers, which cannot be worn as {category.value}: "
-                    "pass --category lower or auto"
+                    "ask for the category lower, or auto"
                 )
             landmarks, pieces, limbs = top_landmarks(mask, shape)
         return GarmentAnalysis(

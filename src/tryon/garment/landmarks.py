@@ -271,7 +271,7 @@ def bottom_landmarks(
         lx, ly = xs[sel], ys[sel]
         if len(lx) == 0:
             raise GarmentNotFoundError(
-                "the trousers' outline has no legs; is this a skirt? use --category overall"
+                "the trousers' outline has no legs; is this a skirt? ask for the category overall"
             )
         bottom = ly.max()
         foot = lx[ly > bottom - 0.02 * h]

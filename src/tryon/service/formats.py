@@ -47,11 +47,15 @@ def avif_supported() -> bool:
 def choose_format(requested: str | None, accept: str | None) -> OutputFormat:
     """The output format: the ``format`` field if given, else the best match of ``Accept``.
 
-    ``Accept`` is read with its q-values; ``*/*``, ``image/*``, an absent header or one
-    naming no image type this service writes give WebP.
+    ``Accept`` is read with its q-values, each format taking the q of its most specific
+    match (``image/webp``, else ``image/*``, else ``*/*``); ``q=0`` means "not this one".
+    Among equals the one listed first wins, then WebP, PNG, JPEG, AVIF in that order. An
+    absent header, or one naming no image type this service writes, gives WebP (PNG when
+    WebP is refused).
 
     Raises:
-        APIError: 415 for an unknown ``format``, or AVIF when this Pillow cannot write it.
+        APIError: 415 for an unknown ``format``, or AVIF when this Pillow cannot write it;
+            406 when ``Accept`` refuses every format this service writes.
     """
     if requested:
         name = ALIASES.get(requested.strip().lower(), requested.strip().lower())
@@ -62,22 +66,48 @@ def choose_format(requested: str | None, accept: str | None) -> OutputFormat:
                 f"format {requested!r} is not offered; use one of {', '.join(FORMATS)}",
             )
         return _available(FORMATS[name])
-    offers = {f.media_type: f for f in FORMATS.values() if f.name != "avif" or avif_supported()}
+    offers = [f for f in FORMATS.values() if f.name != "avif" or avif_supported()]
+    ranges = _media_ranges(accept or "")
     best: tuple[float, int, OutputFormat] | None = None
-    for order, item in enumerate((accept or "").split(",")):
+    unnamed: list[OutputFormat] = []
+    for fmt in offers:
+        patterns = (fmt.media_type, "image/*", "*/*")
+        match = next((ranges[p] for p in patterns if p in ranges), None)
+        if match is None:
+            unnamed.append(fmt)
+        elif match[0] > 0 and (best is None or (match[0], -match[1]) > (best[0], -best[1])):
+            best = (match[0], match[1], fmt)
+    if best is not None:
+        return best[2]
+    if unnamed:
+        return DEFAULT if DEFAULT in unnamed else unnamed[0]
+    raise APIError(
+        406,
+        "NotAcceptableError",
+        f"Accept {accept!r} refuses every format this service writes; accept one of "
+        + ", ".join(f.media_type for f in offers),
+    )
+
+
+def _media_ranges(accept: str) -> dict[str, tuple[float, int]]:
+    """``Accept``'s media ranges (lower-cased) with their q-value and position; the
+    first of a range listed twice counts. A q that is not a number counts as 0."""
+    ranges: dict[str, tuple[float, int]] = {}
+    for order, item in enumerate(accept.split(",")):
         media, _, params = item.strip().partition(";")
+        media = media.strip().lower()
+        if not media:
+            continue
         quality = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
-            if key.strip() == "q":
+            if key.strip().lower() == "q":
                 try:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        fmt = offers.get(media.strip().lower())
-        if fmt is not None and quality > 0 and (best is None or quality > best[0]):
-            best = (quality, order, fmt)
-    return best[2] if best else DEFAULT
+        ranges.setdefault(media, (quality, order))
+    return ranges
 
 
 def _available(fmt: OutputFormat) -> OutputFormat:

@@ -55,6 +55,21 @@ class UploadForm:
     files: dict[str, bytes]
     every_file: dict[str, list[bytes]] = field(default_factory=dict)
 
+    def file(self, name: str) -> bytes | None:
+        """The one file sent as ``name``; None when absent.
+
+        Raises:
+            APIError: 400 when the field carries several files (none is picked silently).
+        """
+        sent = self.every_file.get(name, [])
+        if len(sent) > 1:
+            raise APIError(
+                400,
+                "ValidationError",
+                f"{name}: {len(sent)} files were sent in this field; send exactly one",
+            )
+        return sent[0] if sent else self.files.get(name)
+
     def text(self, name: str) -> str | None:
         """A text field, stripped; None when absent or empty."""
         value = self.fields.get(name, "").strip()
@@ -116,7 +131,8 @@ async def read_body(request: Request, limit: int, settings: ServiceSettings) -> 
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large("the request", size, settings)
+            # Only part of the body has been read: its size so far says nothing useful.
+            raise over_limit(limit, settings)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -128,6 +144,17 @@ def too_large(what: str, size: int, settings: ServiceSettings) -> APIError:
         "UploadTooLargeError",
         f"{what} is {size / 2**20:.1f} MiB; each photo may be at most {mib:.0f} MiB, so "
         "send a smaller JPEG or WebP",
+    )
+
+
+def over_limit(limit: int, settings: ServiceSettings) -> APIError:
+    """413 for a body found over ``limit`` while it streamed in (its full size unknown)."""
+    mib = settings.max_upload_bytes / 2**20
+    return APIError(
+        413,
+        "UploadTooLargeError",
+        f"the request is over its {limit / 2**20:.1f} MiB limit; each photo may be at most "
+        f"{mib:.0f} MiB, so send a smaller JPEG or WebP",
     )
 
 

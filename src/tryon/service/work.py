@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
-from tryon.catalog import Catalog, UnknownGarmentError
+from tryon.catalog import Catalog, CatalogError, UnknownGarmentError
 from tryon.catalog.store import requested_category
 from tryon.debug.steps import mask_image, step_images
 from tryon.engines.warp import PreparedPerson
@@ -103,12 +103,12 @@ def parse_tryon_form(
     Raises:
         APIError, TryOnError: what is wrong with the request (4xx).
     """
-    person = form.files.get("person")
+    person = form.file("person")
     if person is None:
         raise missing_field("person", "the person photo as a file field named 'person'")
     check_image(person, "person photo", settings)
     garment_id = form.text("garment_id")
-    garment = form.files.get("garment")
+    garment = form.file("garment")
     if garment_id is not None and garment is not None:
         raise APIError(
             400,
@@ -123,13 +123,25 @@ def parse_tryon_form(
         check_image(garment, "garment photo", settings)
     elif garment_id is not None and catalog.find(garment_id) is None:
         catalog.get(garment_id)  # raises UnknownGarmentError with its message: 404
-    category = requested_category(form.text("category") or "auto")
+    category = category_field(form)
     engine = find_engine(settings, form.text("engine") or "warp").name
     output = choose_format(form.text("format"), accept)
     steps = flag(form, "steps")
     if settings.keep_uploads_dir is not None:
         keep_upload(person, settings.keep_uploads_dir)
     return TryOnRequest(person, garment, garment_id, category, engine, output, steps)
+
+
+def category_field(form: UploadForm) -> str:
+    """The ``category`` field: "auto" (also when absent) or a category's name.
+
+    Raises:
+        APIError: 400 ValidationError naming the field when it names no category.
+    """
+    try:
+        return requested_category(form.text("category") or "auto")
+    except CatalogError as exc:
+        raise APIError(400, "ValidationError", f"category: {exc}") from None
 
 
 def missing_field(name: str, what: str) -> APIError:

@@ -25,6 +25,7 @@ from tryon.service.api_errors import APIError
 from tryon.service.deps import ServicesDep, require_api_key
 from tryon.service.routes.jobs import check_key, urls
 from tryon.service.uploads import check_image, multipart_schema, read_form
+from tryon.service.work import category_field
 from tryon.training.adapter_config import MIN_PHOTOS, TuneConfig
 
 router = APIRouter(
@@ -115,13 +116,13 @@ def adapter_of(catalog: Catalog, garment_id: str) -> AdapterRecord | None:
 async def add_garment(request: Request, services: ServicesDep) -> JSONResponse:
     """Analyses a garment photo and catalogues it: 201, or 200 when already catalogued."""
     form = await read_form(request, services.settings, max_files=1)
-    photo = form.files.get("photo")
+    photo = form.file("photo")
     if photo is None:
         raise APIError(
             400, "MissingFieldError", "photo is missing: send the garment photo as 'photo'"
         )
     check_image(photo, "garment photo", services.settings)
-    category = form.text("category") or "auto"
+    category = category_field(form)
     added = await services.pool.run(services.catalog.add, photo, category, form.text("name"))
     adapter = adapter_of(services.catalog, added.record.id)
     return JSONResponse(
