@@ -18,6 +18,7 @@ from tryon.cli.common import (
     add_shared_option,
     command_parser,
     one_line,
+    parse_height_width,
     quiet_native_logs,
 )
 from tryon.errors import TryOnError
@@ -135,7 +136,7 @@ def add_tune_parsers(
     )
     tune.add_argument(
         "--size",
-        type=parse_size,
+        type=parse_height_width,
         metavar="HxW",
         help="size the photos are cropped to, multiples of 8 (default: the weights' training size)",
     )
@@ -274,15 +275,6 @@ def untune_command(args: argparse.Namespace) -> int:
     catalog.remove_adapter(args.id)
     print(f"removed the adapter of {describe(catalog.get(args.id))}")
     return EXIT_OK
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``HxW`` (e.g. ``512x384``) as (height, width)."""
-    try:
-        height, width = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HxW (e.g. 512x384)") from None
-    return height, width
 
 
 def describe_adapter(adapter: AdapterRecord) -> str:

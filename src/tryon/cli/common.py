@@ -171,3 +171,12 @@ def one_line(text: str) -> str:
 def debugging() -> bool:
     """Whether ``TRYON_DEBUG`` asks for tracebacks and unfiltered native logs."""
     return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+def parse_height_width(text: str) -> tuple[int, int]:
+    """``HxW`` (e.g. ``512x384``) as (height, width)."""
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HxW (e.g. 512x384)") from None
+    return height, width

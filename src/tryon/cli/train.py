@@ -16,11 +16,12 @@ from tryon.cli.common import (
     add_shared_option,
     check_writable_dir,
     command_parser,
+    parse_height_width,
     quiet_native_logs,
 )
 from tryon.dataset.training_pairs import MaskSource
 from tryon.diffusion.weights import default_weights_dir
-from tryon.training.config import BASE_START, TrainConfig, TrainingError
+from tryon.training.config import BASE_START, TrainConfig
 
 DESCRIPTION = """\
 Train the catvton engine's self-attention on a dataset's paired pairs (a person
@@ -103,6 +104,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         recipe.add_argument(flag, type=kind, default=value, help=f"{text} (default: %(default)s)")
     recipe.add_argument(
         "--size",
+        type=parse_height_width,
         default=f"{defaults.height}x{defaults.width}",
         metavar="HxW",
         help="(default: %(default)s)",
@@ -135,8 +137,8 @@ def train_command(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         garment_dropout=args.garment_dropout,
         dream_power=args.dream,
-        height=_size(args.size)[0],
-        width=_size(args.size)[1],
+        height=args.size[0],
+        width=args.size[1],
         mixed_precision=args.mixed_precision,
         gradient_checkpointing=args.gradient_checkpointing,
         masks=MaskSource(args.masks),
@@ -158,11 +160,3 @@ def train_command(args: argparse.Namespace) -> int:
     state = "interrupted at" if result.interrupted else "trained"
     print(f"{state} step {result.step} (loss {result.loss:.4f}): {result.attention}")
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise TrainingError(f"--size {text!r} is not HEIGHTxWIDTH (e.g. 512x384)") from None
-    return height, width

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image as PILImage
 
+from tryon.debug.steps import agnostic_image
 from tryon.diffusion.images import image_to_tensor, mask_to_tensor, tensor_to_images
 from tryon.diffusion.models import DiffusionModels
 from tryon.diffusion.pipeline import CatVTONPipeline
@@ -20,7 +21,6 @@ from tryon.training.samples import TrainingSample
 from tryon.types import Image
 
 VALIDATION_DIR = "validation"
-GREY = 128
 
 
 def validate(
@@ -44,18 +44,12 @@ def validate(
     noise = torch.Generator(device).manual_seed(seed)
     rendered = tensor_to_images(pipeline(person, mask, garment, noise, None))
     rows = [
-        np.hstack([_masked(s.person, s.mask), s.garment, result, s.person])
+        np.hstack([np.asarray(agnostic_image(s.person, s.mask)), s.garment, result, s.person])
         for s, result in zip(samples, rendered, strict=True)
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     PILImage.fromarray(np.vstack(rows)).save(out)
     return _scores(rendered, [s.person for s in samples])
-
-
-def _masked(person: Image, mask: np.ndarray) -> Image:
-    shown = person.copy()
-    shown[mask] = GREY
-    return shown
 
 
 def _scores(results: Sequence[Image], truths: Sequence[Image]) -> dict[str, float]:
