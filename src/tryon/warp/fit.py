@@ -24,6 +24,7 @@ from tryon.types import (
     GarmentAnalysis,
     Joint,
     LimbShape,
+    Mask,
     Piece,
 )
 from tryon.warp.config import WarpConfig
@@ -234,26 +235,43 @@ def _fit_top(
     fits = [PieceFit(Piece.TORSO, src, to_body(src))]
     arms = {
         Piece.SLEEVE_R: (
+            Joint.R_SHOULDER,
             Joint.R_ELBOW,
             Joint.R_WRIST,
             lm.shoulder_r,
             lm.armpit_r,
         ),
         Piece.SLEEVE_L: (
+            Joint.L_SHOULDER,
             Joint.L_ELBOW,
             Joint.L_WRIST,
             lm.shoulder_l,
             lm.armpit_l,
         ),
     }
-    for piece, (ej, wj, g_sh, g_ap) in arms.items():
+    shoulders = float(np.linalg.norm(g_ls - g_rs))
+    for piece, (sj, ej, wj, g_sh, g_ap) in arms.items():
         limb = garment.limbs.get(piece)
         if limb is None:
             continue
         seam = (_arr(g_sh, "shoulder"), _arr(g_ap, "armpit"))
         joints = np.stack([kp.joint(ej), kp.joint(wj)]).astype(np.float32)
         target_seam = (to_body(seam[0])[0], to_body(seam[1])[0])
-        shoulders = float(np.linalg.norm(g_ls - g_rs))
+        upper_arm = np.stack([kp.joint(sj), kp.joint(ej)]).astype(np.float32)
+        if _is_short_sleeve(limb, to_body.scale, upper_arm, shoulders):
+            fits.append(
+                _short_sleeve_fit(
+                    piece,
+                    garment.pieces == piece,
+                    limb,
+                    scale=to_body.scale,
+                    seam=seam,
+                    shoulder=target_seam[0],
+                    upper_arm=upper_arm,
+                    tube_width=cfg.tube_width,
+                )
+            )
+            continue
         fit = _limb_fit(
             piece,
             limb,
@@ -268,6 +286,94 @@ def _fit_top(
         )
         fits.append(fit)
     return fits
+
+
+SHORT_SLEEVE_REACH = 1.1
+"""A sleeve that, worn, ends before this fraction of the upper arm (shoulder to elbow)
+is short: it hangs from the shoulder as a whole instead of following the arm's joints."""
+
+
+def _is_short_sleeve(
+    limb: LimbShape, scale: float, upper_arm: npt.NDArray[np.float32], shoulders: float
+) -> bool:
+    """Whether the sleeve, worn at ``scale``, ends on the upper arm."""
+    flat = polyline_length(limb.axis)
+    if flat >= SLEEVE_FULL_RATIO * shoulders:
+        return False
+    return flat * scale < SHORT_SLEEVE_REACH * polyline_length(upper_arm)
+
+
+def _short_sleeve_fit(
+    piece: Piece,
+    sleeve: Mask,
+    limb: LimbShape,
+    *,
+    scale: float,
+    seam: tuple[Vec, Vec],
+    shoulder: Vec,
+    upper_arm: npt.NDArray[np.float32],
+    tube_width: float,
+) -> PieceFit:
+    """Control points of a short sleeve: the flat sleeve turned about its shoulder point
+    until its axis lies along the upper arm, scaled, and narrowed across towards its
+    outer edge.
+
+    A short sleeve is wider than it is long, with a seam (shoulder to armpit) longer
+    than its axis: holding that seam in place while the axis swings down folds the
+    cloth over itself. Turned as a whole it cannot fold; its armpit end tucks in
+    against the body, as cloth does under a hanging arm.
+
+    Args:
+        sleeve: (H, W) bool, the sleeve's pixels in the garment photo.
+        seam: (shoulder, armpit) ends of its seam, garment pixels.
+        shoulder: where the seam's shoulder end lands on the person.
+        upper_arm: (2, 2) the shoulder and elbow joints, person pixels.
+    """
+    along_flat = _outer_fold(sleeve, seam[0], limb)
+    inward_flat = perpendicular(along_flat)
+    if float((seam[1] - seam[0]) @ inward_flat) < 0:
+        inward_flat = -inward_flat
+    along_worn = unit(upper_arm[1] - upper_arm[0])
+    # The turn that takes the flat axis onto the arm (a rotation: no mirror image).
+    cos = float(along_flat @ along_worn)
+    sin = float(along_flat[0] * along_worn[1] - along_flat[1] * along_worn[0])
+    inward_worn = np.array(
+        [cos * inward_flat[0] - sin * inward_flat[1], sin * inward_flat[0] + cos * inward_flat[1]],
+        np.float32,
+    )
+    rows, cols = M.bounding_box(sleeve) or (slice(0, 1), slice(0, 1))
+    box = (float(cols.start), float(rows.start), float(cols.stop - 1), float(rows.stop - 1))
+    src = np.vstack([seam[0], seam[1], limb.axis, _lattice(box, 4)]).astype(np.float32)
+    offset = src - seam[0]
+    along, inward = offset @ along_flat, offset @ inward_flat
+    dst = (
+        shoulder
+        + scale * along[:, None] * along_worn
+        + scale * tube_width * inward[:, None] * inward_worn
+    )
+    return PieceFit(piece, src, dst.astype(np.float32))
+
+
+def _outer_fold(sleeve: Mask, shoulder: Vec, limb: LimbShape) -> Vec:
+    """Direction of a flat sleeve's outer fold (its top edge, from the shoulder out),
+    which lies along the outside of the arm when worn: a line fitted to the sleeve's
+    top pixel in each column between the shoulder and the cuff. The sleeve's axis
+    direction where it hangs too steeply to have such an edge."""
+    axis = unit(limb.axis[-1] - limb.axis[0])
+    sign = 1 if axis[0] > 0 else -1
+    columns = np.flatnonzero(sleeve.any(0))
+    if not len(columns):
+        return axis
+    far = float(columns[-1] if sign > 0 else columns[0])
+    span = far - float(shoulder[0])
+    xs = np.arange(round(shoulder[0] + 0.15 * span), round(shoulder[0] + 0.85 * span), sign)
+    xs = xs[(xs >= 0) & (xs < sleeve.shape[1])]
+    xs = xs[sleeve[:, xs].any(0)] if len(xs) else xs
+    if len(xs) < 5 or abs(span) < 0.3 * float(np.ptp(np.flatnonzero(sleeve.any(1)))):
+        return axis
+    tops = sleeve[:, xs].argmax(0).astype(np.float64)
+    slope = float(np.polyfit(xs.astype(np.float64), tops, 1)[0])
+    return unit(np.array([sign, sign * slope], np.float32))
 
 
 def _shoulder_gap(
