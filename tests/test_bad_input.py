@@ -139,6 +139,13 @@ def test_trousers_asked_as_top(tryon: TryOn) -> None:
         tryon.analyze_garment(pants, category="upper")
 
 
+def test_top_asked_as_overall_is_refused_not_worn_without_legs(tryon: TryOn) -> None:
+    # Worn as overall a top would erase the trousers and end at the hips.
+    top = next(g for g in GARMENTS if g.name.startswith("shirts"))
+    with pytest.raises(GarmentNotFoundError, match="shows a top, which cannot be worn as overall"):
+        tryon.run(FULL_BODY[0], top, category="overall")
+
+
 def test_unknown_category_and_engine(tryon: TryOn) -> None:
     with pytest.raises(ValueError, match="unknown category") as refused:
         tryon.run(FULL_BODY[0], GARMENTS[0], category="hat")

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from tryon.body.analyze import BodyAnalyzer
 from tryon.errors import GarmentNotFoundError
-from tryon.garment.landmarks import bottom_landmarks, infer_category, outline, top_landmarks
+from tryon.garment.landmarks import (
+    KIND_CATEGORY,
+    GarmentKind,
+    bottom_landmarks,
+    garment_kind,
+    outline,
+    top_landmarks,
+)
 from tryon.garment.segment import cutout_mask, segment_product
 from tryon.garment.worn import worn_garment
 from tryon.types import Category, GarmentAnalysis, Image, Mask
@@ -45,22 +52,12 @@ class GarmentAnalyzer:
             return worn_garment(image, body, category or Category.UPPER)
         mask = segment_product(image) if cutout is None else cutout_mask(cutout)
         shape = outline(mask)
-        found = infer_category(shape)
-        category = category or found
-        if category is Category.LOWER:
-            if found is not Category.LOWER:
-                raise GarmentNotFoundError(
-                    "the garment photo shows no trouser legs (no gap between two legs), so it "
-                    f"cannot be worn as {category.value}; it looks like {found.value}: ask for "
-                    "that category, or auto"
-                )
+        kind = garment_kind(mask, shape)
+        category = category or KIND_CATEGORY[kind]
+        check_category(kind, category)
+        if kind in (GarmentKind.TROUSERS, GarmentKind.LEGGED_ONE_PIECE):
             landmarks, pieces, limbs = bottom_landmarks(mask, shape)
         else:
-            if found is Category.LOWER:
-                raise GarmentNotFoundError(
-                    f"the garment photo shows trousers, which cannot be worn as {category.value}: "
-                    "ask for the category lower, or auto"
-                )
             landmarks, pieces, limbs = top_landmarks(mask, shape)
         return GarmentAnalysis(
             image=image,
@@ -70,4 +67,50 @@ class GarmentAnalyzer:
             landmarks=landmarks,
             limbs=limbs,
             source="product",
+        )
+
+
+_PHRASE = {
+    GarmentKind.TOP: "a top",
+    GarmentKind.DRESS: "a dress",
+    GarmentKind.TROUSERS: "trousers",
+    GarmentKind.LEGGED_ONE_PIECE: "a one-piece with legs (dungarees or a jumpsuit)",
+}
+
+_ASK_FOR = {
+    GarmentKind.TOP: "upper",
+    GarmentKind.DRESS: "overall",
+    GarmentKind.TROUSERS: "lower",
+    GarmentKind.LEGGED_ONE_PIECE: "overall",
+}
+
+_WHY_NOT = {
+    (GarmentKind.TOP, Category.OVERALL): "a top ends at the hips: worn as overall, which "
+    "also replaces what is worn on the legs, it would leave the legs bare",
+    (GarmentKind.TOP, Category.LOWER): "it shows no trouser legs (no gap between two legs)",
+    (GarmentKind.DRESS, Category.UPPER): "it is as long as a dress: worn as upper, which "
+    "replaces only what is worn above the hips, it would be cut off at the hips",
+    (GarmentKind.DRESS, Category.LOWER): "it shows no trouser legs (no gap between two legs)",
+    (GarmentKind.TROUSERS, Category.UPPER): "trousers are worn below the waist",
+    (GarmentKind.TROUSERS, Category.OVERALL): "trousers end at the waist: worn as overall, "
+    "which also replaces what is worn above it, they would leave the body bare",
+    (GarmentKind.LEGGED_ONE_PIECE, Category.UPPER): "it has legs and is worn on the body "
+    "and legs together",
+    (GarmentKind.LEGGED_ONE_PIECE, Category.LOWER): "it goes on above the waist (a bib and "
+    "straps, or a bodice): it replaces what is worn on the body too",
+}
+
+
+def check_category(kind: GarmentKind, category: Category) -> None:
+    """Refuses a garment asked for as a category it does not fit.
+
+    Raises:
+        GarmentNotFoundError: the message says what the garment looks like and which
+            category to ask for.
+    """
+    why = _WHY_NOT.get((kind, category))
+    if why is not None:
+        raise GarmentNotFoundError(
+            f"the garment photo shows {_PHRASE[kind]}, which cannot be "
+            f"worn as {category.value}: {why}; ask for the category {_ASK_FOR[kind]}, or auto"
         )

@@ -9,6 +9,7 @@ Concavities are the convexity defects of the outline against its convex hull.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import cv2
 import numpy as np
@@ -68,14 +69,78 @@ def outline(mask: Mask) -> Outline:
     return Outline(pts, (float(x), float(y), float(x + w), float(y + h)), notches)
 
 
-def infer_category(shape: Outline) -> Category:
-    """Trousers have a deep notch opening on the bottom edge near the middle; a dress
-    is a tall shape without one; anything else is a top."""
-    if _crotch_notch(shape) is not None:
-        return Category.LOWER
-    if shape.height > 1.45 * shape.width:
-        return Category.OVERALL
-    return Category.UPPER
+class GarmentKind(Enum):
+    """What a flat garment is, from its outline."""
+
+    TOP = "top"
+    DRESS = "dress"
+    TROUSERS = "trousers"
+    LEGGED_ONE_PIECE = "one-piece with legs"
+
+
+KIND_CATEGORY = {
+    GarmentKind.TOP: Category.UPPER,
+    GarmentKind.DRESS: Category.OVERALL,
+    GarmentKind.TROUSERS: Category.LOWER,
+    GarmentKind.LEGGED_ONE_PIECE: Category.OVERALL,
+}
+"""The category each kind of garment is worn as."""
+
+DRESS_RATIO = 1.45
+"""A garment without legs at least this many times as tall as wide is a dress."""
+
+
+def garment_kind(mask: Mask, shape: Outline) -> GarmentKind:
+    """Trousers have a deep notch opening on the bottom edge near the middle; so do
+    dungarees and jumpsuits, which go on above the waist (a bib and straps, or a
+    bodice); a dress is a tall shape without legs; anything else is a top."""
+    notch = _crotch_notch(shape)
+    if notch is not None:
+        return (
+            GarmentKind.LEGGED_ONE_PIECE
+            if _goes_on_above_waist(mask, shape, notch)
+            else (GarmentKind.TROUSERS)
+        )
+    if shape.height > DRESS_RATIO * shape.width:
+        return GarmentKind.DRESS
+    return GarmentKind.TOP
+
+
+def infer_category(mask: Mask, shape: Outline) -> Category:
+    """The category the garment is worn as (see ``garment_kind``)."""
+    return KIND_CATEGORY[garment_kind(mask, shape)]
+
+
+def _goes_on_above_waist(mask: Mask, shape: Outline, crotch: Notch) -> bool:
+    """Whether a garment with legs has more than a waistband at its top: the top of
+    trousers is their waistband, as wide as their seat; a bib, straps or the
+    shoulders of a jumpsuit are much narrower than the seat, and a jumpsuit's spread
+    sleeves leave an armpit notch on each side above the crotch."""
+    _x0, y0, _x1, _y1 = shape.box
+    rise = float(crotch.deepest[1]) - y0
+    seat = _median_width(mask, crotch.deepest[1] - 0.2 * rise, crotch.deepest[1])
+    top = _median_width(mask, y0, y0 + 0.06 * shape.height)
+    if top < 0.7 * seat:
+        return True
+    cx = float(crotch.deepest[0])
+    sides = {
+        np.sign(n.deepest[0] - cx)
+        for n in shape.notches
+        if n is not crotch
+        and y0 + 0.1 * rise < n.deepest[1] < crotch.deepest[1] - 0.2 * rise
+        and abs(n.deepest[0] - cx) > 0.15 * shape.width
+    }
+    return len(sides) == 2
+
+
+def _median_width(mask: Mask, top: float, bottom: float) -> float:
+    """Median extent (first to last garment pixel) of the mask's rows between two heights."""
+    widths = []
+    for y in range(max(0, int(top)), min(mask.shape[0], int(bottom) + 1)):
+        xs = np.flatnonzero(mask[y])
+        if len(xs):
+            widths.append(float(xs[-1] - xs[0] + 1))
+    return float(np.median(widths)) if widths else 0.0
 
 
 def _crotch_notch(shape: Outline) -> Notch | None:

@@ -189,7 +189,18 @@ def _limb_samples(
 def fit_pieces(
     garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig
 ) -> list[PieceFit]:
-    """Control points (garment -> person) for every piece of the garment."""
+    """Control points (garment -> person) for every piece of the garment.
+
+    Raises:
+        GarmentNotFoundError: a one-piece with legs (dungarees, a jumpsuit), which
+            this warp does not fit yet.
+    """
+    if category is Category.OVERALL and garment.landmarks.crotch is not None:
+        raise GarmentNotFoundError(
+            "the garment is a one-piece with legs (dungarees or a jumpsuit): the warp "
+            "engine dresses dresses but cannot fit a one-piece's legs yet; use a diffusion "
+            "engine (--engine catvton or hybrid)"
+        )
     if garment.category is Category.LOWER:
         return _fit_trousers(garment, body, cfg)
     return _fit_top(garment, body, category, cfg)
