@@ -170,6 +170,65 @@ class BodyAnalysis:
 
 
 @dataclass(frozen=True)
+class WholeBodyPose:
+    """One person's whole-body keypoints as the ``fashn`` engine's pose raster takes them.
+
+    Coordinates are (x, y) normalised to [0, 1] of the image they were found in (x / W,
+    y / H; they may fall outside where a joint lies outside the photo). They are float64:
+    the raster is drawn at ``int(x * W)``, and a float32 copy of ``x / W`` can land one
+    pixel away from the reference, which keeps them in float64. Left and right are the
+    person's. A point counts only where its score passes the raster's threshold.
+
+    Attributes:
+        body: (18, 2) float64, OpenPose-18 order (``Joint``).
+        body_scores: (18,) float32; the neck's is 1 when both shoulders score above 0.3,
+            else 0, as DWPose reports it.
+        hands: (2, 21, 2) float64, the person's left hand then right hand, each in the
+            21-point order of OpenPose's hand model (wrist, then four points per finger
+            from the thumb); zeros when unknown.
+        hand_scores: (2, 21) float32; 0 when unknown.
+        face: (68, 2) float64, the iBUG 68-point face layout; zeros when unknown.
+        face_scores: (68,) float32; 0 when unknown.
+        source: what found the points: "dwpose", "mediapipe" or "none".
+    """
+
+    body: npt.NDArray[np.float64]
+    body_scores: npt.NDArray[np.float32]
+    hands: npt.NDArray[np.float64]
+    hand_scores: npt.NDArray[np.float32]
+    face: npt.NDArray[np.float64]
+    face_scores: npt.NDArray[np.float32]
+    source: str
+
+    def __post_init__(self) -> None:
+        shapes: dict[str, tuple[int, ...]] = {
+            "body": (18, 2),
+            "body_scores": (18,),
+            "hands": (2, 21, 2),
+            "hand_scores": (2, 21),
+            "face": (68, 2),
+            "face_scores": (68,),
+        }
+        for name, shape in shapes.items():
+            array = getattr(self, name)
+            if array.shape != shape:
+                raise ValueError(f"WholeBodyPose.{name} has shape {array.shape}, not {shape}")
+
+    @classmethod
+    def blank(cls) -> WholeBodyPose:
+        """No point at all (a flat-lay garment): its raster is an empty (black) canvas."""
+        return cls(
+            body=np.zeros((18, 2)),
+            body_scores=np.zeros(18, np.float32),
+            hands=np.zeros((2, 21, 2)),
+            hand_scores=np.zeros((2, 21), np.float32),
+            face=np.zeros((68, 2)),
+            face_scores=np.zeros(68, np.float32),
+            source="none",
+        )
+
+
+@dataclass(frozen=True)
 class GarmentLandmarks:
     """Named landmarks on a garment photo, (x, y) pixels; None where the garment has none.
 
