@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     for row in (
         "types errors allocator threads closing",
         "ops imageio process",
-        "body diffusion debug",
+        "body diffusion fashn debug",
         "garment warp compose",
         "engines",
         "pipeline",
@@ -41,8 +41,12 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
 )
 
 # Imports across one row that are deliberate: the worn-garment cutter places its
-# landmarks where the warp puts the body's, so it reads the warp's fit parameters.
-SAME_ROW = {("tryon.garment.worn", "tryon.warp.config")}
+# landmarks where the warp puts the body's, so it reads the warp's fit parameters; the
+# FASHN weights share the diffusion engines' weights record and error.
+SAME_ROW = {
+    ("tryon.garment.worn", "tryon.warp.config"),
+    ("tryon.fashn.weights", "tryon.diffusion.weights"),
+}
 
 
 def module_names(src: Path, package: str) -> dict[str, Path]:
