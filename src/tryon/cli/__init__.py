@@ -25,6 +25,7 @@ from tryon.cli.common import (
     Commands,
     debugging,
     one_line,
+    quiet_native_logs,
 )
 from tryon.errors import TryOnError
 from tryon.process import configure_process
@@ -107,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         configure_process()  # before any command loads an engine
         handler: Callable[[argparse.Namespace], int] = args.handler
-        return handler(args)
+        # Every command runs with MediaPipe's native log lines filtered out of stderr; the
+        # commands close their models' owners before returning, so no MediaPipe thread
+        # writes after the filter ends, when the error line is printed.
+        with quiet_native_logs():
+            return handler(args)
     except TryOnError as exc:
         return report_error(str(exc))
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,13 @@ from tryon.cli.common import (
     EXIT_OK,
     Commands,
     add_shared_option,
+    check_readable_file,
     command_parser,
     one_line,
     parse_height_width,
-    quiet_native_logs,
 )
 from tryon.errors import TryOnError
+from tryon.pipeline import TryOn
 from tryon.training.adapter_config import MIN_PHOTOS, TuneConfig, check_photo_count
 
 DESCRIPTION = """\
@@ -162,19 +164,30 @@ def add_tune_parsers(
     untune.set_defaults(handler=untune_command)
 
 
-def open_catalog(args: argparse.Namespace) -> Catalog:
-    """The catalog named by ``--dir`` or the default folder."""
-    return Catalog(args.dir or default_catalog_dir())
+def open_catalog(args: argparse.Namespace, tryon: TryOn | None = None) -> Catalog:
+    """The catalog named by ``--dir`` or the default folder (analysing with ``tryon``)."""
+    return Catalog(args.dir or default_catalog_dir(), tryon=tryon)
 
 
 def add_command(args: argparse.Namespace) -> int:
     """``tryon catalog add``: one line per photo; exit 2 when any photo was refused."""
     if args.name and len(args.photos) > 1:
         raise TryOnError("--name labels one garment; add the photos one at a time to name them")
-    catalog = open_catalog(args)
-    failed = 0
-    with quiet_native_logs():
-        for photo in args.photos:
+    readable = []
+    for photo in args.photos:  # before the models load
+        try:
+            check_readable_file(photo, "PHOTO")
+            readable.append(photo)
+        except TryOnError as exc:
+            print(f"tryon: error: {one_line(str(exc))}", file=sys.stderr)
+    open_catalog(args)  # a bad --dir fails before the models load
+    failed = len(args.photos) - len(readable)
+    if not readable:
+        return EXIT_BAD_INPUT
+    # The command owns the engine, so its threads are stopped before the command ends.
+    with closing(TryOn(engine="warp")) as tryon:
+        catalog = open_catalog(args, tryon)
+        for photo in readable:
             try:
                 added = catalog.add(photo, category=args.category, name=args.name)
             except TryOnError as exc:
@@ -240,6 +253,8 @@ def tune_command(args: argparse.Namespace) -> int:
     catalog = open_catalog(args)
     catalog.get(args.id)  # bad input fails before the weights load
     check_photo_count(len(args.photos))
+    for photo in args.photos:
+        check_readable_file(photo, "--photos")
     config = TuneConfig(
         rank=args.rank, steps=args.steps, learning_rate=args.lr, size=args.size, seed=args.seed
     )
@@ -252,14 +267,10 @@ def tune_command(args: argparse.Namespace) -> int:
         if step % every == 0 or step == total:
             print(f"step {step}/{total}  loss {loss:.4f}", file=sys.stderr, flush=True)
 
-    analyzers = Analyzers()
-    try:
-        with quiet_native_logs():
-            result = tune_garment(
-                catalog, args.id, args.photos, renderer, analyzers, config, progress=report
-            )
-    finally:
-        analyzers.close()
+    with closing(Analyzers()) as analyzers:
+        result = tune_garment(
+            catalog, args.id, args.photos, renderer, analyzers, config, progress=report
+        )
     for rejected in result.rejected:
         print(f"tryon: warning: {rejected.name}: {one_line(rejected.reason)}", file=sys.stderr)
     if args.json:

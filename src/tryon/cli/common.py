@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,8 @@ NATIVE_NOISE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|INFO: Created TensorFlow Lite XNNPACK delegate)"
 )
+NOISE_HOLD_LIMIT = 4096
+"""A partial line longer than this is judged on what has come (native lines are short)."""
 
 
 def command_parser(
@@ -96,30 +99,81 @@ def add_shared_option(
 
 
 def check_writable_dir(directory: Path, option: str) -> None:
-    """Raises TryOnError unless ``directory`` exists writable or could be created.
+    """Raises TryOnError unless files can be created in ``directory`` (made if missing).
+
+    Called before any model loads, so a bad output folder costs nothing. Whether a file
+    can be created is tried, not guessed from permission bits: those say nothing for
+    root, read-only mounts or folders such as ``/proc``. A hidden file is created in the
+    deepest folder that exists and removed at once.
 
     Args:
-        directory: The folder a command will write into.
+        directory: The folder a command will write into (it and its parents may be missing).
         option: The option or argument that named it, for the error message.
+
+    Raises:
+        TryOnError: one line naming the option, the folder and what is wrong.
     """
     existing = directory.expanduser().absolute()
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise TryOnError(f"{option}: {str(existing)!r} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise TryOnError(f"{option}: the folder {str(existing)!r} is not writable")
+        raise TryOnError(
+            f"{option}: {str(existing)!r} is a file, not a folder; choose another place to write"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tryon-write-check-", dir=existing)
+    except OSError as exc:
+        raise TryOnError(
+            f"{option}: files cannot be created in {str(existing)!r} ({exc.strerror or exc}); "
+            "choose a folder you can write to"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_readable_file(path: str | Path, option: str) -> None:
+    """Raises TryOnError unless ``path`` is a file this process can read.
+
+    Tried by reading its first byte (permission bits say nothing for root, and some
+    files fail only when read).
+
+    Args:
+        path: An input file named on the command line.
+        option: The option or argument that named it, for the error message.
+
+    Raises:
+        TryOnError: one line naming the option, the file and what to do.
+    """
+    named = f"{option} {str(path)!r}"
+    try:
+        with open(Path(path).expanduser(), "rb") as stream:
+            stream.read(1)
+    except FileNotFoundError:
+        raise TryOnError(f"{named}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise TryOnError(f"{named} is a folder; give the path of a photo") from None
+    except PermissionError:
+        raise TryOnError(
+            f"{named}: permission denied; make the file readable (chmod u+r) or use a copy"
+        ) from None
+    except OSError as exc:
+        raise TryOnError(
+            f"{named} cannot be read ({exc.strerror or exc}); copy it to a regular file first"
+        ) from None
 
 
 @contextmanager
 def quiet_native_logs() -> Iterator[None]:
     """Drops MediaPipe's C++ INFO / WARNING lines from stderr while the block runs.
 
-    They are written to file descriptor 2 directly, so Python's logging and MediaPipe's
-    environment variables cannot stop them. For the block, descriptor 2 is a pipe; a
-    thread copies each line to the real stderr unless it matches ``NATIVE_NOISE``, so
-    everything else (Python warnings, C++ errors) still shows, in order. Does nothing
-    when ``TRYON_DEBUG`` is set or descriptor 2 is closed.
+    They are written to file descriptor 2 directly, from MediaPipe's own threads, so
+    Python's logging cannot stop them, and the environment variables glog and TensorFlow
+    read do not reach the absl logging that writes them. For the block, descriptor 2 is
+    a pipe; a thread copies what arrives to the real stderr, leaving out lines that match
+    ``NATIVE_NOISE``, so everything else (Python warnings, C++ errors, progress lines)
+    still shows, in order. Lines written after the block reach the real stderr: close
+    the models' owners (which waits for their threads) inside it. Does nothing when
+    ``TRYON_DEBUG`` is set or descriptor 2 is closed.
     """
     if debugging():
         yield
@@ -141,20 +195,40 @@ def quiet_native_logs() -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(real_stderr, 2)  # closes the pipe's last write end: the copier sees EOF
         copier.join(timeout=5)
-        os.close(real_stderr)
+        if not copier.is_alive():  # else a child process holds the pipe: leave it be
+            os.close(real_stderr)
 
 
 def copy_lines(source: int, target: int) -> None:
-    """Copies lines from ``source`` to ``target`` until EOF, except native log noise."""
-    pending = b""
+    """Copies ``source`` to ``target`` until EOF, except native log noise.
+
+    Text is held back only while it may still become a noise line (a line begun with
+    ``I`` or ``W`` and not yet ended); anything else, a progress line redrawn with
+    ``\\r`` say, passes on as soon as it arrives.
+    """
+    held = b""
+    passing = False  # the current line is not noise: pass on the rest of it as it comes
     with os.fdopen(source, "rb", buffering=0) as pipe:
         while chunk := pipe.read(65536):
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                if not NATIVE_NOISE.match(line):
-                    write_all(target, line + b"\n")
-    if pending and not NATIVE_NOISE.match(pending):
-        write_all(target, pending)
+            held += chunk
+            while held:
+                end = held.find(b"\n") + 1
+                line = held[:end] if end else held
+                if passing or not may_be_noise(line, complete=bool(end)):
+                    write_all(target, line)
+                    passing = not end
+                elif not end:
+                    break  # wait for the rest of the line
+                held = held[len(line) :]
+    if held and not NATIVE_NOISE.match(held):
+        write_all(target, held)
+
+
+def may_be_noise(line: bytes, *, complete: bool) -> bool:
+    """Whether ``line`` is native log noise (``complete``) or may still become it."""
+    if complete or len(line) >= NOISE_HOLD_LIMIT:
+        return NATIVE_NOISE.match(line) is not None
+    return line.startswith((b"I", b"W"))
 
 
 def write_all(fd: int, data: bytes) -> None:

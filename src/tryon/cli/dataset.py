@@ -14,13 +14,13 @@ from tryon.cli.common import (
     add_shared_option,
     check_writable_dir,
     command_parser,
-    quiet_native_logs,
 )
 from tryon.dataset.build import LAYOUTS, BuildConfig, build_dataset
 from tryon.dataset.layout import SPLIT, SPLITS, PairMode, open_dataset
 from tryon.dataset.masks import write_project_masks
 from tryon.dataset.progress import Progress
 from tryon.dataset.raw import raw_photos
+from tryon.dataset.training_pairs import PROJECT_MASKS
 from tryon.errors import TryOnError
 from tryon.types import Category
 
@@ -173,8 +173,7 @@ def build_command(args: argparse.Namespace) -> int:
     check_writable_dir(args.out, "OUT")
     photos = raw_photos(args.raw)
     progress = Progress(len(photos.people) + len(photos.garments), "build", enabled=not args.quiet)
-    with quiet_native_logs():
-        summary = build_dataset(args.raw, args.out, config, on_step=progress.step)
+    summary = build_dataset(args.raw, args.out, config, on_step=progress.step)
     progress.close()
     for name, why in sorted(summary.failed.items()):
         print(f"skipped {name}: {why}", file=sys.stderr)
@@ -206,10 +205,13 @@ def info_command(args: argparse.Namespace) -> int:
 def masks_command(args: argparse.Namespace) -> int:
     """``tryon dataset masks``: a progress bar, one line per skipped photo, a summary."""
     dataset = open_dataset(args.dataset, args.split)
+    if args.masks is None:
+        check_writable_dir(dataset.root / PROJECT_MASKS, "DATASET")
+    else:
+        check_writable_dir(args.masks, "--masks")
     total = len(dataset.pairs(PairMode.PAIRED))
     progress = Progress(total, "masks", enabled=not args.quiet)
-    with quiet_native_logs():
-        summary = write_project_masks(dataset, args.masks, on_step=progress.step)
+    summary = write_project_masks(dataset, args.masks, on_step=progress.step)
     progress.close()
     for name, why in sorted(summary.failed.items()):
         print(f"skipped {name}: {why}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,13 +15,11 @@ from tryon.cli.common import (
     add_shared_option,
     check_writable_dir,
     command_parser,
-    quiet_native_logs,
 )
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
     from tryon.evaluation.scoring import EvalConfig, Evaluation, Networks
-    from tryon.evaluation.weights import WeightsRecord
 
 PAIR_MODES = ("paired", "unpaired")
 LPIPS_CHOICES = ("squeeze", "alex", "vgg")
@@ -42,14 +41,17 @@ the input, garment colour Delta E, latency and peak memory per engine.
 
 LPIPS, FID and KID need published network weights in a local cache folder
 (--cache, else $TRYON_EVAL_WEIGHTS, else ~/.cache/tryon/eval); nothing is
-downloaded. A missing file stops the command with one error naming the file and
-how to get it; --metrics ssim,shop runs without any."""
+downloaded. With the default metrics, those whose weights are missing are left
+out: a note on stderr and a section of report.md name each missing file and how
+to get it. A metric asked for with --metrics whose weights are missing stops the
+command with one error naming the files and how to get them."""
 
 EPILOG = """\
 writes into --out: metrics.json, report.md, report.html, plots/, grids/ (best
 and worst pairs) and results/<engine>/ (the engines' results).
 
-exit codes: 0 done, 2 bad input or missing weights, 1 unexpected error.
+exit codes: 0 done (also when default metrics were left out), 2 bad input or
+missing weights of a metric given with --metrics, 1 unexpected error.
 
 examples:
   tryon eval data/mine --engine warp --metrics ssim,shop
@@ -89,8 +91,8 @@ def register(commands: Commands) -> None:
     )
     parser.add_argument(
         "--metrics",
-        default=",".join(METRIC_NAMES),
-        help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)",
+        help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all whose "
+        "weights are in the cache folder)",
     )
     parser.add_argument(
         "--lpips-net",
@@ -137,11 +139,7 @@ def eval_command(args: argparse.Namespace) -> int:
             f"tryon eval needs the eval extra ({exc.name} is not installed): "
             "pip install 'tryon[eval]' (it pins torch==2.13.0)"
         ) from None
-    from tryon.evaluation.weights import (
-        MissingWeightsError,
-        default_cache_dir,
-        require_present,
-    )
+    from tryon.evaluation.weights import MissingWeightsError, default_cache_dir
     from tryon.pipeline import TryOn
 
     if not args.engine and not args.results:
@@ -157,26 +155,29 @@ def eval_command(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.dataset)
     config = EvalConfig(
         mode=PairMode(args.pairs),
-        metrics=parse_metrics(args.metrics),
+        metrics=parse_metrics(args.metrics or ",".join(METRIC_NAMES)),
         lpips_net=args.lpips_net,
         limit=args.limit,
         device=args.device,
     )
     pairs = dataset.pairs(config.mode)[: config.limit]
+    cache = args.cache or default_cache_dir()
+    config, skipped = computable_metrics(config, cache, explicit=args.metrics is not None)
     try:
-        cache = args.cache or default_cache_dir()
-        require_present(cache, weights_needed(config))
         networks = load_networks(config, cache)
     except MissingWeightsError as exc:
         raise TryOnError(f"{exc}. To score without these networks: --metrics ssim,shop") from None
+    for metric, why in skipped.items():
+        print(f"note: {metric} not computed: {why}", file=sys.stderr)
     folders: list[System] = [FolderSystem(folder) for folder in args.results]
     progress = Progress(len(pairs) * len(args.engine), "eval", enabled=not args.quiet)
-    with quiet_native_logs():
-        engines: list[System] = [
-            EngineSystem(name, partial(TryOn, engine=name, weights=args.weights))
-            for name in args.engine
-        ]
-        evaluation = evaluate(dataset, engines + folders, args.out, config, networks, progress.step)
+    engines: list[System] = [
+        EngineSystem(name, partial(TryOn, engine=name, weights=args.weights))
+        for name in args.engine
+    ]
+    evaluation = evaluate(
+        dataset, engines + folders, args.out, config, networks, progress.step, skipped
+    )
     progress.close()
     written = write_report(evaluation)
     print_scores(evaluation)
@@ -199,16 +200,38 @@ def print_scores(evaluation: Evaluation) -> None:
         print(f"note: {missing} pairs have no result; see report.md", file=sys.stderr)
 
 
-def weights_needed(config: EvalConfig) -> list[WeightsRecord]:
-    """The weights files the config's metrics read."""
-    from tryon.evaluation.weights import BACKBONES, INCEPTION, LPIPS_LINEAR
+def computable_metrics(
+    config: EvalConfig, cache: Path, *, explicit: bool
+) -> tuple[EvalConfig, dict[str, str]]:
+    """The config without the metrics whose weights are missing from ``cache``.
 
-    needed = []
-    if config.wants("lpips"):
-        needed += [BACKBONES[config.lpips_net], LPIPS_LINEAR[config.lpips_net]]
-    if config.wants("fid") or config.wants("kid"):
-        needed.append(INCEPTION)
-    return needed
+    Args:
+        config: The metrics asked for.
+        cache: The metric weights folder.
+        explicit: Whether ``--metrics`` chose them: then missing weights are an error.
+
+    Returns:
+        The config of the metrics that can be computed, and for each metric left out
+        why and how to get its weights (none when ``explicit``).
+
+    Raises:
+        TryOnError: ``explicit`` and weights are missing; one line naming every missing
+            file, how to get it, and the metrics that need none.
+    """
+    from tryon.evaluation.weights import unavailable_metrics
+
+    wanted = [m for m in METRIC_NAMES if config.wants(m)]
+    skipped = unavailable_metrics(cache, wanted, config.lpips_net)
+    if not skipped:
+        return config, {}
+    if explicit:
+        why = "; ".join(dict.fromkeys(skipped.values()))  # FID and KID share one file
+        rest = ",".join(m for m in wanted if m not in skipped) or "ssim,shop"
+        raise TryOnError(
+            f"--metrics {','.join(skipped)} cannot be computed: {why}. "
+            f"To score without these networks: --metrics {rest}"
+        )
+    return replace(config, metrics=config.metrics - skipped.keys()), skipped
 
 
 def load_networks(config: EvalConfig, cache: Path) -> Networks:

@@ -6,16 +6,17 @@ import argparse
 import os
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 from tryon.cli.common import (
     EXIT_OK,
     Commands,
     add_shared_option,
+    check_readable_file,
     check_writable_dir,
     command_parser,
     one_line,
-    quiet_native_logs,
 )
 from tryon.debug.steps import save_steps
 from tryon.engines import ENGINES, Engine, create_engine
@@ -137,6 +138,8 @@ def run_command(args: argparse.Namespace) -> int:
     steps = Path(args.save_steps) if args.save_steps else None
     if steps is not None:
         check_writable_dir(steps, "--save-steps")
+    check_readable_file(args.person, "--person")
+    check_readable_file(args.garment, "--garment")
     person = load_image(args.person, role="person photo")
     garment = load_image(args.garment, role="garment photo")
     result = dress(person, garment, args.category, args.engine, args.weights, args.attention)
@@ -159,7 +162,11 @@ def dress(
     weights: str | None = None,
     attention: str | None = None,
 ) -> TryOnResult:
-    """Loads the models and runs the try-on, keeping MediaPipe's log lines off stderr.
+    """Loads the models, runs the try-on and closes the models' threads again.
+
+    Closing waits for every MediaPipe call still running (the face detector runs beside
+    the pose model, and goes on when the pose model finds nobody), so none of them logs
+    after the command line's filter of native log lines ends.
 
     Args:
         person: The person photo, upright RGB.
@@ -172,19 +179,12 @@ def dress(
     Returns:
         The try-on's result.
     """
-    # Read when MediaPipe is imported (inside TryOn) by the glog and TensorFlow code it
-    # bundles. The lines MediaPipe 0.10.21 actually prints come from absl logging and
-    # TensorFlow Lite, which ignore both (checked), hence quiet_native_logs.
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with quiet_native_logs():
-        # The models live only inside this block, so lines they log on teardown are
-        # filtered too.
-        chosen: str | Engine = engine
-        if attention is not None:
-            folder = Path(weights) if weights is not None else None
-            chosen = create_engine(engine, folder, attention=attention)
-        return TryOn(engine=chosen, weights=weights).run(person, garment, category=category)
+    chosen: str | Engine = engine
+    if attention is not None:
+        folder = Path(weights) if weights is not None else None
+        chosen = create_engine(engine, folder, attention=attention)
+    with closing(TryOn(engine=chosen, weights=weights)) as tryon:
+        return tryon.run(person, garment, category=category)
 
 
 def output_path(value: str, inputs: tuple[str, ...]) -> Path:
@@ -206,6 +206,12 @@ def output_path(value: str, inputs: tuple[str, ...]) -> Path:
     if any(path.exists() and Path(p).exists() and path.samefile(p) for p in inputs):
         raise TryOnError(f"--out {value!r} is one of the input photos; choose another name")
     check_writable_dir(path.parent, "--out")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise TryOnError(f"--out {value!r}: the file exists and is read-only")
+    if path.exists():
+        try:
+            open(path, "ab").close()  # opened to append, so nothing in it changes
+        except OSError as exc:
+            raise TryOnError(
+                f"--out {value!r}: the file exists and cannot be written "
+                f"({exc.strerror or exc}); choose another name"
+            ) from None
     return path

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tryon.catalog.store import CATALOG_VARIABLE
-from tryon.cli.common import Commands, add_shared_option, command_parser, quiet_native_logs
+from tryon.cli.common import Commands, add_shared_option, command_parser
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
@@ -360,7 +360,6 @@ def serve_command(args: argparse.Namespace) -> int:
             "pip install 'tryon[service]'"
         ) from None
     settings = settings_from_args(args)
-    os.environ.setdefault("GLOG_minloglevel", "2")
     if args.ray:
         return start_on_ray(settings, args)
     return start_uvicorn(settings, args)
@@ -411,20 +410,19 @@ def start_uvicorn(settings: ServiceSettings, args: argparse.Namespace) -> int:
             "--job-store sqlite:PATH shares them",
             file=sys.stderr,
         )
-    with quiet_native_logs():
-        if args.workers == 1:
-            uvicorn.run(
-                create_app(settings), host=args.host, port=args.port, log_level=args.log_level
-            )
-        else:
-            # Worker processes build their own app (and engine) from the settings.
-            os.environ[SETTINGS_VARIABLE] = settings.to_json()
-            uvicorn.run(
-                "tryon.service.app:create_app_from_env",
-                factory=True,
-                host=args.host,
-                port=args.port,
-                workers=args.workers,
-                log_level=args.log_level,
-            )
+    # MediaPipe's native log lines are filtered by the command line around the whole
+    # command (worker processes inherit its stderr).
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    else:
+        # Worker processes build their own app (and engine) from the settings.
+        os.environ[SETTINGS_VARIABLE] = settings.to_json()
+        uvicorn.run(
+            "tryon.service.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
     return 0

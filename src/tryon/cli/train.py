@@ -17,7 +17,6 @@ from tryon.cli.common import (
     check_writable_dir,
     command_parser,
     parse_height_width,
-    quiet_native_logs,
 )
 from tryon.dataset.training_pairs import MaskSource
 from tryon.diffusion.weights import default_weights_dir
@@ -153,10 +152,9 @@ def train_command(args: argparse.Namespace) -> int:
     inputs = TrainInputs(
         args.dataset, Path(weights).expanduser(), args.out, args.split, args.masks_dir
     )
-    with quiet_native_logs():
-        result = train(
-            inputs, config, resume=args.resume, device=args.device, show_progress=not args.quiet
-        )
+    result = train(
+        inputs, config, resume=args.resume, device=args.device, show_progress=not args.quiet
+    )
     state = "interrupted at" if result.interrupted else "trained"
     print(f"{state} step {result.step} (loss {result.loss:.4f}): {result.attention}")
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK

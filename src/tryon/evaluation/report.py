@@ -104,6 +104,7 @@ def metrics_document(evaluation: Evaluation) -> dict[str, Any]:
             for s in evaluation.systems
         },
         "notes": evaluation.notes,
+        "skipped_metrics": evaluation.skipped,
     }
 
 
@@ -303,6 +304,9 @@ def markdown(
         if paths:
             lines += [f"## {name}: best and worst", ""]
             lines += [f"![{p.stem}]({p.relative_to(out).as_posix()})" for p in paths] + [""]
+    if evaluation.skipped:
+        lines += ["## Metrics not computed", ""]
+        lines += [f"- **{name}**: {why}" for name, why in evaluation.skipped.items()] + [""]
     problems = failures(document) + document["notes"]
     if problems:
         lines += ["## Pairs without a result, notes", ""] + [f"- {p}" for p in problems] + [""]
@@ -335,6 +339,9 @@ def html_page(
         for p in [*plots, *(g for paths in grids.values() for g in paths)]
     )
     problems = "".join(f"<li>{e(p)}</li>" for p in failures(document) + document["notes"])
+    skipped = "".join(
+        f"<li><b>{e(name)}</b>: {e(why)}</li>" for name, why in evaluation.skipped.items()
+    )
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1400px}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
@@ -348,6 +355,7 @@ def html_page(
         f"{e(data['mode'])} pairs.</p>{table}"
         f"<h2>How the metrics were computed</h2><p>Resolution: {e(resolution_line(evaluation))}"
         f"</p><ul>{items}</ul><h2>Plots and image grids</h2>{images}"
+        + (f"<h2>Metrics not computed</h2><ul>{skipped}</ul>" if skipped else "")
         + (f"<h2>Pairs without a result, notes</h2><ul>{problems}</ul>" if problems else "")
         + "</body></html>\n"
     )

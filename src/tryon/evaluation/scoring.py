@@ -20,7 +20,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -147,6 +147,9 @@ class Evaluation:
     real_images: int = 0
     networks_resolution: int = 0
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Metrics asked for by default but not computed (their weights are missing), each
+    with why and how to get the weights."""
 
 
 class EngineSystem:
@@ -174,6 +177,7 @@ class EngineSystem:
         try:
             yield tryon
         finally:
+            tryon.close()  # waits for its threads: no model call outlives the block
             del tryon
             gc.collect()
 
@@ -212,8 +216,12 @@ def evaluate(
     config: EvalConfig | None = None,
     networks: Networks | None = None,
     on_step: Callable[[str], None] | None = None,
+    skipped: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Runs and scores every system on the dataset's pairs; writes results under ``out``.
+
+    ``skipped`` (metric -> why, and how to get its weights) names the metrics left out
+    of ``config`` because they cannot be computed here; the report lists them.
 
     Raises:
         TryOnError: the dataset has no pairs of the mode, or a metric's network is missing.
@@ -237,6 +245,7 @@ def evaluate(
         )
     step = on_step or (lambda name: None)
     evaluation = Evaluation(dataset, config, Path(out), [], implementations(config, networks))
+    evaluation.skipped = dict(skipped or {})
     real: Features | None = None
     if networks.features is not None and (config.wants("fid") or config.wants("kid")):
         photos = dataset.person_photos()

@@ -104,6 +104,25 @@ def missing(cache: Path, records: list[WeightsRecord]) -> list[WeightsRecord]:
     return [r for r in records if not (Path(cache) / r.file).is_file()]
 
 
+def metric_weights(metric: str, lpips_net: str = "squeeze") -> list[WeightsRecord]:
+    """The weights files ``metric`` reads: LPIPS its trunk and linear layers, FID and KID
+    the Inception network, SSIM and the shop metrics none."""
+    if metric == "lpips":
+        return [BACKBONES[lpips_net], LPIPS_LINEAR[lpips_net]]
+    if metric in ("fid", "kid"):
+        return [INCEPTION]
+    return []
+
+
+def absent_message(cache: Path, absent: list[WeightsRecord]) -> str:
+    """``absent``'s files, what each is and how to get it, and where to put them."""
+    files = "; ".join(f"{r.file} ({r.what}; to get it, {r.how})" for r in absent)
+    return (
+        f"metric weights missing from {cache}: {files}. Put them there, or point "
+        f"--cache / ${CACHE_VARIABLE} at their folder"
+    )
+
+
 def require_present(cache: Path, records: list[WeightsRecord]) -> None:
     """Raises one error naming every file of ``records`` missing from ``cache``.
 
@@ -112,11 +131,27 @@ def require_present(cache: Path, records: list[WeightsRecord]) -> None:
     """
     absent = missing(cache, records)
     if absent:
-        files = "; ".join(f"{r.file} ({r.what}; to get it, {r.how})" for r in absent)
-        raise MissingWeightsError(
-            f"metric weights missing from {cache}: {files}. Put them there, or point "
-            f"--cache / ${CACHE_VARIABLE} at their folder"
-        )
+        raise MissingWeightsError(absent_message(cache, absent))
+
+
+def unavailable_metrics(cache: Path, metrics: list[str], lpips_net: str) -> dict[str, str]:
+    """The metrics of ``metrics`` whose weights files are missing from ``cache``.
+
+    Args:
+        cache: The weights folder.
+        metrics: Metric names (``"lpips"``, ``"fid"``, ...).
+        lpips_net: LPIPS trunk: "squeeze", "alex" or "vgg".
+
+    Returns:
+        For each such metric, in the order given, why it cannot be computed and how to
+        get its weights.
+    """
+    reasons = {}
+    for metric in metrics:
+        absent = missing(cache, metric_weights(metric, lpips_net))
+        if absent:
+            reasons[metric] = absent_message(cache, absent)
+    return reasons
 
 
 def require(cache: Path, record: WeightsRecord) -> Path:
