@@ -93,3 +93,25 @@ def chin_y(kp: BodyKeypoints, face: Mask) -> float:
     if len(rows):
         return float(rows[-1])
     return float(kp.joint(Joint.NOSE)[1] + 0.6 * head_size(kp))
+
+
+def draw_neck(kp: BodyKeypoints, face: Mask, shape: tuple[int, ...]) -> Mask:
+    """The neck from under the jaw to the base between the shoulders: as wide as
+    0.6 x the jaw under the chin, flaring to 1.5 times that where it meets the
+    shoulders (without a face mask: a quarter of the shoulder width under the chin).
+
+    Args:
+        face: (H, W) bool, the face (its lower rows give the jaw's width).
+        shape: the photo's (H, W).
+    """
+    frame = body_frame(kp)
+    top = frame.neck - frame.down * 0.35 * frame.torso_length
+    rows = np.flatnonzero(face.any(1))
+    jaw = 0.0
+    if len(rows) >= 4:
+        y = int(rows[0] + 0.8 * (rows[-1] - rows[0]))
+        xs = np.flatnonzero(face[y])
+        jaw = float(xs[-1] - xs[0] + 1) if len(xs) else 0.0
+    width = 4 * frame.r
+    narrow = 0.6 * jaw if 2 * frame.r < 0.6 * jaw < 8 * frame.r else width
+    return M.draw_tapered_stroke(shape, [top, frame.neck], [narrow, 1.5 * narrow])

@@ -13,7 +13,7 @@ from tryon.body.frame import ARMS, arm_path, body_frame, draw_arm
 from tryon.body.hands import hand_points
 from tryon.body.skin import near_skin
 from tryon.ops import masks as M
-from tryon.ops.color import rgb_to_lab
+from tryon.ops.color import lab_to_rgb, rgb_to_lab
 from tryon.ops.geometry import arc_position, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Image, Joint, Mask, Piece, WarpedGarment
 
@@ -82,8 +82,13 @@ def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
 
 
 def hand_colour(person: Image, body: BodyAnalysis, hand: tuple[int, ...], fallback: Image) -> Image:
-    """The median colour of a hand's skin (``hand``: its wrist's and fingers' MediaPipe
-    points), or ``fallback`` when the photo shows too little of it."""
+    """The colour to paint an arm in: its hand's skin (``hand``: its wrist's and
+    fingers' MediaPipe points) with the face's hue, or ``fallback`` (the face's colour)
+    when the photo shows too little of the hand.
+
+    A forearm is lit like its hand, but hands are redder than the rest of the skin
+    (and often in shade): the lightness is the mean of the hand's and the face's, the
+    hue three quarters the face's."""
     found = hand_points(body.keypoints, hand)
     if found is None:
         return fallback
@@ -99,7 +104,13 @@ def hand_colour(person: Image, body: BodyAnalysis, hand: tuple[int, ...], fallba
     pixels = pixels[near_skin(rgb_to_lab(pixels), body.skin_lab, chroma=20, lightness=40)]
     if len(pixels) < 40:
         return fallback
-    return np.median(pixels, axis=0).round().astype(np.uint8)
+    hand_lab = np.median(rgb_to_lab(pixels), axis=0)
+    face_lab = rgb_to_lab(np.asarray(fallback, np.uint8).reshape(1, 3))[0]
+    mixed = np.array(
+        [(hand_lab[0] + face_lab[0]) / 2, *(0.25 * hand_lab[1:] + 0.75 * face_lab[1:])],
+        np.float32,
+    )
+    return np.round(lab_to_rgb(mixed[None, None, :])[0, 0] * 255.0).astype(np.uint8)
 
 
 ROUNDNESS_DARKEST = 0.62
@@ -127,3 +138,24 @@ def limb_roundness(limbs: Mask, where: Mask) -> npt.NDArray[np.float32]:
     facing = np.sqrt(depth * (2.0 - depth))  # the cosine of a cylinder's normal to the eye
     light = ROUNDNESS_DARKEST + (1.0 - ROUNDNESS_DARKEST) * facing
     return np.asarray(light[where[window]], np.float32)
+
+
+def skin_grain_strength(person: Image, body: BodyAnalysis) -> float:
+    """How much the light of the person's visible skin varies from pixel to pixel
+    (standard deviation of its fine detail relative to its local brightness, on the
+    hands and face), between 1 % and 5 %: the grain to give painted skin."""
+    skin = (body.hands_mask | body.face_mask) & body.person_mask
+    box = M.bounding_box(skin)
+    if box is None or np.count_nonzero(skin) < 200:
+        return 0.02
+    lum = cv2.cvtColor(person[box], cv2.COLOR_RGB2GRAY).astype(np.float32) + 1.0
+    local = cv2.GaussianBlur(lum, (0, 0), 2.0)
+    detail = lum / local - 1.0
+    # Away from the skin's edges (and from eyes, brows and beard: the face's lower
+    # middle is left out by keeping only the flattest half).
+    inner = cv2.erode(skin[box].astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    values = np.abs(detail[inner])
+    if len(values) < 100:
+        return 0.02
+    flat = np.sort(values)[: len(values) // 2]
+    return float(np.clip(1.25 * np.sqrt(np.mean(flat**2)) * 2.0, 0.01, 0.05))

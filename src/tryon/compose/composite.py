@@ -12,7 +12,7 @@ import numpy as np
 from tryon.body.clothing import (
     mostly_bare_parts,
 )
-from tryon.compose.arms import BareArms, find_bare_arms
+from tryon.compose.arms import BareArms, find_bare_arms, skin_grain_strength
 from tryon.compose.config import ComposeConfig
 from tryon.compose.fill import fill_hole
 from tryon.compose.scene import Scene, prepare_scene
@@ -22,11 +22,17 @@ from tryon.types import BodyAnalysis, Category, FloatImage, Image, Mask, WarpedG
 
 @dataclass(frozen=True)
 class Composite:
-    """The result of composing, with its intermediates."""
+    """The result of composing, with its intermediates.
+
+    Attributes:
+        painted: the body parts painted as skin where the old garment covered them
+            ("right arm", "left arm", "neck"): approximate, to be said in a warning.
+    """
 
     image: Image
     shading: FloatImage
     fill_mask: Mask
+    painted: tuple[str, ...] = ()
 
 
 def compose(
@@ -86,6 +92,7 @@ def compose(
         scene,
         neighbour_below=category is not Category.LOWER,
         bare_arms=bare_arms,
+        grain=skin_grain_strength(person, body) if skin_zone.any() else 0.0,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
     a = alpha[box] * scene.weight
@@ -97,4 +104,22 @@ def compose(
     blended = below + a3 * (garment - below)
     image = base
     image[box] = (blended + 0.5).astype(np.uint8)
-    return Composite(image=image, shading=shading, fill_mask=hole)
+    painted = _painted_parts(skin_zone & hole, bare_arms, scene, body.person_mask.shape[0])
+    return Composite(image=image, shading=shading, fill_mask=hole, painted=painted)
+
+
+PAINTED_SHARE = 0.002
+"""Painted skin of a part over this share of the photo's height squared is reported."""
+
+
+def _painted_parts(
+    painted: Mask, bare_arms: BareArms | None, scene: Scene, height: int
+) -> tuple[str, ...]:
+    least = PAINTED_SHARE * height * height
+    parts = []
+    if bare_arms is not None:
+        right = painted & bare_arms.right_limb
+        left = painted & bare_arms.limbs & ~bare_arms.right_limb
+        parts += [("right arm", right), ("left arm", left)]
+    parts.append(("neck", painted & scene.neck_zone))
+    return tuple(name for name, where in parts if np.count_nonzero(where) > least)

@@ -3,6 +3,7 @@ carried on, or the scenery."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from tryon.compose.arms import BareArms, limb_roundness
@@ -22,12 +23,13 @@ def fill_hole(
     *,
     neighbour_below: bool = True,
     bare_arms: BareArms | None = None,
+    grain: float = 0.0,
 ) -> Image:
     """Plausible content for ``hole``: shaded skin inside ``skin_zone`` (the scene's
     ``paint`` colours; on the arms rounded like a limb, see ``limb_roundness``); else,
     under a shorter new garment, the neighbouring garment carried on (the trousers
     under a top, the top over trousers); else the scenery. Other pixels are the
-    person's."""
+    person's. ``grain``: the painted skin's fine light variation (``skin_grain``)."""
     out = person.copy()
     box = M.bounding_box(hole)
     if box is None:
@@ -54,17 +56,60 @@ def fill_hole(
             extruded, found = extrude_fill(person[rows, cols], source, upward=neighbour_below)
             take = hole[rows, cols] & old.neighbour_reach[rows, cols] & found
             out[rows, cols][take] = extruded[take]
-    zone_box = M.bounding_box(skin_zone)
-    if zone_box is not None:
-        zone = skin_zone[zone_box]
-        light = shading[zone_box][zone]
-        # Which colour each pixel takes: 0 the neck, 1 the right arm, 2 the left arm.
-        part = np.zeros(len(light), np.intp)
-        if bare_arms is not None:
-            limbs = bare_arms.limbs | scene.neck_zone
-            light = light * limb_roundness(limbs, skin_zone)
-            on_arm = bare_arms.limbs[zone_box][zone]
-            part[on_arm] = np.where(bare_arms.right_limb[zone_box][zone][on_arm], 1, 2)
-        skin = apply_shading(scene.paint[part][:, None], light[:, None])
-        out[zone_box][zone] = np.clip(np.round(skin[:, 0]), 0, 255).astype(np.uint8)
+    _paint_skin(out, hole, skin_zone, shading, scene, bare_arms, grain)
     return out
+
+
+def _paint_skin(
+    out: Image,
+    hole: Mask,
+    skin_zone: Mask,
+    shading: FloatImage,
+    scene: Scene,
+    bare_arms: BareArms | None,
+    grain: float,
+) -> None:
+    """Paints shaded skin over ``skin_zone`` of ``out`` (in place): each part in its
+    colour, rounded like a limb, with the grain of the person's own skin, its outline
+    blended over a pixel into the fill around it (inside ``hole`` only)."""
+    grown = M.dilate(skin_zone, EDGE_BLUR_PX * 2) & (hole | skin_zone)
+    zone_box = M.bounding_box(grown)
+    if zone_box is None:
+        return
+    zone = grown[zone_box]
+    light = shading[zone_box][zone]
+    # Which colour each pixel takes: 0 the neck, 1 the right arm, 2 the left arm.
+    part = np.zeros(len(light), np.intp)
+    if bare_arms is not None:
+        limbs = bare_arms.limbs | scene.neck_zone
+        # The paint colour is the hand's median: the light of an average spot of a
+        # limb, so the roundness is taken relative to its own mean.
+        roundness = limb_roundness(limbs, grown)
+        light = light * roundness / max(float(roundness.mean()), 1e-3)
+        on_arm = bare_arms.limbs[zone_box][zone]
+        part[on_arm] = np.where(bare_arms.right_limb[zone_box][zone][on_arm], 1, 2)
+    texture = skin_grain(zone.shape, grain)[zone]
+    skin = apply_shading(scene.paint[part][:, None], (light * texture)[:, None])[:, 0]
+    # Anti-aliased outline: the skin's cover, blurred, over what is below it.
+    cover = cv2.GaussianBlur(skin_zone[zone_box].astype(np.float32), (0, 0), EDGE_BLUR_PX)
+    cover = np.where(skin_zone[zone_box], np.maximum(cover, 0.5), cover)[zone][:, None]
+    below = out[zone_box][zone].astype(np.float32)
+    mixed = below + cover * (skin - below)
+    out[zone_box][zone] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
+
+
+EDGE_BLUR_PX = 0.8
+"""Blur of painted skin's outline, pixels: an edge as soft as the photo's own."""
+
+
+def skin_grain(shape: tuple[int, ...], strength: float) -> FloatImage:
+    """A fixed pattern of fine light variation (mean 1, standard deviation about
+    ``strength``): pores and unevenness, so painted skin is not one flat colour. The
+    same every time for the same shape (seeded)."""
+    if strength <= 0:
+        return np.ones(shape[:2], np.float32)
+    noise = np.random.default_rng(0).standard_normal(shape[:2]).astype(np.float32)
+    fine = cv2.GaussianBlur(noise, (0, 0), 0.8)
+    coarse = cv2.GaussianBlur(noise, (0, 0), 3.0)
+    pattern = fine / max(float(fine.std()), 1e-6) + 0.5 * coarse / max(float(coarse.std()), 1e-6)
+    return np.asarray(1.0 + strength / 1.12 * pattern, np.float32)

@@ -14,7 +14,7 @@ from tryon.body.clothing import (
     looks_like_skin,
     skin_pixels,
 )
-from tryon.body.frame import body_frame
+from tryon.body.frame import draw_neck
 from tryon.body.hands import HANDS
 from tryon.compose.arms import BARE_ARM_WIDTH, arm_reach, hand_colour
 from tryon.compose.config import ComposeConfig
@@ -167,9 +167,4 @@ def prepare_scene(
 
 
 def _neck_zone(body: BodyAnalysis) -> Mask:
-    kp = body.keypoints
-    frame = body_frame(kp)
-    neck = frame.neck
-    return M.draw_stroke(
-        body.person_mask.shape, [neck - frame.down * 0.35 * frame.torso_length, neck], 4 * frame.r
-    )
+    return draw_neck(body.keypoints, body.face_mask, body.person_mask.shape)

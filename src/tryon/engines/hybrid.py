@@ -22,7 +22,7 @@ from tryon.diffusion.models import DiffusionModels
 from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
 from tryon.diffusion.sampling import SamplerConfig
 from tryon.engines.refine_mask import RefineMaskConfig, blend_weight, refine_mask
-from tryon.engines.warp import WarpEngine
+from tryon.engines.warp import PAINTED_SKIN, WarpEngine
 from tryon.errors import TryOnError
 from tryon.ops import masks as M
 from tryon.types import Category, GarmentAdapter, GarmentAnalysis, Image, Mask, TryOnResult
@@ -123,7 +123,9 @@ class HybridEngine(Closeable):
         start = time.perf_counter()
         refined = self.refine(warped, garment.image, garment.adapter)
         timings = {**warped.timings, "refine": time.perf_counter() - start}
-        warnings = warped.warnings + refined.warnings
+        # The repaint covers the painted skin: its warning no longer holds.
+        kept = [w for w in warped.warnings if not w.startswith(PAINTED_SKIN)]
+        warnings = kept + refined.warnings
         return replace(warped, image=refined.image, timings=timings, warnings=warnings)
 
     def refine(

@@ -185,7 +185,7 @@ class WarpEngine(Closeable):
             person=photo,
             body=body,
             garment=garment,
-            warnings=other_people_warnings(body),
+            warnings=other_people_warnings(body) + painted_skin_warnings(result.painted),
             details=WarpDetails(warped, result.shading, result.fill_mask),
         )
 
@@ -217,6 +217,22 @@ class WarpEngine(Closeable):
             ),
         )
         return PersonSide(masked.agnostic_mask, scene)
+
+
+PAINTED_SKIN = "painted skin"
+"""How a painted-skin warning begins (the hybrid engine repaints that skin and drops it)."""
+
+
+def painted_skin_warnings(parts: tuple[str, ...]) -> list[str]:
+    """The warning for skin painted where the old garment covered it, if any."""
+    if not parts:
+        return []
+    named = " and the ".join([", the ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+    return [
+        f"{PAINTED_SKIN}: the old garment covered the {named}, which the new one leaves "
+        "bare; that skin is painted in the colour of the person's own skin, with the "
+        "photo's light, and is approximate (the hybrid engine repaints it)"
+    ]
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
