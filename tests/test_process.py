@@ -116,3 +116,23 @@ def test_the_process_settings_run_openblas_and_opencv_on_one_thread() -> None:
     assert _pool_threads(None, None) == [2, 2, 2, 2, 1, 1]
     assert _pool_threads("0", "0") == [2, 2, 2, 2, 2, 2]  # left alone
     assert _pool_threads("0", "3") == [2, 2, 2, 2, 2, 3]
+
+
+LOG_LEVELS_PROBE = textwrap.dedent(
+    """
+    import os
+    from tryon import configure_process
+
+    configure_process()
+    print(os.environ["GLOG_minloglevel"], os.environ["TF_CPP_MIN_LOG_LEVEL"])
+    """
+)
+
+
+def test_the_process_settings_quiet_glog_and_tensorflow_unless_set() -> None:
+    """Read when MediaPipe is imported, so the entry point sets them before any model."""
+    assert _probe(LOG_LEVELS_PROBE, GLOG_minloglevel=None, TF_CPP_MIN_LOG_LEVEL=None) == [
+        "2",
+        "3",
+    ]
+    assert _probe(LOG_LEVELS_PROBE, GLOG_minloglevel="0", TF_CPP_MIN_LOG_LEVEL="1") == ["0", "1"]

@@ -134,18 +134,46 @@ def test_command_line_runs_an_engine_and_scores_a_folder(
     assert (out / "report.html").is_file()
 
 
-def test_command_line_missing_weights_is_one_clear_error(
+def test_command_line_leaves_out_default_metrics_without_weights(
     dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        ["eval", str(dataset_dir), "--engine", "warp", "--cache", str(tmp_path), "--out", "x"]
-    )
+    out = tmp_path / "report"
+    argv = ["eval", str(dataset_dir), "--engine", "warp", "--cache", str(tmp_path / "empty")]
+    code = main([*argv, "--limit", "1", "--quiet", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    notes = captured.err.splitlines()
+    assert [line.split(": metric weights missing")[0] for line in notes] == [
+        "note: lpips not computed",
+        "note: fid not computed",
+        "note: kid not computed",
+    ]
+    assert "squeezenet1_1-b8a52dc0.pth (" in notes[0] and "pip download lpips==0.1.4" in notes[0]
+    assert all("inception-2015-12-05.pt (" in line for line in notes[1:])
+    document = json.loads((out / "metrics.json").read_text())
+    assert list(document["skipped_metrics"]) == ["lpips", "fid", "kid"]
+    assert document["config"]["metrics"] == ["shop", "ssim"]
+    summary = document["systems"]["warp"]["summary"]
+    assert 0 < summary["ssim"] < 1 and summary["lpips"] is None and summary["fid"] is None
+    report = (out / "report.md").read_text()
+    assert "## Metrics not computed" in report and "- **fid**: metric weights missing" in report
+    assert "<h2>Metrics not computed</h2>" in (out / "report.html").read_text()
+
+
+def test_command_line_metrics_asked_for_without_weights_are_one_clear_error(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x"
+    argv = ["eval", str(dataset_dir), "--engine", "warp", "--cache", str(tmp_path)]
+    code = main([*argv, "--metrics", "ssim,lpips,fid,kid,shop", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
+    assert err.startswith("tryon: error: --metrics lpips,fid,kid cannot be computed: ")
     files = ("squeezenet1_1-b8a52dc0.pth", "lpips-v0.1-squeeze.pth", "inception-2015-12-05.pt")
     assert all(f"{name} (" in err for name in files)  # every missing file, at once
-    assert "pip download lpips==0.1.4" in err and "--metrics ssim,shop" in err
-    assert not (tmp_path / "x").exists()
+    assert err.count("inception-2015-12-05.pt (clean-fid") == 1  # FID and KID share it
+    assert "pip download lpips==0.1.4" in err and err.endswith("--metrics ssim,shop\n")
+    assert not out.exists()
 
 
 def test_command_line_refuses_bad_usage(

@@ -204,12 +204,16 @@ def copy_lines(source: int, target: int) -> None:
 
     Text is held back only while it may still become a noise line (a line begun with
     ``I`` or ``W`` and not yet ended); anything else, a progress line redrawn with
-    ``\\r`` say, passes on as soon as it arrives.
+    ``\\r`` say, passes on as soon as it arrives. A write that begins with ``I`` or
+    ``W`` after such a partial line is judged as a line of its own.
     """
     held = b""
     passing = False  # the current line is not noise: pass on the rest of it as it comes
     with os.fdopen(source, "rb", buffering=0) as pipe:
         while chunk := pipe.read(65536):
+            # Native code writes each log line whole: one that arrives after a partial
+            # line (a progress line, say) starts a line of its own.
+            passing = passing and not chunk.startswith((b"I", b"W"))
             held += chunk
             while held:
                 end = held.find(b"\n") + 1

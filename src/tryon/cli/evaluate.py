@@ -218,17 +218,24 @@ def computable_metrics(
         TryOnError: ``explicit`` and weights are missing; one line naming every missing
             file, how to get it, and the metrics that need none.
     """
-    from tryon.evaluation.weights import unavailable_metrics
+    from tryon.evaluation.weights import (
+        absent_message,
+        metric_weights,
+        missing,
+        unavailable_metrics,
+    )
 
     wanted = [m for m in METRIC_NAMES if config.wants(m)]
     skipped = unavailable_metrics(cache, wanted, config.lpips_net)
     if not skipped:
         return config, {}
     if explicit:
-        why = "; ".join(dict.fromkeys(skipped.values()))  # FID and KID share one file
+        # Each file once: FID and KID read the same one.
+        needed = dict.fromkeys(r for m in skipped for r in metric_weights(m, config.lpips_net))
         rest = ",".join(m for m in wanted if m not in skipped) or "ssim,shop"
         raise TryOnError(
-            f"--metrics {','.join(skipped)} cannot be computed: {why}. "
+            f"--metrics {','.join(skipped)} cannot be computed: "
+            f"{absent_message(cache, missing(cache, list(needed)))}. "
             f"To score without these networks: --metrics {rest}"
         )
     return replace(config, metrics=config.metrics - skipped.keys()), skipped
