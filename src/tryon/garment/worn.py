@@ -1,7 +1,9 @@
 """Garments worn by a person in the garment photo (person-to-person try-on).
 
-The garment is that person's clothing inside their agnostic region, minus skin, head,
-hands and feet. Its landmarks come from their body keypoints, placed exactly where the
+A top is cut by ``worn_cut.cut_worn_top``: the garment only (no skin, hair, hands, no
+other garment), completed where hands or hair hide it, an open front closed. Trousers
+and dresses are that person's clothing inside their agnostic region, minus skin, head,
+hands and feet. The landmarks come from the body keypoints, placed exactly where the
 warp will put the matching points on the target person, so the warp maps body to body.
 """
 
@@ -14,6 +16,7 @@ from tryon.body.agnostic import agnostic_mask
 from tryon.body.clothing import find_old_garment, skin_pixels
 from tryon.body.frame import BodyFrame, body_frame
 from tryon.errors import GarmentNotFoundError
+from tryon.garment.worn_cut import cut_worn_top, extend_below
 from tryon.ops import masks as M
 from tryon.ops.geometry import point_at_length, polyline_between, polyline_length, unit
 from tryon.types import (
@@ -62,7 +65,12 @@ def worn_garment(image: Image, body: BodyAnalysis, category: Category) -> Garmen
             the category needs are not visible.
     """
     frame = body_frame(body.keypoints)
-    mask = _cut_out(image, body, category, frame)
+    if category is Category.UPPER:
+        cut = cut_worn_top(image, body)
+        hem = frame.hip_mid + frame.down * WarpConfig().hem_below_hip * frame.torso_length
+        image, mask = extend_below(cut.image, _solid(cut.mask, category), float(hem[1]))
+    else:
+        mask = _cut_out(image, body, category, frame)
     if category is Category.LOWER:
         pieces, limbs, marks = _trouser_parts(mask, body.keypoints, frame, WarpConfig())
     else:
@@ -77,7 +85,15 @@ def _cut_out(image: Image, body: BodyAnalysis, category: Category, frame: BodyFr
     worn = find_old_garment(image, body, agnostic_mask(body, category), category)
     region = worn.mask & body.person_mask & ~(body.head_mask | body.hands_mask)
     region &= ~skin_pixels(image, body.skin_lab, region, worn.colours)
-    mask = M.fill_holes(M.largest_component(M.open_(region, frame.r)))
+    return _solid(M.fill_holes(M.largest_component(M.open_(region, frame.r))), category)
+
+
+def _solid(mask: Mask, category: Category) -> Mask:
+    """``mask`` when it is large enough to be a garment.
+
+    Raises:
+        GarmentNotFoundError: it is not.
+    """
     if mask.sum() < 0.02 * mask.size:
         raise GarmentNotFoundError(
             f"the person in the garment photo wears no {category.value} garment that could be "
