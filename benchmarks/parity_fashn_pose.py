@@ -134,7 +134,7 @@ def compare_dwpose(reference: ModuleType, photos: list[Path], count: int) -> dic
         )
         for _ in range(count)
     ]
-    figures = {"images": len(images), "people_seen": 0, "differing_keypoints": 0}
+    figures = {"runs": 0, "people_seen": 0, "runs_without_person": 0, "differing_keypoints": 0}
     figures |= {"differing_rasters": 0, "differing_pixels": 0}
     with tempfile.TemporaryDirectory() as folder:
         models = Path(folder)
@@ -145,7 +145,10 @@ def compare_dwpose(reference: ModuleType, photos: list[Path], count: int) -> dic
             with DWPose(detector, pose_model) as ours_model:
                 for image in images:
                     bgr = np.ascontiguousarray(image[..., ::-1])
-                    figures["people_seen"] += len(ours_model.detect(bgr))
+                    people = len(ours_model.detect(bgr))
+                    figures["runs"] += 1
+                    figures["people_seen"] += people
+                    figures["runs_without_person"] += people == 0
                     ours = ours_model(image)
                     theirs = theirs_model(image[..., ::-1])
                     expected = reference_pose(ours)
