@@ -3,7 +3,9 @@
 The backdrop is modelled as a smooth colour field fitted to the photo's border (so a
 vignette or a light gradient stays backdrop); a pixel belongs to the garment when its
 CIELAB distance to that field passes a threshold chosen by Otsu's method. A photo
-whose garment is not clearly separable is refused instead of returning a guess.
+whose garment is not clearly separable by colour, a light garment on a light backdrop
+(a white shirt on a white sweep), is cut along its visible outline instead
+(``light_backdrop``); one without a visible outline is refused, never guessed.
 
 A cut-out (a PNG whose backdrop is transparent) needs none of this: its alpha channel
 is the mask (``cutout_mask``), whatever the garment's colour.
@@ -18,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tryon.errors import GarmentNotFoundError
+from tryon.garment.light_backdrop import cut_light_garment
 from tryon.ops import masks as M
 from tryon.ops.color import rgb_to_lab
 from tryon.types import Image, Mask
@@ -78,11 +81,12 @@ def segment_product(image: Image, cfg: SegmentConfig | None = None) -> Mask:
         (H, W) bool garment mask: one component, holes filled.
 
     Raises:
-        GarmentNotFoundError: no plain backdrop, garment too close to the backdrop's
-            colour (a white shirt on white), or no garment-sized region.
+        GarmentNotFoundError: a blank photo, no plain backdrop, a garment whose outline
+            cannot be seen on the backdrop, or no garment-sized region.
     """
     cfg = cfg or SegmentConfig()
     h, w = image.shape[:2]
+    _check_not_blank(image)
     scale = min(1.0, 512 / max(h, w))
     small = cv2.resize(
         image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
@@ -107,11 +111,16 @@ def segment_product(image: Image, cfg: SegmentConfig | None = None) -> Mask:
     area = mask.mean()
     contrast = float(np.median(distance[mask])) if mask.any() else 0.0
     if area < 0.03 or contrast < cfg.min_contrast:
-        raise GarmentNotFoundError(
-            "no garment stands out from the backdrop of the garment photo (contrast "
-            f"{contrast:.0f}, garment area {area:.0%}); a white garment on a white backdrop "
-            "cannot be cut out: photograph it on a contrasting backdrop"
-        )
+        # Too close to the backdrop's colour to threshold: a light garment on a light
+        # backdrop, cut along its outline when that can be seen.
+        mask = cut_light_garment(lab, field, border)
+        if mask.mean() < 0.03:
+            raise GarmentNotFoundError(
+                "no garment stands out from the backdrop of the garment photo (colour "
+                f"contrast {contrast:.0f}, and no outline encloses a garment-sized region); "
+                "a white garment on a white backdrop whose edges cast no shading cannot be "
+                "cut out: photograph it on a contrasting backdrop, or send a cut-out PNG"
+            )
     _check_frame(mask)
     mask = M.fill_holes(M.close(mask, 2))
     full = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -134,6 +143,17 @@ def cutout_mask(opaque: Mask) -> Mask:
         )
     _check_frame(mask)
     return M.fill_holes(mask)
+
+
+def _check_not_blank(image: Image) -> None:
+    """Refuses a photo of one flat colour, which is what a fully transparent PNG reads as."""
+    first = image[0, 0]
+    if (image == first).all():
+        raise GarmentNotFoundError(
+            "the garment photo is blank: every pixel has the same colour "
+            f"{tuple(int(c) for c in first)} (a fully transparent PNG reads as plain "
+            "white), so there is no garment in it; send a photo of the garment"
+        )
 
 
 def _check_frame(mask: Mask) -> None:
