@@ -383,8 +383,6 @@ class DWPose(Closeable):
         """
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"DWPose takes (H, W, 3) uint8 RGB, not {image.shape} {image.dtype}")
-        if self._pose is None:
-            raise RuntimeError("this DWPose was closed")
         bgr = np.ascontiguousarray(image[..., ::-1])
         h, w = bgr.shape[:2]
         boxes = self.detect(bgr)
@@ -406,6 +404,7 @@ class DWPose(Closeable):
 
     def detect(self, bgr: Image) -> F64:
         """(N, 4) float64 person boxes (x0, y0, x1, y1) in ``bgr``'s pixels, best first."""
+        self._check_open()
         tensor, ratio = letterbox(bgr)
         name = self._detector.get_inputs()[0].name
         (predictions,) = self._detector.run(None, {name: tensor})[:1]
@@ -414,6 +413,7 @@ class DWPose(Closeable):
     def estimate(self, bgr: Image, boxes: F64) -> tuple[F64, F32]:
         """Each box's 133 COCO-WholeBody keypoints: (N, 133, 2) float64 photo pixels and
         (N, 133) float32 scores."""
+        self._check_open()
         name = self._pose.get_inputs()[0].name
         keypoints, scores = [], []
         for box in boxes:
@@ -423,3 +423,7 @@ class DWPose(Closeable):
             keypoints.append(to_photo(locs, self.input_size, centre, size))
             scores.append(score)
         return np.stack(keypoints), np.stack(scores)
+
+    def _check_open(self) -> None:
+        if self._detector is None or self._pose is None:
+            raise RuntimeError("this DWPose was closed")
