@@ -21,7 +21,7 @@ from tryon.compose.config import ComposeConfig
 from tryon.compose.shading import estimate_shading, shade_under_chin, shading_gain
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb
-from tryon.ops.fill import push_pull_fill
+from tryon.ops.inpaint import fine_detail, reflect_texture, trend_fill
 from tryon.types import BodyAnalysis, Category, FloatImage, Image, Joint, Mask
 
 
@@ -74,7 +74,20 @@ class Scene:
 def continue_scenery(person: Image, region: Mask, person_area: Mask) -> Image:
     """The photo with ``region`` filled from the scenery around it, continued inwards
     (never from the person: a face or trousers smeared into a gap would show as a
-    halo)."""
+    halo).
+
+    The fill is smooth where the scenery is (a studio backdrop's glow carries on across
+    the region, with no plateau the old garment's shape) and takes the scenery's fine
+    texture (gravel, leaves, a wall's grain) where it has one; see ``_scenery_fill``.
+
+    Args:
+        person: (H, W, 3) RGB uint8 photo.
+        region: (H, W) bool, the pixels to fill.
+        person_area: (H, W) bool, the person, never filled from.
+
+    Returns:
+        (H, W, 3) RGB uint8, equal to ``person`` outside ``region``.
+    """
     out = person.copy()
     if not region.any():
         return out
@@ -90,24 +103,65 @@ def continue_scenery(person: Image, region: Mask, person_area: Mask) -> Image:
     )
     known = scenery[box] if scenery[box].any() else ~region[box]
     if known.any():
-        M.paste(out[box], _smooth_fill(person[box], known), region[box])
+        filled = _scenery_fill(person[box], known, region[box], h / 1024)
+        M.paste(out[box], filled, region[box])
     return out
 
 
-def _smooth_fill(image: Image, known: Mask) -> Image:
-    """``push_pull_fill`` at half resolution, upsampled: the fill is smooth anyway, and
-    this costs a quarter. Only meant for the unknown pixels (known ones are blurred)."""
+# In pixels of a 1024-pixel-high photo. Next to the person the scenery is tinted by the
+# old garment's soft edge (light from a pale one) for about this far: never filled from.
+_RIM = 8
+# The texture carried into a gap: detail finer than this (gravel, leaves, grain) ...
+_DETAIL_SIGMA = 2.5
+# ... reflected across the gap's edge, folded back every this many pixels.
+_FOLD = 24
+
+
+def _scenery_fill(image: Image, known: Mask, region: Mask, unit: float) -> Image:
+    """A smooth fill continuing the scenery's gradients (``trend_fill`` at half
+    resolution: it is smooth anyway, and this costs a quarter) plus its fine texture
+    reflected into ``region`` (``reflect_texture``), both from the known pixels away from
+    the person's rim.
+
+    Args:
+        image: (h, w, 3) RGB uint8, a box of the photo.
+        known: (h, w) bool, its scenery; not empty.
+        region: (h, w) bool, the pixels wanted (others are meant to be discarded).
+        unit: the photo's height / 1024.
+
+    Returns:
+        (h, w, 3) RGB uint8, meaningful on ``region``.
+    """
+    # Known pixels at least the rim's width from any unknown one (the region, the person).
+    depth = cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3)
+    source = depth > max(1.0, _RIM * unit)
+    if not source.any():
+        source = known
+    base = _half_res_trend(image, source)
+    period = max(4, round(_FOLD * unit))
+    sigma = _DETAIL_SIGMA * unit
+    # The texture is only taken from within a fold of the region's edge: its box grown
+    # by that (and the blur's reach) is enough.
+    near = M.bounding_box(region, pad=int(period + 3 * sigma + _RIM * unit) + 2)
+    if near is not None and source[near].any():
+        detail = fine_detail(image[near], source[near], sigma)
+        base[near] += reflect_texture(detail, source[near], region[near], period)
+    return np.clip(np.rint(base), 0, 255).astype(np.uint8)
+
+
+def _half_res_trend(image: Image, known: Mask) -> FloatImage:
+    """``trend_fill`` at half resolution, upsampled to (h, w, 3) float32."""
     h, w = known.shape
     if min(h, w) < 8:
-        return push_pull_fill(image, known)
+        return trend_fill(image, known)
     half = (w // 2, h // 2)
     small = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
     # A small pixel is known only when all four of its pixels are.
     small_known = cv2.resize(known.astype(np.float32), half, interpolation=cv2.INTER_AREA) > 0.99
     if not small_known.any():
-        return push_pull_fill(image, known)
-    filled = push_pull_fill(small, small_known)
-    return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
+        return trend_fill(image, known)
+    filled = trend_fill(small, small_known)
+    return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
 def prepare_scene(

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from tryon.types import Image, Mask
+from tryon.types import FloatImage, Image, Mask
 
 
 def push_pull_fill(image: Image, known: Mask) -> Image:
@@ -31,15 +31,51 @@ def push_pull_fill(image: Image, known: Mask) -> Image:
         raise ValueError(f"known has shape {known.shape}, the image {image.shape[:2]}")
     if not known.any():
         raise ValueError("no known pixel to fill from")
-    # Level 0 is binary (known or not), so its fill is the image where known and the
+    mask = known.astype(np.uint8)
+    masked = cv2.bitwise_and(image, image, mask=mask).astype(np.float32)
+    # Every level is a convex combination of known colours, so already within [0, 255].
+    full = (_pull_push(masked, mask) + 0.5).astype(np.uint8)
+    out = image.copy()
+    cv2.copyTo(full, 1 - mask, out)
+    return out
+
+
+def push_pull_fill_float(values: FloatImage, known: Mask) -> FloatImage:
+    """``push_pull_fill`` for float values of any sign (a residual, a detail layer).
+
+    Args:
+        values: (H, W, C) float32.
+        known: (H, W) bool, the values to keep and fill from; must not be empty.
+
+    Returns:
+        (H, W, C) float32, equal to ``values`` on ``known``.
+
+    Raises:
+        ValueError: ``known`` is empty or its shape differs from the values'.
+    """
+    if known.shape != values.shape[:2]:
+        raise ValueError(f"known has shape {known.shape}, the values {values.shape[:2]}")
+    if not known.any():
+        raise ValueError("no known pixel to fill from")
+    mask = known.astype(np.uint8)
+    masked = np.ascontiguousarray(values, np.float32) * known[..., None]
+    out = np.array(values, np.float32, copy=True)
+    cv2.copyTo(_pull_push(masked, mask), 1 - mask, out)
+    return out
+
+
+def _pull_push(
+    masked: npt.NDArray[np.float32], mask: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.float32]:
+    """The pull-push pyramid over ``masked`` (values, zero where ``mask`` is 0): the
+    (H, W, C) smooth continuation, meaningful where ``mask`` is 0."""
+    # Level 0 is binary (known or not), so its fill is the values where known and the
     # upsampled level 1 elsewhere; the pyramid proper starts at level 1. Weights are kept
     # per channel: same-shape arithmetic is several times faster than broadcasting a
     # trailing axis of 3.
-    mask = known.astype(np.uint8)
-    masked = cv2.bitwise_and(image, image, mask=mask).astype(np.float32)
     colour = _halve(masked)
     weight = _halve(mask.astype(np.float32))
-    weight = np.repeat(weight[..., None], image.shape[2], axis=2)
+    weight = np.repeat(weight[..., None], masked.shape[2], axis=2)
     pyramid: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = []
     while True:
         pyramid.append((colour, weight))
@@ -54,11 +90,7 @@ def push_pull_fill(image: Image, known: Mask) -> Image:
         # known fraction (weight * colour / weight is just colour).
         h, w = weight.shape[:2]
         filled = colour + (1 - weight) * _double(filled, (h, w))
-    # Every level is a convex combination of known colours, so already within [0, 255].
-    full = (_double(filled, (image.shape[0], image.shape[1])) + 0.5).astype(np.uint8)
-    out = image.copy()
-    cv2.copyTo(full, 1 - mask, out)
-    return out
+    return _double(filled, (masked.shape[0], masked.shape[1]))
 
 
 def _double(array: npt.NDArray[np.float32], shape: tuple[int, int]) -> npt.NDArray[np.float32]:

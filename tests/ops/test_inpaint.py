@@ -1,0 +1,77 @@
+"""Scenery inpainting ops: trend fill, fine detail, reflected texture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tryon.ops.fill import push_pull_fill_float
+from tryon.ops.inpaint import fine_detail, reflect_texture, trend_fill
+
+
+def test_trend_fill_continues_a_linear_gradient_exactly_and_keeps_known_pixels() -> None:
+    y, x = np.mgrid[0:60, 0:80]
+    image = np.stack([40 + 2 * x, 30 + y, 200 - x - y], -1).astype(np.uint8)
+    known = np.ones((60, 80), bool)
+    known[15:45, 20:60] = False
+    out = trend_fill(image, known)
+    assert out.dtype == np.float32
+    assert np.array_equal(out[known], image[known].astype(np.float32))
+    assert np.abs(out[~known] - image[~known]).max() < 0.5
+
+
+def test_trend_fill_falls_back_to_local_colours_on_a_scene_it_does_not_fit() -> None:
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[:30] = (200, 200, 200)  # a wall ...
+    image[30:] = (150, 90, 30)  # ... above a floor
+    rng = np.random.default_rng(0)
+    image[:30] = np.clip(image[:30] + rng.normal(0, 30, (30, 80, 3)), 0, 255).astype(np.uint8)
+    known = np.ones((60, 80), bool)
+    known[5:20, 30:50] = False  # a hole in the wall
+    out = trend_fill(image, known)
+    assert np.abs(out[~known].mean(0) - image[:30][known[:30]].mean(0)).max() < 12
+
+
+def test_trend_fill_rejects_wrong_input() -> None:
+    with pytest.raises(ValueError, match="no known pixel"):
+        trend_fill(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool))
+    with pytest.raises(ValueError, match="shape"):
+        trend_fill(np.zeros((8, 8, 3), np.uint8), np.ones((8, 9), bool))
+
+
+def test_push_pull_fill_float_keeps_signs_and_known_values() -> None:
+    values = np.full((20, 30, 3), -7.5, np.float32)
+    known = np.ones((20, 30), bool)
+    known[5:15, 5:25] = False
+    values[~known] = 99.0
+    out = push_pull_fill_float(values, known)
+    assert np.allclose(out, -7.5, atol=1e-4)
+
+
+def test_fine_detail_is_zero_on_a_flat_image_and_off_known() -> None:
+    image = np.full((30, 30, 3), 77, np.uint8)
+    known = np.ones((30, 30), bool)
+    known[10:20, 10:20] = False
+    detail = fine_detail(image, known, 2.0)
+    assert np.abs(detail).max() < 0.6 and (detail[~known] == 0).all()
+
+
+def test_reflect_texture_mirrors_stripes_across_the_edge() -> None:
+    detail = np.zeros((40, 60, 3), np.float32)
+    detail[:, ::4] = 10.0  # vertical stripes
+    known = np.ones((40, 60), bool)
+    known[:, 30:] = False
+    out = reflect_texture(detail, known, ~known, period=50)
+    # The pixel k to the right of the edge takes the one k (+1) to its left.
+    for k in range(1, 12):
+        assert np.array_equal(out[20, 29 + k], detail[20, 29 - k])
+    assert (out[:, :30] == 0).all()
+
+
+def test_reflect_texture_rejects_wrong_input() -> None:
+    detail = np.zeros((8, 8, 3), np.float32)
+    known = np.ones((8, 8), bool)
+    with pytest.raises(ValueError, match="period"):
+        reflect_texture(detail, known, ~known, 0)
+    with pytest.raises(ValueError, match="shapes"):
+        reflect_texture(detail, known, np.ones((8, 7), bool), 4)
