@@ -63,36 +63,18 @@ def reference_pose(pose: Any) -> dict[str, Any]:
     }
 
 
-def random_pose(rng: np.random.Generator) -> Any:
-    """Random whole-body keypoints: positions in [-0.1, 1.1], scores around 0.3."""
-    from tryon.types import WholeBodyPose
-
-    def scores(shape: tuple[int, ...]) -> np.ndarray:
-        values = rng.uniform(0, 1, shape).astype(np.float32)
-        values[rng.uniform(0, 1, shape) < 0.1] = np.float32(0.3)
-        return values
-
-    return WholeBodyPose(
-        body=rng.uniform(-0.1, 1.1, (18, 2)),
-        body_scores=scores((18,)),
-        hands=rng.uniform(-0.1, 1.1, (2, 21, 2)),
-        hand_scores=scores((2, 21)),
-        face=rng.uniform(-0.1, 1.1, (68, 2)),
-        face_scores=scores((68,)),
-        source="dwpose",
-    )
-
-
 def compare_rasters(reference: ModuleType, photos: list[Path], count: int) -> dict[str, Any]:
     """Rasters of random and MediaPipe keypoint sets, drawn by both renderers."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fashn.poses import random_pose
     from tryon import TryOn
     from tryon.body.wholebody import wholebody_from_analysis
     from tryon.fashn.raster import draw_pose_raster
 
     rng = np.random.default_rng(0)
     cases = [
-        (random_pose(rng), int(rng.integers(32, 900)), int(rng.integers(32, 900)))
-        for _ in range(count)
+        (random_pose(seed), int(rng.integers(32, 900)), int(rng.integers(32, 900)))
+        for seed in range(count)
     ]
     tryon = TryOn()
     for photo in photos:

@@ -45,6 +45,20 @@ def _tensor(name: str, shape: tuple[int, ...]) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
 
 
+_DETECTOR_IO = ([_tensor("images", DETECTOR_INPUT)], [_tensor("output", DETECTOR_OUTPUT)])
+"""The detector's input and output."""
+
+
+def _save_pose_model(nodes: list, constants: dict, input_shape: tuple, path: Path) -> Path:
+    """Saves a pose model graph: ``input`` in, ``simcc_x`` and ``simcc_y`` out."""
+    _, _, h, w = input_shape
+    outputs = [
+        _tensor("simcc_x", (1, KEYPOINTS, 2 * w)),
+        _tensor("simcc_y", (1, KEYPOINTS, 2 * h)),
+    ]
+    return _save(nodes, [_tensor("input", input_shape)], outputs, constants, path)
+
+
 def fixed_detector(path: Path, predictions: np.ndarray) -> Path:
     """A detector whose output is ``predictions`` (8400, 85) whatever the photo."""
     assert predictions.shape == DETECTOR_OUTPUT[1:]
@@ -58,13 +72,7 @@ def fixed_detector(path: Path, predictions: np.ndarray) -> Path:
         helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
         helper.make_node("Add", ["answer", "nothing"], ["output"]),
     ]
-    return _save(
-        nodes,
-        [_tensor("images", DETECTOR_INPUT)],
-        [_tensor("output", DETECTOR_OUTPUT)],
-        constants,
-        path,
-    )
+    return _save(nodes, *_DETECTOR_IO, constants, path)
 
 
 def random_detector(path: Path, seed: int = 0, objectness: float = 1.0) -> Path:
@@ -104,13 +112,7 @@ def random_detector(path: Path, seed: int = 0, objectness: float = 1.0) -> Path:
         helper.make_node("Sigmoid", ["logits"], ["scores"]),
         helper.make_node("Concat", ["boxes", "scores"], ["output"], axis=2),
     ]
-    return _save(
-        nodes,
-        [_tensor("images", DETECTOR_INPUT)],
-        [_tensor("output", DETECTOR_OUTPUT)],
-        constants,
-        path,
-    )
+    return _save(nodes, *_DETECTOR_IO, constants, path)
 
 
 def random_pose_model(path: Path, seed: int = 0, input_shape: tuple = POSE_INPUT) -> Path:
@@ -134,16 +136,7 @@ def random_pose_model(path: Path, seed: int = 0, input_shape: tuple = POSE_INPUT
             helper.make_node("MatMul", [f"mixed_{axis}", f"spread_{axis}"], [f"raw_{axis}"]),
             helper.make_node("Add", [f"raw_{axis}", "offset"], [f"simcc_{axis}"]),
         ]
-    return _save(
-        nodes,
-        [_tensor("input", input_shape)],
-        [
-            _tensor("simcc_x", (1, KEYPOINTS, 2 * w)),
-            _tensor("simcc_y", (1, KEYPOINTS, 2 * h)),
-        ],
-        constants,
-        path,
-    )
+    return _save_pose_model(nodes, constants, input_shape, path)
 
 
 def marker_pose_model(path: Path, input_shape: tuple = POSE_INPUT) -> Path:
@@ -164,16 +157,7 @@ def marker_pose_model(path: Path, input_shape: tuple = POSE_INPUT) -> Path:
             helper.make_node("Expand", [f"bins_{axis}", f"wide_{axis}"], [f"simcc_{axis}"]),
         ]
     constants["last"] = np.array([2], np.int64)
-    return _save(
-        nodes,
-        [_tensor("input", input_shape)],
-        [
-            _tensor("simcc_x", (1, KEYPOINTS, 2 * w)),
-            _tensor("simcc_y", (1, KEYPOINTS, 2 * h)),
-        ],
-        constants,
-        path,
-    )
+    return _save_pose_model(nodes, constants, input_shape, path)
 
 
 def box_predictions(

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tests.fashn.poses import pose_with, random_pose
 from tryon.fashn.raster import JOINT_GREYS, LIMBS, draw_pose_raster
 from tryon.types import Joint, WholeBodyPose
 
@@ -22,32 +23,11 @@ LIMB_GREYS = (12, 19, 27, 34, 42, 50, 58, 66, 73, 81, 89, 97, 105, 112, 120, 128
 
 
 def body(points: dict[int, tuple[float, float]], score: float = 0.9) -> WholeBodyPose:
-    """A pose with only the given body joints (normalised (x, y)), all scoring ``score``."""
-    pose = WholeBodyPose.blank()
-    xy, scores = pose.body.copy(), pose.body_scores.copy()
-    for joint, point in points.items():
-        xy[joint], scores[joint] = point, score
-    return replace(pose, body=xy, body_scores=scores, source="dwpose")
+    return pose_with("body", points, score)
 
 
-def random_pose(seed: int) -> WholeBodyPose:
-    """Points in [-0.1, 1.1], scores in [0, 1] (a tenth of them float32 0.3)."""
-    rng = np.random.default_rng(seed)
-
-    def scores(shape: tuple[int, ...]) -> np.ndarray:
-        values = rng.uniform(0, 1, shape).astype(np.float32)
-        values[rng.uniform(0, 1, shape) < 0.1] = np.float32(0.3)
-        return values
-
-    return WholeBodyPose(
-        body=rng.uniform(-0.1, 1.1, (18, 2)),
-        body_scores=scores((18,)),
-        hands=rng.uniform(-0.1, 1.1, (2, 21, 2)),
-        hand_scores=scores((2, 21)),
-        face=rng.uniform(-0.1, 1.1, (68, 2)),
-        face_scores=scores((68,)),
-        source="dwpose",
-    )
+def face(points: dict[int, tuple[float, float]], score: float = 0.9) -> WholeBodyPose:
+    return pose_with("face", points, score)
 
 
 def test_a_blank_pose_is_a_black_canvas() -> None:
@@ -129,14 +109,6 @@ FACE_DOT = [
     "...........",
 ]
 """A face point at (5, 5): OpenCV's filled circle of radius 3, grey 200."""
-
-
-def face(points: dict[int, tuple[float, float]], score: float = 0.9) -> WholeBodyPose:
-    pose = WholeBodyPose.blank()
-    xy, scores = pose.face.copy(), pose.face_scores.copy()
-    for index, point in points.items():
-        xy[index], scores[index] = point, score
-    return replace(pose, face=xy, face_scores=scores, source="dwpose")
 
 
 def test_a_face_point_is_a_grey_200_dot() -> None:
