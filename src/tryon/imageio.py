@@ -113,11 +113,12 @@ def _to_rgb(pil: PILImage.Image) -> Image:
 
 
 def _opaque(pil: PILImage.Image) -> Mask | None:
-    """The pixels at least half opaque, when some are clear and some are not."""
+    """The pixels at least half opaque, when some are clear (all clear: an empty mask,
+    so that a fully transparent photo is told as such, not as a white one)."""
     if not (pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info)):
         return None
     opaque = np.asarray(pil.convert("RGBA"))[..., 3] >= 128
-    return opaque if 0 < opaque.mean() < 1 else None
+    return opaque if opaque.mean() < 1 else None
 
 
 def _from_array(arr: np.ndarray, role: str) -> tuple[Image, Mask | None]:

@@ -12,11 +12,12 @@ import pytest
 
 from tests.photos import FULL_BODY, GARMENT, GARMENTS, PERSON
 from tests.photos import garment as garment_photo
+from tests.photos import person as person_photo
 from tryon import Category, TryOn, TryOnError
 from tryon.engines import WarpEngine
 from tryon.engines.person import other_people_warnings
 from tryon.imageio import load_image
-from tryon.types import BodyAnalysis
+from tryon.types import BodyAnalysis, Joint, Piece
 
 
 def test_category_is_inferred_from_the_garment(warp_results) -> None:
@@ -87,3 +88,31 @@ def test_the_engine_changes_no_process_setting() -> None:
 def test_other_people_warning_agrees_with_the_count(count: int, expected: list[str]) -> None:
     body = cast(BodyAnalysis, SimpleNamespace(other_people=count))
     assert other_people_warnings(body) == expected
+
+
+SHORT_SLEEVED = "shirts_2_front.jpg"
+
+
+@pytest.mark.parametrize("person", ["p1_studio", "p2_studio"])
+def test_short_sleeves_hang_on_the_arms_not_across_the_chest(tryon: TryOn, person: str) -> None:
+    # A short sleeve that held its long seam while its axis swung down folded over the
+    # chest; turned as a whole it stays outside the middle half between the shoulders.
+    result = tryon.run(person_photo(f"{person}.jpg"), garment_photo(SHORT_SLEEVED))
+    kp = result.body.keypoints
+    x0, x1 = sorted([kp.joint(Joint.R_SHOULDER)[0], kp.joint(Joint.L_SHOULDER)[0]])
+    margin = 0.25 * (x1 - x0)
+    pieces = result.warp_details.warped.pieces
+    for piece in (Piece.SLEEVE_R, Piece.SLEEVE_L):
+        xs = np.nonzero(pieces == piece)[1]
+        assert len(xs) > 1000
+        assert np.mean((xs > x0 + margin) & (xs < x1 - margin)) < 0.005
+
+
+def test_painted_skin_is_said_and_a_long_sleeve_paints_none(tryon: TryOn) -> None:
+    person = person_photo("p2_studio.jpg")
+    short = tryon.run(person, garment_photo(SHORT_SLEEVED))
+    painted = [w for w in short.warnings if w.startswith("painted skin")]
+    assert len(painted) == 1
+    assert "the right arm and the left arm" in painted[0]
+    long = tryon.run(person, garment_photo("shirts_1_front.jpg"))
+    assert not [w for w in long.warnings if w.startswith("painted skin")]

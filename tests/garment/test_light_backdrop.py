@@ -111,6 +111,6 @@ def test_a_fully_transparent_png_is_refused_as_such(tryon: TryOn) -> None:
     rgba[100:400, 100:300, :3] = 30  # colour under zero alpha is not shown
     buf = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
-    with pytest.raises(GarmentNotFoundError, match="fully transparent PNG") as refused:
+    with pytest.raises(GarmentNotFoundError, match="garment photo is fully transparent") as refused:
         tryon.analyze_garment(buf.getvalue())
     assert "white garment" not in str(refused.value)

@@ -133,6 +133,11 @@ def cutout_mask(opaque: Mask) -> Mask:
     Raises:
         GarmentNotFoundError: almost nothing is opaque, or everything up to the edges.
     """
+    if not opaque.any():
+        raise GarmentNotFoundError(
+            "the garment photo is fully transparent: no pixel of it is opaque; export the "
+            "garment with its pixels visible (or as a JPEG on a plain backdrop)"
+        )
     h, w = opaque.shape
     radius = max(1.0, max(h, w) / 512)  # a speck of stray alpha is not the garment
     mask = M.largest_component(M.open_(opaque, radius))

@@ -106,6 +106,10 @@ SLEEVE_FULL_RATIO = 0.9
 """A sleeve at least this long x the flat shoulder width is a long sleeve (ends at the
 wrist, whatever the body's proportions)."""
 
+HEM_BELOW_ANKLE = 0.08
+"""A full-length trouser leg ends this far below the ankle joint, x the knee-to-ankle
+length: on the shoe (the shoe, kept in front of it, hides the rest)."""
+
 LEG_FULL_RATIO = 1.5
 """A trouser leg at least this long x the flat waist width is full-length (ends at the
 ankle)."""
@@ -244,6 +248,17 @@ def _fit_top(
     named = np.array([v for v in lm.as_dict().values()], np.float32)
     src = np.vstack([named, _lattice(box)])
     fits = [PieceFit(Piece.TORSO, src, to_body(src))]
+    return fits + _fit_sleeves(garment, body, to_body, cfg)
+
+
+def _fit_sleeves(
+    garment: GarmentAnalysis, body: BodyAnalysis, to_body: TorsoFrame, cfg: WarpConfig
+) -> list[PieceFit]:
+    """Control points of the sleeves: a short one turned onto the upper arm as a whole,
+    a longer one laid along the arm's joints."""
+    kp, lm = body.keypoints, garment.landmarks
+    g_rs, g_ls = _arr(lm.shoulder_r, "shoulder_r"), _arr(lm.shoulder_l, "shoulder_l")
+    fits: list[PieceFit] = []
     arms = {
         Piece.SLEEVE_R: (
             Joint.R_SHOULDER,
@@ -470,8 +485,8 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
         if limb is None:
             continue
         joints = np.stack([kp.joint(kj), kp.joint(aj)]).astype(np.float32)
-        # Ankle: the hem reaches the top of the foot, a little below the joint.
-        joints[-1] += unit(joints[-1] - joints[-2]) * 0.04 * polyline_length(joints)
+        # Ankle: the hem reaches the shoe, a little below the joint.
+        joints[-1] += unit(joints[-1] - joints[-2]) * HEM_BELOW_ANKLE * polyline_length(joints)
         waist = float(np.linalg.norm(g_wl - g_wr))
         # Trouser legs are drawn at their flat width (no tube narrowing).
         fit = _limb_fit(
