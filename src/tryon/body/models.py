@@ -54,6 +54,13 @@ class BodyModels:
         self._pose_lock = threading.Lock()
         self._faces_lock = threading.Lock()
         self._mesh_lock = threading.Lock()
+        # Each graph starts on MediaPipe's own threads, and TensorFlow Lite logs its set-up
+        # from there (to file descriptor 2) some time after construction. One call on a
+        # blank image waits for the start, so those lines are written while this
+        # constructor runs (where the command line filters them), not at a later moment.
+        blank = np.zeros((64, 64, 3), np.uint8)
+        for graph in (self._pose, self._faces, self._mesh):
+            graph.process(blank)
 
     def pose(self, image: Image) -> PoseOutput | None:
         """Runs the pose model; None when it finds no person."""
