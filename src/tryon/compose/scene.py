@@ -115,6 +115,8 @@ _RIM = 8
 _DETAIL_SIGMA = 2.5
 # ... reflected across the gap's edge, folded back every this many pixels.
 _FOLD = 24
+# Scenery whose fine detail is this faint (RMS grey levels) is plain: not reflected.
+_PLAIN = 1.5
 
 
 def _scenery_fill(image: Image, known: Mask, region: Mask, unit: float) -> Image:
@@ -145,7 +147,10 @@ def _scenery_fill(image: Image, known: Mask, region: Mask, unit: float) -> Image
     near = M.bounding_box(region, pad=int(period + 3 * sigma + _RIM * unit) + 2)
     if near is not None and source[near].any():
         detail = fine_detail(image[near], source[near], sigma)
-        base[near] += reflect_texture(detail, source[near], region[near], period)
+        # A plain backdrop's detail is sensor noise: nothing a viewer would miss.
+        texture = float(np.sqrt(np.mean(detail[source[near]] ** 2)))
+        if texture > _PLAIN:
+            base[near] += reflect_texture(detail, source[near], region[near], period)
     return np.clip(np.rint(base), 0, 255).astype(np.uint8)
 
 
