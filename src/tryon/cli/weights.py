@@ -8,8 +8,10 @@ everything strictly on the CPU and reports what it found. Nothing here runs on i
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
+from tryon.body.dwpose import DWPOSE_WEIGHTS, DWPose, DWPoseWeights
 from tryon.cli.common import EXIT_OK, Commands, command_parser
 from tryon.diffusion.weights import (
     BASE,
@@ -31,8 +33,14 @@ from tryon.errors import TryOnError
 DESCRIPTION = f"""\
 Download (fetch) or verify (check) the weights of the catvton and hybrid
 engines: the SD-1.5 inpainting UNet and scheduler, the sd-vae-ft-mse VAE and
-CatVTON's attention weights, in the Hugging Face layout. The default folder is
-${WEIGHTS_VARIABLE}, else ~/.cache/tryon/weights. {LICENCE_NOTE}."""
+CatVTON's attention weights, in the Hugging Face layout; with --engine fashn,
+those of the fashn engine: FASHN VTON v1.5 (fashn-ai/fashn-vton-1.5) and DWPose
+(fashn-ai/DWPose), both Apache-2.0. The default folder is ${WEIGHTS_VARIABLE},
+else ~/.cache/tryon/weights. {LICENCE_NOTE}."""
+
+WEIGHTS_ENGINES = ("catvton", "fashn")
+"""The engines whose weights these commands handle (hybrid uses catvton's)."""
+FASHN_LICENCE_NOTE = "FASHN VTON v1.5 and DWPose weights are Apache-2.0"
 
 VERSION_CHOICES = (*VERSIONS, "all")
 
@@ -58,6 +66,12 @@ def register(commands: Commands) -> None:
             metavar="DIR",
             help=f"weights folder (default: ${WEIGHTS_VARIABLE} or ~/.cache/tryon/weights)",
         )
+        action.add_argument(
+            "--engine",
+            choices=WEIGHTS_ENGINES,
+            default="catvton",
+            help="whose weights: catvton (also used by hybrid) or fashn (default: catvton)",
+        )
         action.set_defaults(handler=handler)
     fetch, check = actions.choices["fetch"], actions.choices["check"]
     fetch.add_argument(
@@ -81,14 +95,15 @@ def register(commands: Commands) -> None:
 def fetch_command(args: argparse.Namespace) -> int:
     """Downloads every file the chosen version needs that is not there yet."""
     root = _root(args)
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError:
-        raise TryOnError(
-            "fetching weights needs huggingface_hub: pip install 'tryon[diffusion]'"
-        ) from None
-    records: list[WeightsRecord] = [BASE, VAE, *(version(v).record for v in _versions(args))]
-    print(f"note: {LICENCE_NOTE}")
+    records: Sequence[WeightsRecord | DWPoseWeights]
+    if args.engine == "fashn":
+        from tryon.fashn.weights import FASHN_WEIGHTS  # imports torch: only when asked
+
+        records, note = [FASHN_WEIGHTS, DWPOSE_WEIGHTS], FASHN_LICENCE_NOTE
+    else:
+        records = [BASE, VAE, *(version(v).record for v in _versions(args))]
+        note = LICENCE_NOTE
+    print(f"note: {note}")
     for record in records:
         for file in record.files:
             target = root / record.folder / file
@@ -97,7 +112,7 @@ def fetch_command(args: argparse.Namespace) -> int:
                 continue
             print(f"fetching {record.repo_id}/{file} ({record.name}, {record.licence})")
             try:
-                hf_hub_download(record.repo_id, file, local_dir=root / record.folder)
+                download(record.repo_id, file, root / record.folder)
             except Exception as exc:  # network, auth, missing file: all end the same way
                 message = " ".join(str(exc).split())[:300]
                 raise WeightsError(
@@ -108,11 +123,24 @@ def fetch_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def download(repo_id: str, file: str, folder: Path) -> None:
+    """Downloads ``file`` of the Hugging Face repository ``repo_id`` into ``folder``."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise TryOnError(
+            "fetching weights needs huggingface_hub: pip install 'tryon[diffusion]'"
+        ) from None
+    hf_hub_download(repo_id, file, local_dir=folder)
+
+
 def check_command(args: argparse.Namespace) -> int:
     """Loads the weights of each chosen version strictly and reports them."""
     from tryon.diffusion.models import load_models
 
     root = _root(args)
+    if args.engine == "fashn":
+        return _check_fashn(root)
     for name in _versions(args):
         found = attention_weights(name, root)
         models = load_models(root, name)
@@ -127,6 +155,26 @@ def check_command(args: argparse.Namespace) -> int:
         )
         if not found.published:
             print(_trained_note(found))
+    return EXIT_OK
+
+
+def _check_fashn(root: Path) -> int:
+    """Loads the fashn engine's transformer strictly and DWPose's two models."""
+    from tryon.engines.fashn import model_path
+    from tryon.fashn.weights import load_fashn_transformer
+
+    model = load_fashn_transformer(model_path(root))
+    size = sum(p.numel() for p in model.parameters()) / 1e6
+    print(f"ok FASHN VTON v1.5: {size:.1f}M parameters ({FASHN_LICENCE_NOTE})")
+    detector, pose_model = DWPOSE_WEIGHTS.paths(root)
+    if not (detector.is_file() and pose_model.is_file()):
+        print(
+            f"no DWPose ({detector}, {pose_model}): the fashn engine falls back to "
+            "approximate MediaPipe poses; run 'tryon weights fetch --engine fashn'"
+        )
+        return EXIT_OK
+    DWPose(detector, pose_model).close()
+    print(f"ok DWPose: {detector.name}, {pose_model.name}")
     return EXIT_OK
 
 

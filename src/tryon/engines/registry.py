@@ -38,12 +38,22 @@ def _hybrid(weights: Path | None, attention: str | Path | None) -> Engine:
     return HybridEngine(_weights_dir(weights), config)
 
 
+def _fashn(weights: Path | None, attention: str | Path | None) -> Engine:
+    if attention is not None:
+        raise TryOnError("the fashn engine uses no attention weights: drop --attention")
+    _require_diffusion("fashn")
+    from tryon.engines.fashn import FashnEngine
+
+    return FashnEngine(_weights_dir(weights))
+
+
 # Each factory takes the diffusion weights directory (None: the default one) and the
 # attention weights (None: the default version); the warp engine needs neither.
 ENGINES: dict[str, Callable[[Path | None, str | Path | None], Engine]] = {
     "warp": _warp,
     "catvton": _catvton,
     "hybrid": _hybrid,
+    "fashn": _fashn,
 }
 
 
@@ -53,8 +63,8 @@ def create_engine(
     """Builds the engine registered under ``name``.
 
     Args:
-        name: "warp", "catvton" or "hybrid".
-        weights: diffusion weights directory for "catvton" and "hybrid" (None:
+        name: "warp", "catvton", "hybrid" or "fashn".
+        weights: weights directory for "catvton", "hybrid" and "fashn" (None:
             ``$TRYON_WEIGHTS`` or ``~/.cache/tryon/weights``).
         attention: their attention weights: a published CatVTON version, or trained ones
             by folder name under ``weights`` or by path (None: the default version; see

@@ -10,8 +10,9 @@ from tryon.errors import UnknownEngineError
 from tryon.service.api_errors import APIError
 from tryon.service.settings import ServiceSettings
 
-JOB_ENGINES = ("catvton", "hybrid")
-"""Diffusion engines: too slow to answer in one request, they run as jobs."""
+JOB_ENGINES = ("catvton", "hybrid", "fashn")
+"""Diffusion engines: too slow to answer in one request, they run as jobs (fashn's
+weights are Apache-2.0; this server does not run it yet)."""
 SERVED_JOB_ENGINES = ("catvton",)
 """The job engines the service runs once weights are configured."""
 

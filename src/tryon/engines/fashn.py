@@ -1,0 +1,265 @@
+"""The ``fashn`` engine: FASHN VTON v1.5, a pixel-space MMDiT try-on model (Apache-2.0).
+
+The person side (body analysis, category check, agnostic mask) is the one every engine
+shares (``tryon.engines.person``). The model sees the person photo unchanged
+(segmentation-free), the person's pose raster, the garment photo and its pose raster;
+its output is scaled back to the photo and repainted into it through the agnostic mask,
+so every pixel outside the mask is the photo's.
+
+Weights directory layout (``DIR``: ``--weights``, else ``$TRYON_WEIGHTS`` or
+``~/.cache/tryon/weights``), fetched by ``tryon weights fetch --engine fashn``:
+
+* ``DIR/fashn-vton-1.5/model.safetensors``: the try-on transformer
+  (``fashn-ai/fashn-vton-1.5``; required);
+* ``DIR/dwpose/yolox_l.onnx`` and ``DIR/dwpose/dw-ll_ucoco_384.onnx``: DWPose
+  (``fashn-ai/DWPose``). Without them the pose comes from the project's MediaPipe
+  keypoints (body only) and each result warns that the pose input is approximate.
+
+Garments: a product photo goes in unchanged with a blank pose; a worn one (the garment
+analysis' ``source`` "worn") is grey 127 outside the garment mask the garment analysis
+cut, with the pose of the person wearing it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tryon.body.dwpose import DWPOSE_WEIGHTS, DWPose
+from tryon.body.wholebody import wholebody_from_analysis
+from tryon.closing import Closeable
+from tryon.diffusion.weights import default_weights_dir
+from tryon.engines.catvton import repaint
+from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
+from tryon.errors import TryOnError
+from tryon.fashn.model import FashnModelConfig, FashnTransformer
+from tryon.fashn.preprocess import CATEGORY_IDS, Prepared, pre_resize, prepare, restore
+from tryon.fashn.raster import draw_pose_raster
+from tryon.fashn.sampler import PRESETS, FashnInputs, FashnSampling, sample, to_uint8_images
+from tryon.fashn.weights import FASHN_FETCH_COMMAND, FASHN_WEIGHTS, load_fashn_transformer
+from tryon.types import (
+    Category,
+    DiffusionDetails,
+    GarmentAnalysis,
+    Image,
+    Mask,
+    TryOnResult,
+    WholeBodyPose,
+)
+
+LICENCE = "Apache-2.0"
+"""Licence of the model's and DWPose's weights."""
+WORN_GARMENT_GREY = 127
+"""What a worn garment photo shows outside the garment (the reference's fill)."""
+
+
+@dataclass(frozen=True)
+class FashnConfig:
+    """Settings of the ``fashn`` engine.
+
+    Attributes:
+        sampling: a ``PRESETS`` name ("compat": the reference's 30 steps, "fast",
+            "quality") or explicit sampling settings.
+        model: the transformer's shape (the released model's; a smaller one for tests);
+            the model canvas is its height x width.
+        device: where the model runs.
+    """
+
+    sampling: FashnSampling | str = "compat"
+    model: FashnModelConfig = field(default_factory=FashnModelConfig)
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sampling, str) and self.sampling not in PRESETS:
+            raise TryOnError(
+                f"unknown FASHN preset {self.sampling!r}: use one of {', '.join(PRESETS)}"
+            )
+
+    @property
+    def resolved_sampling(self) -> FashnSampling:
+        """The sampling settings the preset name stands for."""
+        return PRESETS[self.sampling] if isinstance(self.sampling, str) else self.sampling
+
+
+def model_path(weights: Path) -> Path:
+    """The transformer's checkpoint under the weights directory ``weights``."""
+    return weights / FASHN_WEIGHTS.folder / FASHN_WEIGHTS.files[0]
+
+
+class FashnEngine(Closeable):
+    """Try-on by FASHN VTON v1.5.
+
+    Args:
+        weights: weights directory (layout in the module docstring; None: the default
+            one); ignored for the model when ``model`` is given, still searched for
+            DWPose then.
+        config: engine settings.
+        model: an already loaded transformer (tests, services sharing one copy).
+        analyzers: body and garment analysers shared with other engines; made here
+            when None (and then closed with the engine).
+        dwpose: a DWPose to use (None: loaded from ``weights`` when its files are there).
+
+    Raises:
+        WeightsError: the model file is missing (naming it and the fetch command) or
+            does not fit ``config.model``.
+    """
+
+    name = "fashn"
+    licence = LICENCE
+
+    def __init__(
+        self,
+        weights: Path | None = None,
+        config: FashnConfig | None = None,
+        model: FashnTransformer | None = None,
+        *,
+        analyzers: Analyzers | None = None,
+        dwpose: DWPose | None = None,
+    ) -> None:
+        self.config = config or FashnConfig()
+        if model is None:
+            weights = weights if weights is not None else default_weights_dir()
+            model = load_fashn_transformer(
+                model_path(weights), device=self.config.device, config=self.config.model
+            )
+        self.model = model
+        self.pose_warning: str | None = None
+        self._owns_dwpose = dwpose is None
+        if dwpose is None and weights is not None:
+            dwpose = _dwpose_if_present(weights)
+        self.dwpose = dwpose
+        if dwpose is None:
+            self.pose_warning = _pose_warning(weights)
+        self._owns_analyzers = analyzers is None
+        self.analyzers = analyzers or Analyzers()
+
+    def close(self) -> None:
+        """Stops the analysers' threads and DWPose's sessions when the engine made them."""
+        if self._owns_analyzers:
+            self.analyzers.close()
+        if self._owns_dwpose and self.dwpose is not None:
+            self.dwpose.close()
+
+    def analyze_garment(
+        self, garment: Image, category: Category | None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
+        return self.analyzers.garments.analyze(garment, category, cutout)
+
+    def dress(
+        self, person: Image, garment: GarmentAnalysis, category: Category | None
+    ) -> TryOnResult:
+        """Dresses ``person`` (an (H, W, 3) RGB uint8 photo) in ``garment``."""
+        start = time.perf_counter()
+        masked = self.analyzers.mask_person(person, category or garment.category)
+        person_in = self._prepare_person(masked)
+        garment_in = self._prepare_garment(garment)
+        analysis = time.perf_counter() - start
+        t0 = time.perf_counter()
+        canvas = self._sample(person_in, garment_in, masked.category)
+        diffusion = time.perf_counter() - t0
+        return self._result(masked, garment, canvas, person_in, analysis, diffusion)
+
+    def _canvas(self) -> tuple[int, int]:
+        return self.config.model.height, self.config.model.width
+
+    def _pose(self, image: Image, fallback: WholeBodyPose | None) -> WholeBodyPose:
+        """DWPose's keypoints of ``image`` when it is loaded, else ``fallback``."""
+        if self.dwpose is not None:
+            return self.dwpose(image)
+        return fallback if fallback is not None else WholeBodyPose.blank()
+
+    def _prepare_person(self, person: MaskedPerson) -> Prepared:
+        image = pre_resize(person.image)
+        fallback = None if self.dwpose else wholebody_from_analysis(person.body)
+        pose = self._pose(image, fallback)
+        return prepare(image, draw_pose_raster(pose, *image.shape[:2]), self._canvas())
+
+    def _prepare_garment(self, garment: GarmentAnalysis) -> Prepared:
+        if garment.source != "worn":
+            image = pre_resize(garment.image)
+            blank = np.zeros(image.shape[:2], np.uint8)
+            return prepare(image, blank, self._canvas())
+        grey = np.where(garment.mask[..., None], garment.image, np.uint8(WORN_GARMENT_GREY))
+        pose_photo = pre_resize(garment.image)
+        fallback = None
+        if self.dwpose is None:
+            try:
+                fallback = wholebody_from_analysis(self.analyzers.body.analyze(garment.image))
+            except TryOnError:  # nobody found after all: a blank pose, as for a product
+                fallback = WholeBodyPose.blank()
+        pose = self._pose(pose_photo, fallback)
+        image = pre_resize(grey.astype(np.uint8))
+        return prepare(image, draw_pose_raster(pose, *image.shape[:2]), self._canvas())
+
+    def _sample(self, person: Prepared, garment: Prepared, category: Category) -> Image:
+        """The model's output on the canvas, (H, W, 3) RGB uint8."""
+        parameter = next(self.model.parameters())
+        device, dtype = parameter.device, parameter.dtype
+
+        def tensor(array: np.ndarray) -> torch.Tensor:
+            chw = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+            return torch.from_numpy(np.ascontiguousarray(chw))[None].to(device, dtype)
+
+        inputs = FashnInputs(
+            tensor(person.image),
+            tensor(person.pose),
+            tensor(garment.image),
+            tensor(garment.pose),
+            torch.tensor([CATEGORY_IDS[category]], dtype=torch.int64, device=device),
+        )
+        output = sample(self.model, inputs, self.config.resolved_sampling)
+        return to_uint8_images(output)[0]
+
+    def _result(
+        self,
+        person: MaskedPerson,
+        garment: GarmentAnalysis,
+        canvas: Image,
+        prepared: Prepared,
+        analysis: float,
+        diffusion: float,
+    ) -> TryOnResult:
+        start = time.perf_counter()
+        height, width = person.image.shape[:2]
+        generated = restore(canvas, prepared.placement, (height, width))
+        image = repaint(person.image, generated, person.agnostic_mask)
+        notes = [self.pose_warning] if self.pose_warning else []
+        return TryOnResult(
+            image=image,
+            agnostic_mask=person.agnostic_mask,
+            category=person.category,
+            timings={
+                "analysis": analysis,
+                "diffusion": diffusion,
+                "repaint": time.perf_counter() - start,
+            },
+            person=person.image,
+            body=person.body,
+            garment=garment,
+            warnings=notes + other_people_warnings(person.body),
+            details=DiffusionDetails(generated),
+        )
+
+
+def _dwpose_if_present(weights: Path) -> DWPose | None:
+    """DWPose from ``weights`` when both its files are there, else None."""
+    if all(path.is_file() for path in DWPOSE_WEIGHTS.paths(weights)):
+        return DWPose.from_dir(weights)
+    return None
+
+
+def _pose_warning(weights: Path | None) -> str:
+    where = (
+        ", ".join(str(p) for p in DWPOSE_WEIGHTS.paths(weights))
+        if weights is not None
+        else "no weights directory"
+    )
+    return (
+        "the pose input is approximate: DWPose weights missing "
+        f"({where}); used the MediaPipe body keypoints (no hands or face); "
+        f"run '{FASHN_FETCH_COMMAND}' to fetch them"
+    )
