@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from PIL import Image as PILImage
 
@@ -37,6 +39,10 @@ person photos in them: `POST /v1/tryon` answers with the image (warp engine), `P
 engines). `POST /v1/garments/{id}/adapter` tunes a garment's own adapter on photos of
 people wearing it, as a job. Errors are JSON: `{"error": {"type", "message"}}` with a 4xx
 status."""
+
+DOCS_ASSETS = "/docs-assets"
+"""Where Swagger UI's script, style and icon are served from (this server, never a CDN:
+/docs must work without internet). They come from the ``fastapi-swagger`` package."""
 
 
 def create_app(
@@ -70,6 +76,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below, with Swagger UI's assets from this server
+        redoc_url=None,  # ReDoc exists only on a CDN: it would be blank offline
     )
     app.state.services = services
     install_error_handlers(app)
@@ -78,7 +86,29 @@ def create_app(
         app.include_router(module.router)
     app.include_router(meta.v1)
     app.mount("/static", StaticFiles(directory=settings.static_dir, check_dir=False), name="static")
+    add_docs(app)
     return app
+
+
+def add_docs(app: FastAPI) -> None:
+    """Serves the API reference at ``/docs`` with Swagger UI's files from this server."""
+    from importlib.resources import files
+
+    assets = files("fastapi_swagger") / "resources"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title}: API reference",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            # The default validator badge is an image from the internet.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
 
 def create_app_from_env() -> FastAPI:
