@@ -5,8 +5,9 @@ Each (implementation, preset) runs in a process of its own, so a CPU's peak RSS 
 run's (on CUDA: ``torch.cuda.max_memory_allocated``). Both implementations get a model of
 the same shape with seeded random weights (speed does not depend on the values), the same
 random inputs, one untimed warm-up step, then ``--repeats`` timed samplings of the preset's
-steps (``--steps`` overrides them) including the uint8 conversion; the median counts. Prints one JSON line per run
-and one per preset with ``ours_over_reference`` (seconds; below 1 is faster).
+steps (``--steps`` overrides them) including the uint8 conversion; the median counts.
+Prints one JSON line per run and one per preset with ``ours_over_reference`` (seconds;
+below 1 is faster).
 
     python benchmarks/bench_fashn.py [--reference PATH/TO/fashn-vton-1.5]
         [--size small|real] [--device cpu|cuda] [--dtype float32|bfloat16]
