@@ -15,8 +15,9 @@ import numpy as np
 
 from tryon.body.frame import ARMS, BodyFrame, arm_path, body_frame, chin_y, draw_arm, head_size
 from tryon.ops import masks as M
+from tryon.ops.color import rgb_to_lab
 from tryon.ops.geometry import polyline_length, unit
-from tryon.types import BodyAnalysis, Category, Joint, Mask
+from tryon.types import BodyAnalysis, Category, Image, Joint, Mask
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,30 @@ def _lower_zone(body: BodyAnalysis, frame: BodyFrame, cfg: AgnosticConfig) -> Ma
 
 
 def _feet_mask(body: BodyAnalysis, r: float) -> Mask:
+    """Both shoes, from the sole up to about the heel's height.
+
+    In a stride the nearer leg (its ankle lower in the photo) passes in front of the
+    farther foot: that foot's zone stops at the nearer shin, which is trousers."""
     kp, shape = body.keypoints, body.person_mask.shape
-    out = np.zeros(shape, bool)
-    for ankle, heel, toe in ((28, 30, 32), (27, 29, 31)):
-        pts = kp.mediapipe[[ankle, heel, toe]]
-        # The foot starts a little below the ankle joint: trouser hems cover the ankle.
-        shifted = pts + np.array([0.0, 1.5 * r], np.float32)
-        out |= M.draw_stroke(shape, np.vstack([shifted[1:], shifted[:1]]), 5 * r)
-        out |= M.draw_stroke(shape, [shifted[1], shifted[2]], 6 * r)
-    return out
+    feet = []
+    for heel, toe in ((30, 32), (29, 31)):
+        # The shoe from its sole up: above it the old trousers' hem falls over the
+        # shoe's collar and goes with them (the new hem reaches the heel's depth).
+        shifted = kp.mediapipe[[heel, toe]] + np.array([0.0, 1.5 * r], np.float32)
+        feet.append(M.draw_stroke(shape, shifted, 6 * r))
+    right_ankle, left_ankle = kp.joint(Joint.R_ANKLE), kp.joint(Joint.L_ANKLE)
+    down = body_frame(kp).down
+    gap = float((right_ankle - left_ankle) @ down)
+    if abs(gap) > 2 * r:
+        near, far = (0, 1) if gap > 0 else (1, 0)
+        knee = kp.joint((Joint.R_KNEE, Joint.L_KNEE)[near])
+        ankle = (right_ankle, left_ankle)[near]
+        feet[far] &= ~M.draw_stroke(shape, [knee, ankle], SHIN_WIDTH * r)
+    return feet[0] | feet[1]
+
+
+SHIN_WIDTH = 7.0
+"""Width of a trouser leg over the shin, x r: what of a farther foot it hides."""
 
 
 def _arms_mask(body: BodyAnalysis) -> Mask:
@@ -114,7 +130,10 @@ def _arms_mask(body: BodyAnalysis) -> Mask:
 
 
 def agnostic_mask(
-    body: BodyAnalysis, category: Category, cfg: AgnosticConfig | None = None
+    body: BodyAnalysis,
+    category: Category,
+    cfg: AgnosticConfig | None = None,
+    image: Image | None = None,
 ) -> Mask:
     """The pixels a try-on of ``category`` may change.
 
@@ -122,6 +141,9 @@ def agnostic_mask(
         body: analysis of the person photo.
         category: which garment is replaced.
         cfg: margins; defaults to ``AgnosticConfig()``.
+        image: the photo, (H, W, 3) RGB uint8. With it, what of the old trousers' hems
+            lies over the shoes (the trousers' colour, inside the feet's zone) may
+            change too; without it the feet's zone is kept whole.
 
     Returns:
         (H, W) bool mask. Never covers the head (face, hair), the hands, the feet; for
@@ -151,4 +173,37 @@ def agnostic_mask(
         keep |= ~M.half_plane(shape, waist, frame.down) | _arms_mask(body)
     mask &= ~keep
     mask = M.fill_holes(mask) & ~keep
-    return M.largest_component(mask)
+    mask = M.largest_component(mask)
+    if image is not None and category is not Category.UPPER:
+        mask |= _hems_over_shoes(image, body, mask, r)
+    return mask
+
+
+HEM_COLOUR_SPREAD = 1.5
+"""By the ankle, a pixel is the old trousers' hem when its CIELAB distance to the
+shin's median colour is within this many times the shin's own spread (at least 10)."""
+
+
+def _hems_over_shoes(image: Image, body: BodyAnalysis, mask: Mask, r: float) -> Mask:
+    """Pixels by each ankle, outside ``mask``, in the colour of the trousers on that
+    shin and joined to the mask: the old hem lying over the shoe, which the feet's zone
+    would otherwise keep (the old cuffs showing below the new trousers)."""
+    kp, shape = body.keypoints, mask.shape
+    out = np.zeros(shape, bool)
+    for knee_joint, ankle_joint in ((Joint.R_KNEE, Joint.R_ANKLE), (Joint.L_KNEE, Joint.L_ANKLE)):
+        knee, ankle = kp.joint(knee_joint), kp.joint(ankle_joint)
+        down = unit(ankle - knee)
+        shin = M.draw_stroke(shape, [knee + 0.5 * (ankle - knee), ankle - 2 * r * down], 3 * r)
+        shin &= mask & body.person_mask
+        around = M.draw_stroke(shape, [ankle - r * down, ankle + 4 * r * down], 7 * r)
+        around &= body.person_mask & ~mask
+        if np.count_nonzero(shin) < 30 or not around.any():
+            continue
+        lab = rgb_to_lab(image[shin])
+        centre = np.median(lab, axis=0)
+        spread = float(np.percentile(np.linalg.norm(lab - centre, axis=1), 90))
+        near = np.linalg.norm(rgb_to_lab(image[around]) - centre, axis=1)
+        hem = np.zeros(shape, bool)
+        hem[around] = near < max(HEM_COLOUR_SPREAD * spread, 10.0)
+        out |= M.components_touching(hem, M.dilate(mask, 2))
+    return out

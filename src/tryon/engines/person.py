@@ -65,7 +65,8 @@ class Analyzers:
         """
         body = body or self.body.analyze(image)
         check_visible(body, category)
-        return MaskedPerson(image, body, category, agnostic_mask(body, category, self.agnostic))
+        mask = agnostic_mask(body, category, self.agnostic, image)
+        return MaskedPerson(image, body, category, mask)
 
     def close(self) -> None:
         """Stops the analysers' threads (the models stay usable by other owners)."""

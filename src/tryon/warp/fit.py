@@ -106,9 +106,23 @@ SLEEVE_FULL_RATIO = 0.9
 """A sleeve at least this long x the flat shoulder width is a long sleeve (ends at the
 wrist, whatever the body's proportions)."""
 
-HEM_BELOW_ANKLE = 0.08
-"""A full-length trouser leg ends this far below the ankle joint, x the knee-to-ankle
-length: on the shoe (the shoe, kept in front of it, hides the rest)."""
+HEM_BELOW_ANKLE = (0.08, 0.25)
+"""A full-length trouser leg ends on the shoe, at the heel's depth below the ankle
+joint, between these fractions of the knee-to-ankle length (the shoe, kept in front of
+it from the sole up, hides the rest)."""
+
+MEDIAPIPE_HEELS = (30, 29)
+"""MediaPipe's right and left heel points."""
+
+
+def _hem_point(shin: npt.NDArray[np.float32], heel: npt.ArrayLike) -> Vec:
+    """Where a full-length trouser leg ends: below the ankle (``shin``: knee, ankle),
+    along the shin, as deep as the heel."""
+    length = polyline_length(shin)
+    down = unit(shin[1] - shin[0])
+    depth = float((np.asarray(heel, np.float32) - shin[1]) @ down)
+    lo, hi = HEM_BELOW_ANKLE
+    return (shin[1] + down * float(np.clip(depth, lo * length, hi * length))).astype(np.float32)
 
 LEG_FULL_RATIO = 1.5
 """A trouser leg at least this long x the flat waist width is full-length (ends at the
@@ -477,16 +491,15 @@ def _fit_trousers(garment: GarmentAnalysis, body: BodyAnalysis, cfg: WarpConfig)
     t_crotch = waist_centre + frame.down * rise
     fits = []
     legs = {
-        Piece.LEG_R: (g_wr, t_wr, Joint.R_KNEE, Joint.R_ANKLE),
-        Piece.LEG_L: (g_wl, t_wl, Joint.L_KNEE, Joint.L_ANKLE),
+        Piece.LEG_R: (g_wr, t_wr, Joint.R_KNEE, Joint.R_ANKLE, MEDIAPIPE_HEELS[0]),
+        Piece.LEG_L: (g_wl, t_wl, Joint.L_KNEE, Joint.L_ANKLE, MEDIAPIPE_HEELS[1]),
     }
-    for piece, (g_waist, t_waist, kj, aj) in legs.items():
+    for piece, (g_waist, t_waist, kj, aj, heel) in legs.items():
         limb = garment.limbs.get(piece)
         if limb is None:
             continue
         joints = np.stack([kp.joint(kj), kp.joint(aj)]).astype(np.float32)
-        # Ankle: the hem reaches the shoe, a little below the joint.
-        joints[-1] += unit(joints[-1] - joints[-2]) * HEM_BELOW_ANKLE * polyline_length(joints)
+        joints[-1] = _hem_point(joints, kp.mediapipe[heel])
         waist = float(np.linalg.norm(g_wl - g_wr))
         # Trouser legs are drawn at their flat width (no tube narrowing).
         fit = _limb_fit(
