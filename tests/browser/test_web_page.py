@@ -1,13 +1,14 @@
 """The web page end to end in headless Chromium against the real app.
 
 Upload a person photo, add or pick a garment, try on, and check that the result
-image appears at the person photo's size; a non-image upload shows the API's
+image appears at the person photo's size; a photo the API refuses shows the API's
 error message; a job shows its progress until done. Screenshots land in
 ``out/browser/``.
 """
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import httpx
@@ -64,7 +65,7 @@ def test_upload_person_and_garment_then_try_on(page: Page) -> None:
     page.set_input_files("#garment-file", str(GARMENT))
     page.click("#garment-add")
     page.locator("#garments-list input:checked").wait_for(state="attached")
-    assert "shirts 2 front" in page.inner_text("#garment-chosen")
+    assert page.inner_text("#garment-chosen") == "Garment: shirts_2_front"  # its catalogue name
 
     page.set_input_files("#person-file", str(PERSON))
     page.click("#tryon-button")
@@ -73,8 +74,11 @@ def test_upload_person_and_garment_then_try_on(page: Page) -> None:
     with Image.open(PERSON) as photo:
         assert natural_size(page, "#result-image") == photo.size
         assert natural_size(page, "#original-image") == photo.size
-    assert page.get_attribute("#result-image", "alt") == "The person wearing shirts 2 front"
-    assert "upper" in page.inner_text("#result-caption")
+    assert page.get_attribute("#result-image", "alt") == "The person wearing shirts_2_front"
+    assert "(Top)" in page.inner_text("#result-caption")
+    # The timings are there, folded away behind their toggle.
+    assert page.is_visible("#timings-box summary") and page.is_hidden("#timings")
+    page.click("#timings-box summary")
     timings = page.inner_text("#timings")
     assert "body" in timings and "round trip" in timings and "ms" in timings
     assert page.is_hidden("#message") or "Added" in page.inner_text("#message")
@@ -113,13 +117,14 @@ def test_sample_person_catalog_garment_and_steps(page: Page, live_server: LiveSe
     save_screenshot(page, "tryon-steps.png")
 
 
-def test_non_image_person_shows_the_api_error(page: Page, live_server: LiveServer) -> None:
+def test_a_photo_without_a_person_shows_the_api_error(page: Page, live_server: LiveServer) -> None:
     shirt = catalogue(live_server)
-    not_an_image = b"name,size\nshirt,M\n"
-    # What the API itself says for this upload: the page must show exactly that sentence.
+    blank = io.BytesIO()
+    Image.new("RGB", (480, 640), (200, 200, 200)).save(blank, format="PNG")
+    # What the API itself says for this photo: the page must show exactly that sentence.
     expected = httpx.post(
         f"{live_server.url}/v1/tryon",
-        files={"person": ("sizes.csv", not_an_image, "text/csv")},
+        files={"person": ("wall.png", blank.getvalue(), "image/png")},
         data={"garment_id": shirt["id"]},
         timeout=120,
     )
@@ -130,7 +135,7 @@ def test_non_image_person_shows_the_api_error(page: Page, live_server: LiveServe
     pick_garment(page, shirt["id"])
     page.set_input_files(
         "#person-file",
-        files=[{"name": "sizes.csv", "mimeType": "text/csv", "buffer": not_an_image}],
+        files=[{"name": "wall.png", "mimeType": "image/png", "buffer": blank.getvalue()}],
     )
     page.click("#tryon-button")
     page.locator("#message").wait_for(state="visible")
@@ -200,7 +205,7 @@ def test_job_shows_progress_until_done(page: Page, live_server: LiveServer) -> N
     assert value == maximum
     with Image.open(PERSON) as photo:
         assert natural_size(page, "#result-image") == photo.size
-    assert page.is_disabled("#job-cancel")
+    assert page.is_hidden("#job-cancel")  # nothing left to cancel
     save_screenshot(page, "job-done.png")
 
 

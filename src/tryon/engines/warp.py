@@ -86,11 +86,15 @@ class PreparedPerson:
         image: the photo (RGB uint8, upright).
         body: its body analysis.
         sides: per category, what its try-ons need.
+        agnostic_mask: (H, W) bool in the photo's frame, the pixels a try-on may change
+            as a user drew them; used for every category instead of the computed mask.
+            None: computed per category.
     """
 
     image: Image
     body: BodyAnalysis
     sides: PersonSides = field(default_factory=PersonSides)
+    agnostic_mask: Mask | None = None
 
 
 class WarpEngine(Closeable):
@@ -200,23 +204,23 @@ class WarpEngine(Closeable):
     def _person_side(
         self, person: PreparedPerson, category: Category, timings: dict[str, float]
     ) -> PersonSide:
-        masked: MaskedPerson = _timed(
-            timings,
-            "agnostic_mask",
-            lambda: self.analyzers.mask_person(person.image, category, person.body),
-        )
+        agnostic_mask = person.agnostic_mask
+        if agnostic_mask is None:
+            masked: MaskedPerson = _timed(
+                timings,
+                "agnostic_mask",
+                lambda: self.analyzers.mask_person(person.image, category, person.body),
+            )
+            agnostic_mask = masked.agnostic_mask
+        given = agnostic_mask
         scene = _timed(
             timings,
             "scene",
             lambda: prepare_scene(
-                person.image,
-                person.body,
-                masked.agnostic_mask,
-                category,
-                cfg=self.compose_config,
+                person.image, person.body, given, category, cfg=self.compose_config
             ),
         )
-        return PersonSide(masked.agnostic_mask, scene)
+        return PersonSide(agnostic_mask, scene)
 
 
 PAINTED_SKIN = "painted skin"

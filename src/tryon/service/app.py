@@ -24,7 +24,7 @@ from tryon.process import configure_process
 from tryon.service.api_errors import install_error_handlers
 from tryon.service.deps import build_services
 from tryon.service.metrics import MetricsMiddleware
-from tryon.service.routes import garments, jobs, meta, tryon
+from tryon.service.routes import garments, jobs, mask, meta, tryon
 from tryon.service.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
-    for module in (meta, garments, tryon, jobs):
+    for module in (meta, garments, tryon, mask, jobs):
         app.include_router(module.router)
     app.include_router(meta.v1)
     app.mount("/static", StaticFiles(directory=settings.static_dir, check_dir=False), name="static")

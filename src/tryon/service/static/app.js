@@ -1,17 +1,31 @@
-// The try-on web page: pick a person and a garment, send them to the HTTP API,
-// show the result beside the original. Plain browser JavaScript, no build step,
-// no third-party code; it speaks only to the same server (the /v1 API).
+// The try-on web page: pick a person and a garment (or an example pair), send them to
+// the HTTP API, compare the result with the photo, download it, edit the area the
+// try-on may change. Plain browser JavaScript modules, no build step, no third-party
+// code; it speaks only to the same server (the /v1 API).
+
+import {MaskEditor, maskFromBlob} from "./mask-editor.js";
+import {Viewer} from "./viewer.js";
 
 const $ = (id) => document.getElementById(id);
 
+/** What the download's file name ends with, per media type. */
+const EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"};
+/** What the page sends (the service reads these formats). */
+const ACCEPTED = ["image/jpeg", "image/png", "image/webp"];
+
 /** What the shopper has chosen so far. */
 const state = {
-  person: null, // {blob: Blob, label: string}
+  person: null, // {blob: Blob, label: string, stem: string}
   garment: null, // {id: string, name: string}
+  garments: [], // the catalog, as GET /v1/garments lists it
+  samples: [], // sample people, as GET /v1/samples lists them
   engines: new Map(), // name -> {name, mode, available, reason}
   busy: false,
   job: null, // {url, source} while a job runs
   urls: {original: null, result: null}, // object URLs to revoke when replaced
+  result: null, // {blob, name} of the result shown, for the download
+  area: null, // {key, width, height} of the try-on area loaded in the editor
+  editing: false,
   apiKey: sessionStorage.getItem("tryon-api-key") || "", // sent as X-API-Key when set
 };
 
@@ -131,34 +145,63 @@ async function setImageSource(img, url) {
   }
 }
 
-/** Ends a text with a full stop unless it has one. */
-function sentence(text) {
-  const trimmed = String(text).trim();
-  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
-}
-
-/** Makes a file or sample name readable: "shirts_2_front" -> "shirts 2 front". */
+/** Makes a file or sample name readable: "p2_walking" -> "p2 walking". */
 function readable(name) {
   return String(name).replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ").trim();
 }
 
-function setPerson(blob, label) {
-  state.person = {blob, label};
+/** A name fit for a file name: "Blue shirt (M)" -> "Blue_shirt_M". */
+function fileSafe(name) {
+  const safe = String(name).trim().replace(/\.[a-z0-9]{2,4}$/i, "")
+    .replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[_.]+|_+$/g, "");
+  return safe.slice(0, 80) || "photo";
+}
+
+const CATEGORY_NAMES = {upper: "Top", lower: "Bottom", overall: "Dress / overall"};
+
+/** Whether the browser can show `blob` as a picture (false for a CSV named .jpg). */
+async function isPicture(blob) {
+  if (!ACCEPTED.includes(blob.type)) return false;
+  try {
+    const bitmap = await createImageBitmap(blob);
+    bitmap.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a chosen file that is not a JPEG, PNG or WebP photo; true when refused. */
+async function refuseNonPhoto(input, what) {
+  const file = input.files[0];
+  if (!file || (await isPicture(file))) return false;
+  input.value = "";
+  showMessage(`“${file.name}” is not a photo this page can send: choose a JPEG, PNG or WebP ${what}.`);
+  return true;
+}
+
+function setPerson(blob, label, stem) {
+  state.person = {blob, label, stem: fileSafe(stem)};
+  forgetArea();
   if (state.urls.original) URL.revokeObjectURL(state.urls.original);
   state.urls.original = URL.createObjectURL(blob);
   const img = $("original-image");
   img.onerror = () => {
     img.hidden = true;
-    $("original-caption").textContent = `Original: ${label} (no preview: the browser cannot show this file)`;
+    $("result-caption").textContent = `${label}: the browser cannot show this photo`;
   };
   img.onload = () => {
     img.hidden = false;
-    $("original-caption").textContent =
-      `Original: ${label}, ${img.naturalWidth} × ${img.naturalHeight}`;
+    $("stage-box").hidden = false;
+    $("result-placeholder").hidden = true;
+    $("viewer-controls").hidden = false;
+    if (!state.result) $("result-caption").textContent = `Photo: ${label}`;
   };
   img.alt = `The person photo: ${label}`;
   img.src = state.urls.original;
+  clearResult();
   $("person-chosen").textContent = `Person: ${label}`;
+  updateAreaButton();
 }
 
 async function loadSamples() {
@@ -169,6 +212,7 @@ async function loadSamples() {
   } catch {
     return; // Samples are a convenience; the upload works without them.
   }
+  state.samples = people;
   if (people.length === 0) return;
   const list = $("samples-list");
   list.replaceChildren();
@@ -181,29 +225,39 @@ async function loadSamples() {
       src: sample.url,
       alt: `Sample person: ${label}`,
     });
-    input.addEventListener("change", async () => {
-      clearMessage();
-      $("person-file").value = "";
-      try {
-        const blob = await (await request(sample.url)).blob();
-        setPerson(blob, `sample ${label}`);
-      } catch (error) {
-        showError(error);
-      }
-    });
+    input.addEventListener("change", () => pickSample(sample).catch(showError));
   }
   $("samples-fieldset").hidden = false;
 }
 
-function onPersonFile() {
-  const file = $("person-file").files[0];
+/** Chooses a sample person (fetched from the server). */
+async function pickSample(sample) {
+  clearMessage();
+  $("person-file").value = "";
+  const radio = document.querySelector(`input[name="sample"][value="${CSS.escape(sample.name)}"]`);
+  if (radio) radio.checked = true;
+  const blob = await (await request(sample.url)).blob();
+  setPerson(blob, `sample ${readable(sample.name)}`, sample.name);
+}
+
+async function onPersonFile() {
+  const input = $("person-file");
+  const file = input.files[0];
   if (!file) return;
   clearMessage();
+  if (await refuseNonPhoto(input, "photo of a person")) return;
   for (const radio of document.querySelectorAll('input[name="sample"]')) radio.checked = false;
-  setPerson(file, file.name);
+  setPerson(file, file.name, file.name);
+}
+
+/** How a garment is called on the page: its catalogue name. */
+function garmentName(garment) {
+  const name = String(garment.name || "").trim();
+  return name || `Garment ${garment.id.slice(0, 8)}`;
 }
 
 function renderGarments(garments, selectId) {
+  state.garments = garments;
   const list = $("garments-list");
   list.replaceChildren();
   if (garments.length === 0) {
@@ -214,14 +268,15 @@ function renderGarments(garments, selectId) {
     return;
   }
   for (const garment of garments) {
-    const name = readable(garment.name || garment.id.slice(0, 8));
+    const name = garmentName(garment);
+    const kind = CATEGORY_NAMES[garment.category] || garment.category;
     const input = thumbChoice(list, {
       group: "garment",
       value: garment.id,
       label: name,
-      detail: garment.category,
+      detail: kind,
       src: garment.photo_url,
-      alt: `Garment: ${name} (${garment.category})`,
+      alt: `Garment: ${name} (${kind})`,
     });
     input.dataset.name = name;
     input.addEventListener("change", () => selectGarment(garment.id, name));
@@ -234,8 +289,12 @@ function renderGarments(garments, selectId) {
 
 function selectGarment(id, name) {
   clearMessage();
+  const radio = document.querySelector(`input[name="garment"][value="${CSS.escape(id)}"]`);
+  if (radio) radio.checked = true;
+  if (!state.garment || state.garment.id !== id) forgetArea();
   state.garment = {id, name};
   $("garment-chosen").textContent = `Garment: ${name}`;
+  updateAreaButton();
 }
 
 async function loadGarments(selectId = state.garment && state.garment.id) {
@@ -253,13 +312,15 @@ async function loadGarments(selectId = state.garment && state.garment.id) {
 }
 
 async function addGarment() {
-  const file = $("garment-file").files[0];
+  const input = $("garment-file");
+  const file = input.files[0];
   clearMessage();
   if (!file) {
     showMessage("Choose a garment photo to add first.");
-    $("garment-file").focus();
+    input.focus();
     return;
   }
+  if (await refuseNonPhoto(input, "garment photo")) return;
   const form = new FormData();
   form.append("photo", file);
   form.append("category", $("garment-category").value);
@@ -272,10 +333,11 @@ async function addGarment() {
   try {
     const garment = await (await request("/v1/garments", {method: "POST", body: form})).json();
     await loadGarments(garment.id);
-    $("garment-file").value = "";
+    renderExamples();
+    input.value = "";
     $("garment-name").value = "";
     $("garment-upload").open = false;
-    showMessage(`Added “${garment.name || garment.id.slice(0, 8)}” (${garment.category}) and selected it.`, "info");
+    showMessage(`Added “${garmentName(garment)}” to the catalog and selected it.`, "info");
   } catch (error) {
     showError(error);
   } finally {
@@ -283,6 +345,81 @@ async function addGarment() {
     button.textContent = "Add to catalog";
   }
 }
+
+// ---------------------------------------------------------------- examples
+
+/**
+ * Up to four one-click pairs: each catalogue garment (newest first) on a sample person,
+ * the people taken in turn; bottoms and dresses go on people photographed full length
+ * (a "selfie" shows head to hips only).
+ */
+function examplePairs() {
+  const people = state.samples;
+  const garments = [...state.garments].reverse().slice(0, 4);
+  if (!people.length || !garments.length) return [];
+  const fullLength = people.filter((p) => !/selfie/i.test(p.name));
+  return garments.map((garment, i) => {
+    const pool = garment.category === "upper" || !fullLength.length ? people : fullLength;
+    return {person: pool[i % pool.length], garment};
+  });
+}
+
+function renderExamples() {
+  const pairs = examplePairs();
+  const list = $("examples-list");
+  list.replaceChildren();
+  for (const pair of pairs) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "example";
+    const who = readable(pair.person.name);
+    const what = garmentName(pair.garment);
+    button.setAttribute("aria-label", `Try ${what} on ${who}`);
+    for (const [src, alt] of [[pair.person.url, who], [pair.garment.photo_url, what]]) {
+      const img = document.createElement("img");
+      setImageSource(img, src);
+      img.alt = "";
+      img.dataset.role = alt;
+      button.append(img);
+    }
+    const caption = document.createElement("span");
+    caption.className = "example-label";
+    caption.textContent = `${what} on ${who}`;
+    button.append(caption);
+    button.addEventListener("click", () => tryExample(pair));
+    list.append(button);
+  }
+  $("examples").hidden = pairs.length === 0;
+}
+
+/** Chooses the pair and tries it on at once (the fast engine, whatever was chosen). */
+async function tryExample(pair) {
+  if (state.busy) return;
+  try {
+    await pickSample(pair.person);
+    selectGarment(pair.garment.id, garmentName(pair.garment));
+    $("category").value = "auto";
+    const warp = state.engines.get("warp");
+    if (warp && warp.available) {
+      $("engine").value = "warp";
+      onEngineChange();
+    }
+    $("result-section").scrollIntoView({block: "start", behavior: "smooth"});
+    await onTryOn();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// ---------------------------------------------------------------- engines
+
+/** How an engine is shown to shoppers. */
+const ENGINE_LABELS = {
+  warp: "Fast preview (warp)",
+  catvton: "Photo-real (CatVTON diffusion)",
+  hybrid: "Fast + retouched (hybrid)",
+  fashn: "Photo-real (FASHN diffusion)",
+};
 
 async function loadEngines() {
   let engines = [];
@@ -303,10 +440,9 @@ async function loadEngines() {
     state.engines.set(engine.name, engine);
     const option = document.createElement("option");
     option.value = engine.name;
-    const mode = engine.mode === "job" ? " (background job)" : "";
-    option.textContent = engine.available
-      ? `${engine.name}${mode}`
-      : `${engine.name}: unavailable`;
+    const label = ENGINE_LABELS[engine.name] || engine.name;
+    // Why an engine is missing (weights, flags) is for operators: GET /v1/engines says it.
+    option.textContent = engine.available ? label : `${label}: not available on this server`;
     option.disabled = !engine.available;
     select.append(option);
   }
@@ -319,17 +455,25 @@ function onEngineChange() {
   const engine = state.engines.get($("engine").value);
   const notes = [];
   const asJob = $("as-job");
+  const diffusion = $("diffusion-info");
   if (engine && engine.mode === "job") {
     asJob.checked = true;
     asJob.disabled = true;
-    notes.push(`${engine.name} runs as a background job with progress.`);
+    notes.push("Runs in the background and shows its progress, step by step.");
+    const details = engine.diffusion;
+    diffusion.hidden = !details;
+    if (details) {
+      diffusion.textContent = `Quality “${details.preset}”, ${details.steps} steps per picture` +
+        (details.seed !== undefined ? `, seed ${details.seed}` : "") + " (set by this server).";
+    }
   } else {
     asJob.disabled = false;
+    diffusion.hidden = true;
   }
-  for (const other of state.engines.values()) {
-    if (!other.available) {
-      notes.push(`${other.name} is unavailable: ${sentence(other.reason || "not configured on this server")}`);
-    }
+  const missing = [...state.engines.values()].filter((e) => !e.available);
+  if (missing.length) {
+    const names = missing.map((e) => ENGINE_LABELS[e.name] || e.name).join("; ");
+    notes.push(`Not available on this server: ${names}.`);
   }
   const list = $("engine-note");
   list.replaceChildren();
@@ -338,6 +482,7 @@ function onEngineChange() {
     item.textContent = note;
     list.append(item);
   }
+  updateAreaButton();
 }
 
 // ---------------------------------------------------------------- results
@@ -370,7 +515,10 @@ function renderTimings(timings, roundTrip) {
     item.append(dt, dd);
     list.append(item);
   }
-  list.hidden = entries.length === 0;
+  $("timings-box").hidden = entries.length === 0;
+  if (roundTrip !== null) {
+    $("timings-box").querySelector("summary").textContent = `Timings (${formatSeconds(roundTrip)})`;
+  }
 }
 
 function renderWarnings(warnings) {
@@ -402,37 +550,63 @@ function renderSteps(steps) {
   box.hidden = list.children.length === 0;
 }
 
-function resetResult() {
+/** Drops the result shown (a new person, or a new try-on started). */
+function clearResult(placeholder = null) {
   const img = $("result-image");
   img.hidden = true;
   img.removeAttribute("src");
-  $("result-placeholder").hidden = false;
-  $("result-placeholder").textContent = "Working on it…";
-  $("result-caption").textContent = "Result";
+  if (state.urls.result) URL.revokeObjectURL(state.urls.result);
+  state.urls.result = null;
+  state.result = null;
+  $("download").hidden = true;
+  $("download").removeAttribute("href");
+  viewer.setComparing(false);
+  if (placeholder !== null && !state.person) {
+    $("result-placeholder").hidden = false;
+    $("result-placeholder").textContent = placeholder;
+  }
+  $("result-caption").textContent = state.person ? `Photo: ${state.person.label}` : "";
   renderTimings({}, null);
   renderWarnings([]);
   renderSteps([]);
 }
 
-/** Shows a finished try-on; `src` is an object URL or a data: URL. */
-function showResult({src, isObjectUrl, category, timings, warnings, steps, roundTrip}) {
+/** The download's name: person and garment, e.g. "p1_studio+shirts_1_front.jpg". */
+function downloadName(blob) {
+  const ext = EXTENSIONS[blob.type] || "img";
+  const garment = state.garment ? fileSafe(state.garment.name) : "garment";
+  return `${state.person ? state.person.stem : "person"}+${garment}.${ext}`;
+}
+
+/** Shows a finished try-on (`blob`: the image as the server sent it). */
+function showResult({blob, category, timings, warnings, steps, roundTrip}) {
   if (state.urls.result) URL.revokeObjectURL(state.urls.result);
-  state.urls.result = isObjectUrl ? src : null;
+  const url = URL.createObjectURL(blob);
+  state.urls.result = url;
+  state.result = {blob, name: downloadName(blob)};
   const img = $("result-image");
   const garment = state.garment ? state.garment.name : "the garment";
   img.alt = `The person wearing ${garment}`;
   img.onload = () => {
     img.hidden = false;
     $("result-placeholder").hidden = true;
-    const kind = category ? `, ${category}` : "";
+    const kind = category ? ` (${CATEGORY_NAMES[category] || category})` : "";
     $("result-caption").textContent =
-      `Result: ${garment}${kind}, ${img.naturalWidth} × ${img.naturalHeight}`;
+      `${garment}${kind} on ${state.person.label}, ${img.naturalWidth} × ${img.naturalHeight}. ` +
+      "Drag across the picture to compare; double-click to zoom.";
+    viewer.reset();
+    viewer.setComparing(true);
   };
   img.onerror = () => {
-    $("result-placeholder").textContent =
+    $("result-caption").textContent =
       "The result arrived but this browser cannot show its format; choose PNG or JPEG under More options.";
   };
-  img.src = src;
+  img.src = url;
+  const link = $("download");
+  link.href = url;
+  link.download = state.result.name;
+  link.title = `Save as ${state.result.name}`;
+  link.hidden = false;
   renderTimings(timings, roundTrip);
   renderWarnings(warnings);
   renderSteps(steps);
@@ -441,7 +615,7 @@ function showResult({src, isObjectUrl, category, timings, warnings, steps, round
 
 // ---------------------------------------------------------------- try-on
 
-function tryonForm() {
+async function tryonForm() {
   const form = new FormData();
   form.append("person", state.person.blob, state.person.blob.name || "person");
   form.append("garment_id", state.garment.id);
@@ -450,7 +624,13 @@ function tryonForm() {
   const format = $("format").value;
   if (format) form.append("format", format);
   if ($("show-steps").checked) form.append("steps", "true");
+  if (areaInUse()) form.append("mask", await editor.toBlob(), "mask.png");
   return form;
+}
+
+/** A data: URI as a Blob (the steps view sends the image inside JSON). */
+async function blobOf(dataUri) {
+  return (await fetch(dataUri)).blob();
 }
 
 async function runSync(form, started) {
@@ -459,8 +639,7 @@ async function runSync(form, started) {
   if ((response.headers.get("Content-Type") || "").startsWith("application/json")) {
     const body = await response.json();
     showResult({
-      src: body.image,
-      isObjectUrl: false,
+      blob: await blobOf(body.image),
       category: body.category,
       timings: body.timings,
       warnings: body.warnings,
@@ -469,10 +648,8 @@ async function runSync(form, started) {
     });
     return;
   }
-  const blob = await response.blob();
   showResult({
-    src: URL.createObjectURL(blob),
-    isObjectUrl: true,
+    blob: await response.blob(),
     category: response.headers.get("X-Tryon-Category"),
     timings: parseHeaderJson(response, "X-Tryon-Timings", {}),
     warnings: parseHeaderJson(response, "X-Tryon-Warnings", []),
@@ -499,23 +676,35 @@ function setJobStatus(text, step = null, total = null) {
   }
 }
 
+/** "Step 3 of 16, about 12 s left" from the steps done since the job started running. */
+function progressText(job, step, total) {
+  const now = performance.now();
+  if (job.firstStep === undefined && step > 0) job.firstStep = {step, at: now};
+  let left = "";
+  const first = job.firstStep;
+  if (first && step > first.step && total > step) {
+    const perStep = (now - first.at) / 1000 / (step - first.step);
+    left = `, about ${formatSeconds(perStep * (total - step))} left`;
+  }
+  return `Running: step ${step} of ${total}${left}.`;
+}
+
 function endJob() {
   if (state.job && state.job.source) state.job.source.close();
   state.job = null;
-  $("job-cancel").disabled = true;
+  $("job-cancel").hidden = true;
   setBusy(false);
 }
 
 /** Fetches a finished job's image and shows it. */
 async function finishJob(resultUrl, started) {
-  $("job-cancel").disabled = true;
+  $("job-cancel").hidden = true;
   try {
     const response = await request(resultUrl);
     const blob = await response.blob();
     setJobStatus("Done.", 1, 1);
     showResult({
-      src: URL.createObjectURL(blob),
-      isObjectUrl: true,
+      blob,
       category: response.headers.get("X-Tryon-Category"),
       timings: parseHeaderJson(response, "X-Tryon-Timings", {}),
       warnings: parseHeaderJson(response, "X-Tryon-Warnings", []),
@@ -531,7 +720,6 @@ async function finishJob(resultUrl, started) {
 
 function failJob(text) {
   setJobStatus("Failed.");
-  $("result-placeholder").textContent = "No result.";
   showMessage(text);
   endJob();
 }
@@ -565,7 +753,7 @@ async function pollJob(job, started) {
     }
     const progress = body.progress || {};
     if (body.status === "queued") setJobStatus(queuedText(body.position));
-    else setJobStatus(`Running: step ${progress.step ?? 0} of ${progress.total ?? "?"}.`,
+    else setJobStatus(progressText(job, progress.step ?? 0, progress.total ?? "?"),
       progress.step ?? null, progress.total ?? null);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -577,6 +765,7 @@ async function runJob(form, started) {
   const job = {url: created.url, resultUrl: created.result_url, source: null};
   state.job = job;
   $("job").hidden = false;
+  $("job-cancel").hidden = false;
   $("job-cancel").disabled = false;
   setJobStatus(queuedText(created.position));
 
@@ -594,7 +783,7 @@ async function runJob(form, started) {
   source.addEventListener("started", () => setJobStatus("Running…"));
   source.addEventListener("progress", (e) => {
     const {step, total} = parseEventData(e);
-    setJobStatus(`Running: step ${step} of ${total}.`, step, total);
+    setJobStatus(progressText(job, step, total), step, total);
   });
   source.addEventListener("done", (e) => {
     source.close();
@@ -614,7 +803,6 @@ async function runJob(form, started) {
   });
   source.addEventListener("cancelled", () => {
     setJobStatus("Cancelled.");
-    $("result-placeholder").textContent = "Cancelled.";
     endJob();
   });
 }
@@ -626,7 +814,6 @@ async function cancelJob() {
   try {
     await request(job.url, {method: "DELETE"});
     setJobStatus("Cancelled.");
-    $("result-placeholder").textContent = "Cancelled.";
   } catch (error) {
     showError(error);
   } finally {
@@ -634,8 +821,8 @@ async function cancelJob() {
   }
 }
 
-async function onTryOn(event) {
-  event.preventDefault();
+async function onTryOn(event = null) {
+  if (event) event.preventDefault();
   if (state.busy) return;
   clearMessage();
   if (!state.person) {
@@ -647,14 +834,16 @@ async function onTryOn(event) {
     showMessage("Choose a garment first: pick one from the catalog or add a photo.");
     return;
   }
+  if (state.editing) stopEditing();
   const engine = state.engines.get($("engine").value);
   const asJob = $("as-job").checked || (engine && engine.mode === "job");
-  const form = tryonForm();
   const started = performance.now();
-  resetResult();
-  $("job").hidden = !asJob;
   setBusy(true, asJob ? "Running…" : "Dressing…");
+  clearResult();
+  $("result-caption").textContent = "Working on it…";
+  $("job").hidden = !asJob;
   try {
+    const form = await tryonForm();
     if (asJob) {
       await runJob(form, started);
     } else {
@@ -662,7 +851,7 @@ async function onTryOn(event) {
       setBusy(false);
     }
   } catch (error) {
-    $("result-placeholder").textContent = "No result.";
+    $("result-caption").textContent = "No result.";
     showError(error);
     if (asJob) {
       setJobStatus("Not started.");
@@ -673,29 +862,204 @@ async function onTryOn(event) {
   }
 }
 
+// ---------------------------------------------------------------- try-on area
+
+/** What the loaded area belongs to: the person, garment and category. */
+function areaKey() {
+  if (!state.person || !state.garment) return null;
+  return `${state.person.label}|${state.garment.id}|${$("category").value}`;
+}
+
+/** Whether the next try-on sends the edited area (a sync warp try-on of the same pair). */
+function areaInUse() {
+  const engine = $("engine").value;
+  return Boolean(state.area && state.area.key === areaKey() && editor.edited && engine === "warp" &&
+    !$("as-job").checked);
+}
+
+/** Forgets an edited area (another person, garment or category). */
+function forgetArea() {
+  if (state.editing) stopEditing();
+  state.area = null;
+  editor.mask = null;
+  updateAreaStatus();
+}
+
+function updateAreaButton() {
+  const button = $("mask-edit");
+  const engine = $("engine").value;
+  button.hidden = !(state.person && state.garment && engine === "warp" && !$("as-job").checked);
+  button.setAttribute("aria-pressed", String(state.editing));
+}
+
+function updateAreaStatus() {
+  const status = $("mask-status");
+  if (!state.area || !editor.mask) {
+    status.textContent = "";
+    return;
+  }
+  const share = Math.round(editor.share * 100);
+  const edited = editor.edited ? "edited" : "as found";
+  status.textContent = `Area: ${share}% of the photo, ${edited}.`;
+  $("mask-undo").disabled = editor.history.length === 0;
+  $("mask-done").disabled = editor.empty;
+}
+
+/** Fetches the area the try-on would change (the agnostic mask) from the server. */
+async function loadArea() {
+  const form = new FormData();
+  form.append("person", state.person.blob, state.person.blob.name || "person");
+  form.append("garment_id", state.garment.id);
+  form.append("category", $("category").value);
+  const blob = await (await request("/v1/mask", {method: "POST", body: form})).blob();
+  const img = $("original-image");
+  const mask = await maskFromBlob(blob, img.naturalWidth, img.naturalHeight);
+  editor.load(mask, img.naturalWidth, img.naturalHeight);
+  state.area = {key: areaKey()};
+}
+
+async function startEditing() {
+  if (!state.person || !state.garment) return;
+  clearMessage();
+  const button = $("mask-edit");
+  button.disabled = true;
+  try {
+    if (!state.area || state.area.key !== areaKey()) await loadArea();
+  } catch (error) {
+    showError(error);
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  state.editing = true;
+  viewer.paintHandler = paintHandler;
+  viewer.apply();
+  $("mask-canvas").hidden = false;
+  $("mask-tools").hidden = false;
+  $("mask-edit-hint").hidden = false;
+  $("stage-box").classList.add("editing");
+  button.textContent = "Stop editing";
+  updateAreaButton();
+  updateAreaStatus();
+}
+
+function stopEditing() {
+  state.editing = false;
+  viewer.paintHandler = null;
+  viewer.apply();
+  $("mask-canvas").hidden = true;
+  $("mask-tools").hidden = true;
+  $("mask-edit-hint").hidden = true;
+  $("stage-box").classList.remove("editing");
+  $("mask-edit").textContent = editor.edited ? "Edit the try-on area (edited)" : "Edit the try-on area";
+  updateAreaButton();
+}
+
+/** Asks the server for the region around a click (an edge-aware cut). */
+async function selectRegion(x, y, maskBlob) {
+  const form = new FormData();
+  form.append("person", state.person.blob, state.person.blob.name || "person");
+  form.append("mask", maskBlob, "mask.png");
+  form.append("x", String(x));
+  form.append("y", String(y));
+  try {
+    const blob = await (await request("/v1/mask/select", {method: "POST", body: form})).blob();
+    return await maskFromBlob(blob, editor.width, editor.height);
+  } catch (error) {
+    showError(error);
+    return null;
+  }
+}
+
+/** The viewer's pointer events while editing, in photo pixels. */
+const paintHandler = {
+  point(event) {
+    return viewer.photoPoint(event, editor.width, editor.height);
+  },
+  down(event) {
+    editor.radius = (Number($("brush-size").value) / 2) * viewer.photoScale(editor.width);
+    const [x, y] = this.point(event);
+    editor.down(x, y);
+  },
+  move(event) {
+    const [x, y] = this.point(event);
+    editor.move(x, y);
+  },
+  up() {
+    editor.up();
+  },
+};
+
 // ---------------------------------------------------------------- start
+
+const viewer = new Viewer({
+  box: $("stage-box"),
+  after: $("after-layer"),
+  divider: $("divider"),
+  slider: $("compare-slider"),
+  zoomIn: $("zoom-in"),
+  zoomOut: $("zoom-out"),
+  zoomFit: $("zoom-fit"),
+  zoomLevel: $("zoom-level"),
+});
+
+const editor = new MaskEditor($("mask-canvas"), {
+  select: selectRegion,
+  changed: updateAreaStatus,
+  busy: (text) => {
+    $("stage-box").classList.toggle("waiting", Boolean(text));
+    if (text) $("mask-status").textContent = text;
+  },
+});
 
 function onApiKeyChange() {
   state.apiKey = $("api-key").value.trim();
   if (state.apiKey) sessionStorage.setItem("tryon-api-key", state.apiKey);
   else sessionStorage.removeItem("tryon-api-key");
   clearMessage();
-  loadEngines();
-  loadSamples();
-  loadGarments();
+  loadAll();
+}
+
+async function loadAll() {
+  await Promise.all([loadEngines(), loadSamples(), loadGarments()]);
+  renderExamples();
+}
+
+function wireAreaTools() {
+  $("mask-edit").addEventListener("click", () => (state.editing ? stopEditing() : startEditing()));
+  for (const radio of document.querySelectorAll('input[name="mask-tool"]')) {
+    radio.addEventListener("change", () => {
+      editor.tool = radio.value;
+      $("stage-box").dataset.tool = radio.value;
+    });
+  }
+  const size = $("brush-size");
+  size.addEventListener("input", () => ($("brush-size-value").value = `${size.value} px`));
+  $("mask-grow").addEventListener("click", () => editor.grow(1));
+  $("mask-shrink").addEventListener("click", () => editor.grow(-1));
+  $("mask-undo").addEventListener("click", () => editor.undo());
+  $("mask-reset").addEventListener("click", () => editor.reset());
+  $("mask-done").addEventListener("click", () => onTryOn());
+  $("category").addEventListener("change", forgetArea);
+  $("as-job").addEventListener("change", updateAreaButton);
 }
 
 function start() {
   $("api-key").value = state.apiKey;
   $("api-key").addEventListener("change", onApiKeyChange);
-  $("person-file").addEventListener("change", onPersonFile);
+  $("person-file").addEventListener("change", () => onPersonFile().catch(showError));
+  $("garment-file").addEventListener("change", () => {
+    clearMessage();
+    refuseNonPhoto($("garment-file"), "garment photo");
+  });
   $("garment-add").addEventListener("click", addGarment);
   $("engine").addEventListener("change", onEngineChange);
   $("job-cancel").addEventListener("click", cancelJob);
   $("tryon-form").addEventListener("submit", onTryOn);
-  loadEngines();
-  loadSamples();
-  loadGarments();
+  $("job-cancel").hidden = true;
+  $("stage-box").dataset.tool = "brush";
+  wireAreaTools();
+  loadAll();
 }
 
 start();
