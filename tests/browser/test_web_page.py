@@ -80,7 +80,8 @@ def test_upload_person_and_garment_then_try_on(page: Page) -> None:
     assert page.is_visible("#timings-box summary") and page.is_hidden("#timings")
     page.click("#timings-box summary")
     timings = page.inner_text("#timings")
-    assert "body" in timings and "round trip" in timings and "ms" in timings
+    # "body" only when the photo is new to the server: other tests may have sent it.
+    assert "warp" in timings and "round trip" in timings and "ms" in timings
     assert page.is_hidden("#message") or "Added" in page.inner_text("#message")
     save_screenshot(page, "tryon.png")
     page.set_viewport_size({"width": 390, "height": 844})

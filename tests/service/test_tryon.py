@@ -357,13 +357,15 @@ def test_two_person_files_are_refused(
 def test_two_garment_files_are_refused(
     client: TestClient, person: bytes, shirt_photo: bytes
 ) -> None:
-    # Three files are over the form's two: refused while parsing, still a 400.
+    # Four files are over the form's three (person, garment, mask): refused while
+    # parsing, still a 400.
     response = client.post(
         "/v1/tryon",
         files=[
             ("person", ("p.jpg", person)),
             ("garment", ("a.jpg", shirt_photo)),
             ("garment", ("b.jpg", shirt_photo)),
+            ("garment", ("c.jpg", shirt_photo)),
         ],
     )
     assert response.status_code == 400

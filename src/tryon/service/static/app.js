@@ -455,20 +455,12 @@ function onEngineChange() {
   const engine = state.engines.get($("engine").value);
   const notes = [];
   const asJob = $("as-job");
-  const diffusion = $("diffusion-info");
   if (engine && engine.mode === "job") {
     asJob.checked = true;
     asJob.disabled = true;
     notes.push("Runs in the background and shows its progress, step by step.");
-    const details = engine.diffusion;
-    diffusion.hidden = !details;
-    if (details) {
-      diffusion.textContent = `Quality “${details.preset}”, ${details.steps} steps per picture` +
-        (details.seed !== undefined ? `, seed ${details.seed}` : "") + " (set by this server).";
-    }
   } else {
     asJob.disabled = false;
-    diffusion.hidden = true;
   }
   const missing = [...state.engines.values()].filter((e) => !e.available);
   if (missing.length) {
