@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.photos import WARP_PAIRS as PAIRS
+from tryon.compose.arms import ROUNDNESS_DARKEST, limb_roundness
 from tryon.imageio import load_image
 from tryon.ops.color import delta_e76, rgb_to_lab
 
@@ -36,3 +37,17 @@ def test_garment_colour_is_kept(warp_results, person, garment) -> None:
     result_lab = rgb_to_lab(unshaded.reshape(-1, 1, 3)).reshape(-1, 3).mean(0)
     photo_lab = rgb_to_lab(r.garment.image[r.garment.mask]).mean(0)
     assert delta_e76(result_lab, photo_lab) <= 6.0
+
+
+def test_limb_roundness_where_the_limb_fills_the_window() -> None:
+    # A limb wider than the window around the pixels asked for: no edge inside the
+    # window (the distance transform found none and the filter size overflowed).
+    limbs = np.ones((60, 60), bool)
+    where = np.zeros((60, 60), bool)
+    where[20:40, 20:40] = True
+    light = limb_roundness(limbs, where)
+    assert light.shape == (400,)
+    assert np.all((light >= ROUNDNESS_DARKEST) & (light <= 1.0))
+    # Brightest in the middle, darker towards the window's edges.
+    grid = light.reshape(20, 20)
+    assert grid[10, 10] > grid[0, 0]

@@ -14,7 +14,7 @@ from tryon.body.hands import hand_points
 from tryon.body.skin import near_skin
 from tryon.ops import masks as M
 from tryon.ops.color import lab_to_rgb, rgb_to_lab
-from tryon.ops.geometry import arc_position, polyline_between, polyline_length
+from tryon.ops.geometry import arc_position, arc_positions, polyline_between, polyline_length
 from tryon.types import BodyAnalysis, Image, Joint, Mask, Piece, WarpedGarment
 
 
@@ -65,20 +65,35 @@ def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
     region = np.zeros(shape, bool)
     arm_limbs = []  # right, left
     sleeve_ends = (warped.landmarks.sleeve_end_r, warped.landmarks.sleeve_end_l)
-    for joints, sleeve_end in zip(ARMS, sleeve_ends, strict=True):
+    pieces = (Piece.SLEEVE_R, Piece.SLEEVE_L)
+    for joints, sleeve_end, piece in zip(ARMS, sleeve_ends, pieces, strict=True):
         path = arm_path(kp, joints)
         total = polyline_length(path)
-        start = 0.3 * float(np.linalg.norm(path[1] - path[0]))
+        start = paint_from = 0.3 * float(np.linalg.norm(path[1] - path[0]))
         if sleeve_end is not None:
             start = max(start, arc_position(path, sleeve_end) + r)
+            paint_from = max(paint_from, min(start, _sleeve_middle(warped, piece, path, r)))
         if start >= total:
             arm_limbs.append(np.zeros(shape, bool))
             continue
         region |= M.draw_stroke(shape, polyline_between(path, start, total), BARE_ARM_WIDTH * r)
-        arm_limbs.append(draw_arm(shape, path, start, total, sw))
+        arm_limbs.append(draw_arm(shape, path, paint_from, total, sw))
     sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
     right, left = arm_limbs
     return BareArms(region & ~M.dilate(sleeves, r), right | left, right, sleeves)
+
+
+def _sleeve_middle(
+    warped: WarpedGarment, piece: Piece, path: npt.NDArray[np.float32], r: float
+) -> float:
+    """Half way down the sleeve along the arm (arc length on ``path``): the bare arm's
+    shape starts there, under the sleeve, so no gap opens below a slanting cuff (the
+    sleeve, drawn over it, hides the rest)."""
+    ys, xs = np.nonzero(warped.pieces == piece)
+    if len(xs) < 10:
+        return float("inf")
+    along = arc_positions(path, np.stack([xs, ys], 1)[:: max(1, len(xs) // 4000)])
+    return float(np.median(along)) + r
 
 
 def hand_colour(person: Image, body: BodyAnalysis, hand: tuple[int, ...], fallback: Image) -> Image:
@@ -130,7 +145,9 @@ def limb_roundness(limbs: Mask, where: Mask) -> npt.NDArray[np.float32]:
         slice(max(0, rows.start - pad), min(h, rows.stop + pad)),
         slice(max(0, cols.start - pad), min(w, cols.stop + pad)),
     )
-    inside = cv2.distanceTransform(limbs[window].astype(np.uint8), cv2.DIST_L2, 3)
+    # A zero border: a window the limbs fill has its edges at the window's, not nowhere.
+    framed = cv2.copyMakeBorder(limbs[window].astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT)
+    inside = cv2.distanceTransform(framed, cv2.DIST_L2, 3)[1:-1, 1:-1]
     # The limb's half width near each pixel: the largest distance to its edge around it.
     reach = max(3, int(np.ceil(float(inside.max()))) * 2 + 1)
     half = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach)))

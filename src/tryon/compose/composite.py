@@ -81,7 +81,7 @@ def compose(
         alpha[arms & ~bare_arms.sleeves] = 0.0
         bare = mostly_bare_parts(scene.arm_skin & arms, arms)
         old = old & ~bare & ~scene.bare_neck
-        skin_zone = (arms & bare_arms.limbs & ~bare) | (scene.covered_neck & ~bare)
+        skin_zone = (bare_arms.limbs & old & ~bare) | (scene.covered_neck & ~bare)
     covered = alpha > 0.5
     hole = old & ~covered
     base = fill_hole(

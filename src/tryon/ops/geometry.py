@@ -76,6 +76,25 @@ def arc_position(polyline: npt.ArrayLike, point: npt.ArrayLike) -> float:
     return best
 
 
+def arc_positions(polyline: npt.ArrayLike, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``arc_position`` of each of N points (N, 2): (N,) float64."""
+    pts = np.asarray(polyline, np.float64)
+    ps = np.asarray(points, np.float64).reshape(-1, 2)
+    best = np.zeros(len(ps))
+    best_d = np.full(len(ps), np.inf)
+    run = 0.0
+    for a, b in itertools.pairwise(pts):
+        seg = b - a
+        n = float(seg @ seg) or 1.0
+        t = np.clip((ps - a) @ seg / n, 0, 1)
+        d = np.linalg.norm(a + t[:, None] * seg - ps, axis=1)
+        closer = d < best_d
+        best = np.where(closer, run + t * np.sqrt(n), best)
+        best_d = np.where(closer, d, best_d)
+        run += float(np.sqrt(n))
+    return best
+
+
 def perpendicular(direction: npt.ArrayLike) -> Points:
     """Rotates a 2-D direction by +90 degrees in image coordinates (x right, y down)."""
     d = np.asarray(direction, np.float32)
