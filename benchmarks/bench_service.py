@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bench_service.py [--requests N] [--concurrency C] [--format F]
                                           [--new-photos]
+       python benchmarks/bench_service.py --large [--format F] [--threads T]
 
 Starts the real server in its own process (``tryon serve``: uvicorn, warp engine,
 a temporary catalog; ``--workers`` and ``--threads`` are passed on), adds the
@@ -24,6 +25,15 @@ Prints a Markdown table (throughput, p50/p95/p99 latency, errors, server RSS
 before / after and every 500 requests) and one JSON line with the same figures.
 Targets (issue 4, 2-core machine): >= 8 try-ons/s at concurrency 8, p95 <= 0.5 s,
 zero errors, RSS flat within 10% over 2,000 requests.
+
+``--large``: memory under large photos instead. After one try-on at 768x1024 (the
+server's idle RSS is taken there, once the pool has fallen idle), two concurrent
+try-ons of 12-megapixel JPEGs, then two of 45-megapixel JPEGs (a sample person upscaled
+with added noise, so the files are 0.6 and 1.7 MB like a phone's; each request's bytes
+new to the server). The server's RSS is sampled every 20 ms while each pair runs (its
+peak) and 10, 20 and 30 s after the last answer. Prints a table and one JSON line.
+Targets: a 45-megapixel try-on adds at most 1 GB of peak RSS over a 12-megapixel one,
+and the server is back within 10% of its idle RSS after the requests end.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -50,6 +61,8 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from bench_warp import person_768x1024
 
+from tryon.imageio import load_image
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 RSS_EVERY = 500
@@ -59,6 +72,11 @@ SPLIT = ("latency", "engine", "encode", "rest")
 """How one request's time is split (see ``split_latency``)."""
 
 TARGETS = {"throughput_per_s": 8.0, "p95_s": 0.5, "errors": 0, "rss_growth": 0.10}
+LARGE_TARGETS = {"added_peak_mb_per_tryon": 1024.0, "rss_return": 0.10}
+LARGE_SIZES = (12, 45)
+"""Megapixels of the photos of ``--large``, the reference first."""
+SETTLE_S = (10, 20, 30)
+"""Seconds after the last large answer at which the server's RSS is read."""
 
 
 # ---------------------------------------------------------------- server
@@ -290,6 +308,178 @@ async def load_run(
     return parts, errors, rss, wall
 
 
+# ---------------------------------------------------------------- large photos
+
+
+def large_photo_jpeg(megapixels: float, seed: int) -> bytes:
+    """A sample person upscaled to ``megapixels`` with +-3 levels of noise (a real
+    photo's grain: the JPEG is as large as a phone's), quality 80."""
+    image = load_image(SAMPLES / "people" / "p1_studio.jpg")
+    h, w = image.shape[:2]
+    scale = (megapixels * 1e6 / (h * w)) ** 0.5
+    big = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
+    rng = np.random.default_rng(seed)
+    for rows in range(0, big.shape[0], 512):  # in bands: no int16 copy of the whole photo
+        band = big[rows : rows + 512].astype(np.int16)
+        band += rng.integers(-3, 4, band.shape, dtype=np.int16)
+        big[rows : rows + 512] = np.clip(band, 0, 255)
+    ok, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(big, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80]
+    )
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return data.tobytes()
+
+
+class PeakSampler:
+    """Samples a process tree's RSS every 20 ms on a thread; ``peak_mb`` is the largest."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_mb = tree_rss_mb(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+
+
+def concurrent_tryons(
+    base: str, photos: list[bytes], garment_id: str, fmt: str | None
+) -> list[tuple[int, float, int]]:
+    """Sends every photo at once; each answer's status, seconds and size in bytes."""
+
+    async def one(client: httpx.AsyncClient, photo: bytes) -> tuple[int, float, int]:
+        start = time.perf_counter()
+        response = await client.post(
+            "/v1/tryon",
+            files={"person": ("large.jpg", photo, "image/jpeg")},
+            data={"garment_id": garment_id, **({"format": fmt} if fmt else {})},
+        )
+        return response.status_code, time.perf_counter() - start, len(response.content)
+
+    async def run() -> list[tuple[int, float, int]]:
+        async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+            return list(await asyncio.gather(*(one(client, photo) for photo in photos)))
+
+    return asyncio.run(run())
+
+
+def settle(pid: int, since: float) -> dict[int, float]:
+    """The tree's RSS, MB, ``SETTLE_S`` seconds after ``since`` (a monotonic time)."""
+    found = {}
+    for after in SETTLE_S:
+        time.sleep(max(0.0, since + after - time.monotonic()))
+        found[after] = tree_rss_mb(pid)
+    return found
+
+
+def large_run(base: str, pid: int, fmt: str | None, threads: int) -> dict[str, object]:
+    """The ``--large`` measurements on a started server."""
+    with httpx.Client(base_url=base, timeout=120) as client:
+        garment_id = add_garments(client)["shirts_2_front"]
+        small = Pair(
+            "p1_studio",
+            "shirts_2_front",
+            encode_jpeg(person_768x1024(SAMPLES / "people" / "p1_studio.jpg")),
+            garment_id,
+        )
+        post_tryon(client, small, fmt).raise_for_status()
+    time.sleep(2)  # the pool has fallen idle and handed its free memory back
+    idle = tree_rss_mb(pid)
+    figures: dict[str, object] = {"rss_idle_mb": round(idle, 1)}
+    for seed, megapixels in enumerate(LARGE_SIZES):
+        photos = [large_photo_jpeg(megapixels, 2 * seed + i) for i in range(2)]
+        with PeakSampler(pid) as sampler:
+            answers = concurrent_tryons(base, photos, garment_id, fmt)
+        ended = time.monotonic()
+        figures[f"{megapixels}mp"] = {
+            "jpeg_mb": [round(len(p) / 1e6, 2) for p in photos],
+            "status": [a[0] for a in answers],
+            "seconds": [round(a[1], 2) for a in answers],
+            "answer_mb": [round(a[2] / 1e6, 2) for a in answers],
+            "peak_rss_mb": round(sampler.peak_mb, 1),
+        }
+        if megapixels != LARGE_SIZES[-1]:
+            time.sleep(3)
+    after = settle(pid, ended)
+    peaks = [figures[f"{m}mp"]["peak_rss_mb"] for m in LARGE_SIZES]  # type: ignore[index]
+    added = (peaks[1] - peaks[0]) / 2  # two try-ons at once
+    back = max(after.values()) / idle - 1
+    figures.update(
+        {
+            "threads": threads,
+            "added_peak_mb_per_tryon": round(added, 1),
+            "rss_after_mb": {str(k): round(v, 1) for k, v in after.items()},
+            "rss_after_vs_idle": round(back, 4),
+            "targets_met": {
+                "added_peak": added <= LARGE_TARGETS["added_peak_mb_per_tryon"],
+                "rss_return": back <= LARGE_TARGETS["rss_return"],
+            },
+        }
+    )
+    return figures
+
+
+def report_large(figures: dict[str, object]) -> None:
+    print(
+        f"\nservice memory, large photos: warp engine, {os.cpu_count()} CPUs, "
+        f"{figures['threads']} thread(s), two try-ons at once"
+    )
+    print("\n| photos | JPEG MB | seconds | peak RSS MB |")
+    print("|---|---|---|---:|")
+    for megapixels in LARGE_SIZES:
+        run = figures[f"{megapixels}mp"]
+        assert isinstance(run, dict)
+        print(
+            f"| 2 x {megapixels} MP | {run['jpeg_mb']} | {run['seconds']} "
+            f"| {run['peak_rss_mb']:.0f} |"
+        )
+    after = figures["rss_after_mb"]
+    assert isinstance(after, dict)
+    print(
+        f"\nidle RSS {figures['rss_idle_mb']} MB; after the requests: "
+        + ", ".join(f"{k} s {v:.0f} MB" for k, v in after.items())
+        + f" ({figures['rss_after_vs_idle']:+.1%} of idle at most)"
+    )
+    print(f"peak RSS a 45 MP try-on adds over a 12 MP one: {figures['added_peak_mb_per_tryon']} MB")
+    print(json.dumps({"benchmark": "service_large_photos", "cpus": os.cpu_count(), **figures}))
+
+
+def main_large(args: argparse.Namespace) -> int:
+    """``--large``: starts the server, measures, prints."""
+    with tempfile.TemporaryDirectory(prefix="tryon-bench-") as tmp:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "tryon", "serve", "--port", str(port)),
+                *("--catalog", str(Path(tmp) / "catalog"), "--log-level", "warning"),
+                *("--workers", "1", "--threads", str(args.threads)),
+            ]
+        )
+        try:
+            wait_healthy(base, server)
+            load = os.getloadavg()[0]
+            figures = large_run(base, server.pid, args.format, args.threads)
+            figures["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    report_large(figures)
+    return 0
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -320,7 +510,14 @@ def main() -> int:
         action="store_true",
         help="every request's person photo is new to the server (no person cache hits)",
     )
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help="memory under large photos (12 and 45 megapixels) instead of the load run",
+    )
     args = parser.parse_args()
+    if args.large:
+        return main_large(args)
 
     people = {
         path.stem: encode_jpeg(person_768x1024(path))

@@ -20,6 +20,18 @@ refused before they are decoded, so a decompression bomb costs nothing."""
 
 ImageSource = str | Path | bytes | bytearray | memoryview | np.ndarray
 
+ORIENTATION_TAG = 0x0112
+ROTATING_ORIENTATIONS = (5, 6, 7, 8)
+"""EXIF orientations that turn the photo a quarter (its width becomes its height)."""
+DECODE_ERRORS = (
+    PILImage.DecompressionBombError,
+    PILImage.DecompressionBombWarning,
+    OSError,
+    SyntaxError,
+    ValueError,
+)
+"""What Pillow raises on bytes it cannot decode (too many pixels, truncated, corrupt)."""
+
 
 def load_image(source: ImageSource, role: str = "image") -> Image:
     """Reads a photo as an upright RGB uint8 (H, W, 3) array.
@@ -49,41 +61,105 @@ def load_cutout(source: ImageSource, role: str = "image") -> tuple[Image, Mask |
     """
     if isinstance(source, np.ndarray):
         return _from_array(source, role)
+    data, name = read_bytes(source, role)
+    upright = ImageOps.exif_transpose(_decode(data, name, role))
+    return _to_rgb(upright), _opaque(upright)
+
+
+def read_bytes(source: str | Path | bytes | bytearray | memoryview, role: str) -> tuple[bytes, str]:
+    """The encoded bytes of a photo given as a path or as bytes, and how to name them
+    in a message ("the uploaded bytes" or the file's name).
+
+    Raises:
+        InvalidImageError: no such file, or no bytes.
+    """
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
             raise InvalidImageError(f"{role}: no such file {str(path)!r}; check the path")
-        data = path.read_bytes()
-        name = path.name
+        data, name = path.read_bytes(), path.name
     else:
-        data = bytes(source)
-        name = "the uploaded bytes"
+        data, name = bytes(source), "the uploaded bytes"
     if not data:
         raise InvalidImageError(f"{role}: {name} is empty; send a JPEG, PNG or WebP photo")
+    return data, name
+
+
+def upright_shape(data: bytes, role: str = "image", name: str = "the photo") -> tuple[int, int]:
+    """The (height, width) of an encoded photo once upright (EXIF orientation applied),
+    from its header alone (nothing is decoded).
+
+    Raises:
+        InvalidImageError: not an image.
+        ImageSizeError: smaller than 64 pixels on a side or larger than 50 megapixels.
+    """
+    pil = _decode(data, name, role, load=False)
+    width, height = pil.size
+    if pil.getexif().get(ORIENTATION_TAG, 1) in ROTATING_ORIENTATIONS:
+        width, height = height, width
+    return height, width
+
+
+def load_reduced(
+    data: bytes, shape: tuple[int, int], role: str = "image", name: str = "the photo"
+) -> Image:
+    """Decodes an encoded photo reduced where its format allows, to no less than
+    ``shape`` (height, width, upright), as an RGB uint8 (h, w, 3) array; the caller
+    resamples it to ``shape`` (``tryon.ops.working_size.reduce_image``).
+
+    A JPEG is decoded at 1/2, 1/4 or 1/8 of its size in the decoder (the smallest of
+    these still at least ``shape``), so its full-size pixels are never held; other
+    formats are decoded at full size. Otherwise as ``load_image``.
+
+    Raises:
+        InvalidImageError, ImageSizeError: as ``load_image``.
+    """
+    pil = _decode(data, name, role, load=False)
+    swapped = pil.getexif().get(ORIENTATION_TAG, 1) in ROTATING_ORIENTATIONS
+    stored = (shape[0], shape[1]) if swapped else (shape[1], shape[0])
+    if pil.format in ("JPEG", "MPO"):
+        pil.draft(None, stored)
+    _load(pil, name, role)
+    return _to_rgb(ImageOps.exif_transpose(pil))
+
+
+def _decode(data: bytes, name: str, role: str, load: bool = True) -> PILImage.Image:
+    """Opens (and with ``load``, decodes) encoded bytes, its size checked first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        try:
+            pil = PILImage.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise InvalidImageError(
+                f"{role}: {name} is not an image this tool can read; send a JPEG, PNG or WebP photo"
+            ) from None
+        except DECODE_ERRORS as exc:
+            raise _decode_error(exc, name, role) from None
+        _check_size(pil.size, role)
+    if load:
+        _load(pil, name, role)
+    return pil
+
+
+def _load(pil: PILImage.Image, name: str, role: str) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            pil = PILImage.open(io.BytesIO(data))
-            _check_size(pil.size, role)
             pil.load()
-    except (ImageSizeError, InvalidImageError):
-        raise
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        raise ImageSizeError(
+    except DECODE_ERRORS as exc:
+        raise _decode_error(exc, name, role) from None
+
+
+def _decode_error(exc: Exception, name: str, role: str) -> ImageSizeError | InvalidImageError:
+    if isinstance(exc, PILImage.DecompressionBombError | PILImage.DecompressionBombWarning):
+        return ImageSizeError(
             f"{role}: {name} has more than {MAX_PIXELS // 1_000_000} megapixels (the limit); "
             "downscale it first"
-        ) from None
-    except UnidentifiedImageError:
-        raise InvalidImageError(
-            f"{role}: {name} is not an image this tool can read; send a JPEG, PNG or WebP photo"
-        ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImageError(
-            f"{role}: {name} could not be decoded ({exc}); the file may be truncated or "
-            "corrupt, so export it again"
-        ) from None
-    upright = ImageOps.exif_transpose(pil)
-    return _to_rgb(upright), _opaque(upright)
+        )
+    return InvalidImageError(
+        f"{role}: {name} could not be decoded ({exc}); the file may be truncated or "
+        "corrupt, so export it again"
+    )
 
 
 def _check_size(size: tuple[int, int], role: str) -> None:
@@ -109,7 +185,10 @@ def _to_rgb(pil: PILImage.Image) -> Image:
         rgba = pil.convert("RGBA")
         white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
         pil = PILImage.alpha_composite(white, rgba)
-    return np.ascontiguousarray(np.asarray(pil.convert("RGB"), np.uint8))
+    # An RGB image is read as it is: converting it to RGB would copy it first (a 45-
+    # megapixel photo is 180 MB in Pillow's four bytes a pixel).
+    rgb = pil if pil.mode == "RGB" else pil.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb, np.uint8))
 
 
 def _opaque(pil: PILImage.Image) -> Mask | None:

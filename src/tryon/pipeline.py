@@ -4,15 +4,86 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from tryon.closing import Closeable
 from tryon.engines import Engine, create_engine
 from tryon.engines.warp import PreparedPerson, WarpEngine
 from tryon.errors import TryOnError
-from tryon.imageio import ImageSource, load_cutout, load_image
-from tryon.types import Category, GarmentAnalysis, TryOnResult
+from tryon.imageio import (
+    ImageSource,
+    load_cutout,
+    load_image,
+    load_reduced,
+    read_bytes,
+    upright_shape,
+)
+from tryon.ops.working_size import reduce_image, reduce_mask, restore, working_shape
+from tryon.types import Category, GarmentAnalysis, Image, TryOnResult
+
+PERSON = "person photo"
+
+
+@dataclass(frozen=True)
+class FullSizePhoto:
+    """A person photo over the working size, kept to be read at full size when its
+    try-on is put back into it (``tryon.ops.working_size``).
+
+    Attributes:
+        source: its encoded bytes (a few MB, where the decoded pixels of a 45-megapixel
+            photo are 135 MB), or its RGB uint8 (H, W, 3) array as the caller passed it
+            (not copied: leave it unchanged until the try-on ends).
+        shape: its upright (height, width).
+    """
+
+    source: bytes | Image
+    shape: tuple[int, int]
+
+    def load(self) -> Image:
+        """The full-size photo, RGB uint8 (H, W, 3)."""
+        if isinstance(self.source, np.ndarray):
+            return self.source
+        return load_image(self.source, role=PERSON)
+
+
+@dataclass(frozen=True)
+class ReducedPerson(PreparedPerson):
+    """A prepared person whose photo is over the working size: ``image`` is the working
+    copy and ``body`` its analysis; ``TryOn.run`` puts each try-on back into the
+    full-size photo, read again from ``original``.
+
+    Attributes:
+        original: the full-size photo.
+    """
+
+    original: FullSizePhoto = field(kw_only=True)
+
+
+def read_person(person: ImageSource) -> tuple[Image, FullSizePhoto | None]:
+    """The person photo the engines work on, and the full-size photo when that is a
+    reduced copy (a photo over ``tryon.ops.working_size.WORKING_PIXELS``; a JPEG is
+    then decoded reduced, its full-size pixels read only when the try-on is put back).
+
+    Raises:
+        TryOnError: not an image, or a size outside the limits.
+    """
+    if isinstance(person, np.ndarray):
+        image = load_image(person, role=PERSON)
+        full = (image.shape[0], image.shape[1])
+        shape = working_shape(full)
+        if shape == full:
+            return image, None
+        return reduce_image(image, shape), FullSizePhoto(image, full)
+    data, name = read_bytes(person, PERSON)
+    full = upright_shape(data, PERSON, name)
+    shape = working_shape(full)
+    if shape == full:
+        return load_image(person, role=PERSON), None
+    working = reduce_image(load_reduced(data, shape, PERSON, name), shape)
+    return working, FullSizePhoto(data, full)
 
 
 class TryOn(Closeable):
@@ -48,13 +119,20 @@ class TryOn(Closeable):
             category: "upper", "lower", "overall" or "auto" (inferred from the garment).
         """
         image, cutout = load_cutout(garment, role="garment photo")
+        full = (image.shape[0], image.shape[1])
+        shape = working_shape(full)
+        if shape != full:  # detail beyond the working size cannot show on a person
+            image = reduce_image(image, shape)
+            cutout = None if cutout is None else reduce_mask(cutout, shape)
         return self.engine.analyze_garment(image, _category(category), cutout)
 
     def prepare_person(self, person: ImageSource) -> PreparedPerson:
         """Analyses a person photo once, to try many garments on it (``warp`` engine).
 
         A try-on with the result skips the body analysis, and for a category tried
-        before, the agnostic mask and the scene: about half the work.
+        before, the agnostic mask and the scene: about half the work. A photo over the
+        working size is analysed on its reduced copy (a ``ReducedPerson``, whose
+        ``image`` and ``body`` are the copy's); ``run`` still answers at full size.
 
         Args:
             person: path, encoded bytes or RGB uint8 (H, W, 3) array of the person photo.
@@ -64,7 +142,11 @@ class TryOn(Closeable):
                 cannot reuse a person analysis.
         """
         engine = self._warp_engine()
-        return engine.prepare_person(load_image(person, role="person photo"))
+        image, photo = read_person(person)
+        prepared = engine.prepare_person(image)
+        if photo is None:
+            return prepared
+        return ReducedPerson(prepared.image, prepared.body, original=photo)
 
     def run(
         self,
@@ -83,6 +165,12 @@ class TryOn(Closeable):
 
         Returns:
             The result; ``result.image`` has the person photo's size and orientation.
+            A photo over the working size (``tryon.ops.working_size.WORKING_PIXELS``,
+            3.1 megapixels) is analysed and dressed on a reduced copy, and the changed
+            region is scaled back up into the full-size photo: ``image``, ``person``,
+            ``agnostic_mask`` and ``body`` are at full size (every pixel outside the
+            mask is the input's), ``details`` at the working size, and the timings
+            gain ``restore``.
 
         Raises:
             TryOnError: bad input; the message says what was wrong and what to do.
@@ -90,10 +178,13 @@ class TryOn(Closeable):
         start = time.perf_counter()
         wanted = _category(category)
         read = 0.0
+        photo: FullSizePhoto | None = None
         if isinstance(person, PreparedPerson):
             dress = functools.partial(self._warp_engine().dress, person)
+            photo = person.original if isinstance(person, ReducedPerson) else None
         else:
-            dress = functools.partial(self.engine.dress, load_image(person, role="person photo"))
+            working, photo = read_person(person)
+            dress = functools.partial(self.engine.dress, working)
             read = time.perf_counter() - start
         if isinstance(garment, GarmentAnalysis):
             analysis, analysed = garment, 0.0
@@ -103,6 +194,10 @@ class TryOn(Closeable):
             analysed = time.perf_counter() - t0
         result = dress(analysis, wanted)
         timings = {"read": read, "garment": analysed, **result.timings}
+        if photo is not None:
+            t0 = time.perf_counter()
+            result = restore(result, photo.load())
+            timings["restore"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - start
         warnings = list(result.warnings)
         if wanted is None and analysis.source == "worn":

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 
+from tryon.allocator import release_free_memory
 from tryon.catalog import Catalog
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
@@ -98,6 +99,7 @@ def build_services(
         max_waiting=settings.max_waiting,
         retry_after_s=settings.retry_after_s,
         metrics=metrics,
+        on_idle=release_free_memory,
     )
     store = open_job_store(
         settings.job_store,

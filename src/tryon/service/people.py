@@ -9,6 +9,11 @@ Privacy: entries live in this process's memory only (never on disk), each is
 forgotten ``ttl_s`` after its last use, and at most ``entries`` are kept (the least
 recently used goes first). An entry holds the decoded photo and its masks, 10 to 20 MB
 for a 768x1024 photo.
+
+A photo over the working size (``tryon.ops.working_size``) is not kept: its analysis is
+of a 3-megapixel copy, about 70 MB, and most of its try-on's time is decoding the photo,
+putting the try-on back and encoding it, which the cache would not save; kept, two such
+photos would hold a server's memory a third above its idle size until they expire.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from tryon.engines.warp import PreparedPerson
+from tryon.pipeline import ReducedPerson
 
 
 class PersonCache:
@@ -55,7 +61,8 @@ class PersonCache:
 
         Two requests with the same new photo at once may both prepare it; the second
         result replaces the first (they are equal). Errors from ``prepare`` (no person
-        in the photo, ...) propagate and nothing is kept.
+        in the photo, ...) propagate and nothing is kept; neither is a photo over the
+        working size (a ``ReducedPerson``).
         """
         if self.entries == 0:
             return prepare(photo), True
@@ -71,6 +78,8 @@ class PersonCache:
                 return kept[0], False
             self.misses += 1
         prepared = prepare(photo)
+        if isinstance(prepared, ReducedPerson):
+            return prepared, True
         with self._lock:
             self._kept[key] = (prepared, self._clock())
             self._kept.move_to_end(key)

@@ -3,13 +3,15 @@
 The event loop never runs engine code: requests hand their work to ``WorkPool.run``,
 which admits at most ``threads + max_waiting`` pieces of work at once and refuses the
 rest at once with 503 and Retry-After, so an overloaded server answers quickly instead of
-queueing without bound.
+queueing without bound. When the last piece of work ends (the pool falls idle) it calls
+``on_idle``: the service hands free memory back to the kernel there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +23,8 @@ from tryon.service.metrics import Metrics
 P = ParamSpec("P")
 T = TypeVar("T")
 
+log = logging.getLogger("tryon.service")
+
 
 class WorkPool:
     """Runs blocking calls on ``threads`` threads, admitting a bounded number at once.
@@ -30,10 +34,18 @@ class WorkPool:
         max_waiting: calls allowed to wait for a thread; beyond, ``run`` raises 503.
         retry_after_s: the Retry-After of that 503.
         metrics: where in-flight work and the queue depth are reported.
+        on_idle: called on the pool thread that finished the last admitted call (none
+            left running or waiting); its errors are logged, never raised.
     """
 
     def __init__(
-        self, threads: int, *, max_waiting: int, retry_after_s: int, metrics: Metrics
+        self,
+        threads: int,
+        *,
+        max_waiting: int,
+        retry_after_s: int,
+        metrics: Metrics,
+        on_idle: Callable[[], object] | None = None,
     ) -> None:
         self.threads = threads
         self.capacity = threads + max_waiting
@@ -43,6 +55,7 @@ class WorkPool:
         self._lock = threading.Lock()
         self._admitted = 0
         self._running = 0
+        self._on_idle = on_idle
 
     @property
     def admitted(self) -> int:
@@ -73,6 +86,12 @@ class WorkPool:
         with self._lock:
             self._admitted -= 1
             self._report()
+            idle = self._admitted == 0
+        if idle and self._on_idle is not None:
+            try:
+                self._on_idle()
+            except Exception:  # housekeeping never fails a request
+                log.exception("the work pool's idle call failed")
 
     def _counted(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._lock:

@@ -18,6 +18,7 @@ from tryon.catalog import Catalog, CatalogError, UnknownGarmentError
 from tryon.catalog.store import requested_category
 from tryon.debug.steps import mask_image, step_images
 from tryon.engines.warp import PreparedPerson
+from tryon.ops.working_size import working_view
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, OutputFormat, choose_format, data_uri, encode
@@ -234,15 +235,21 @@ def steps_document(
     """The JSON answer with ``steps=true``: the image and every intermediate picture.
 
     Masks and pictures with transparency are PNG; photos are WebP (small and quick to
-    encode, whatever the main image's format).
+    encode, whatever the main image's format). The image is the try-on at the photo's
+    size; the pictures are at the engine's working size (smaller for a photo over
+    ``tryon.ops.working_size.WORKING_PIXELS``).
     """
     data, _ = encode_result(result, output, quality=quality, metrics=metrics, engine=engine)
-    pictures = step_images(result)
+    # A photo over the working size: the pictures are drawn at the size the engine
+    # worked at, which its intermediates have.
+    fill_mask = result.warp_details.fill_mask
+    view = working_view(result, (fill_mask.shape[0], fill_mask.shape[1]))
+    pictures = step_images(view)
     named: list[tuple[str, PILImage.Image]] = [
-        ("agnostic_mask", mask_image(result.agnostic_mask)),
+        ("agnostic_mask", mask_image(view.agnostic_mask)),
         ("garment_mask", mask_image(result.garment.mask)),
         *((name, pictures[file]) for name, file in STEP_NAMES),
-        ("fill_mask", mask_image(result.warp_details.fill_mask)),
+        ("fill_mask", mask_image(fill_mask)),
     ]
     steps = []
     for name, picture in named:
