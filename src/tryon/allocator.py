@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import threading
@@ -136,7 +137,9 @@ def release_free_memory(above: int = RELEASE_ABOVE) -> int:
     return free
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    # Once: find_library runs ldconfig in a child process, a fork of the whole server.
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name) if name else None
