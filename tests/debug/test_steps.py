@@ -218,3 +218,18 @@ def test_draw_points_labels_stay_inside_near_the_right_edge() -> None:
     lit = np.flatnonzero(drawn.max(axis=(0, 2)) > 0)
     assert lit.min() < 150  # the label went to the left of the dot
     assert np.asarray(picture).max() == 0  # the input is not drawn on
+
+
+def test_a_large_photo_s_steps_are_drawn_at_the_working_size(tryon: TryOn, tmp_path: Path) -> None:
+    # The engine works on a reduced copy of a photo over its working size: the
+    # intermediates have that size, the result the photo's; the steps line up.
+    person = np.asarray(PILImage.open(PERSON).convert("RGB"))
+    large = np.repeat(np.repeat(person, 3, axis=0), 3, axis=1)
+    result = tryon.run(large, GARMENT)
+    assert result.image.shape == large.shape
+    written = save_steps(result, tmp_path)
+    assert tmp_path / "steps.png" in written
+    working = result.warp_details.fill_mask.shape
+    for name in ("result.png", "person.png", "agnostic_mask.png", "warped_garment.png"):
+        with PILImage.open(tmp_path / name) as picture:
+            assert picture.size == (working[1], working[0]), name

@@ -28,7 +28,17 @@ import numpy.typing as npt
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from tryon.types import Image, Joint, Mask, Piece, TryOnResult, WarpDetails, WarpedGarment
+from tryon.ops.working_size import working_view
+from tryon.types import (
+    DiffusionDetails,
+    Image,
+    Joint,
+    Mask,
+    Piece,
+    TryOnResult,
+    WarpDetails,
+    WarpedGarment,
+)
 
 TILE_HEIGHT = 384
 """Height of every tile of the contact sheet, pixels."""
@@ -139,6 +149,17 @@ SHEET: tuple[tuple[str, str], ...] = (
 )
 
 
+def _details_shape(result: TryOnResult) -> tuple[int, int] | None:
+    """The (h, w) the engine's own intermediates have, when it is not the result's."""
+    if isinstance(result.details, WarpDetails):
+        shape = result.details.fill_mask.shape
+    elif isinstance(result.details, DiffusionDetails):
+        shape = result.details.generated.shape[:2]
+    else:
+        return None
+    return None if shape == result.image.shape[:2] else (int(shape[0]), int(shape[1]))
+
+
 def save_steps(result: TryOnResult, directory: Path) -> list[Path]:
     """Writes every intermediate of ``result`` into ``directory`` (created if needed).
 
@@ -146,6 +167,11 @@ def save_steps(result: TryOnResult, directory: Path) -> list[Path]:
         The paths written, ``steps.png`` (the contact sheet) last.
     """
     directory = Path(directory)
+    # A large photo's intermediates are at the engine's working size: the whole set is
+    # drawn at that size, so the pictures line up.
+    shape = _details_shape(result)
+    if shape is not None:
+        result = working_view(result, shape)
     images = step_images(result)
     masks = {
         "garment_mask.png": result.garment.mask,
