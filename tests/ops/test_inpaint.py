@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tryon.ops.fill import push_pull_fill_float
-from tryon.ops.inpaint import fine_detail, reflect_texture, trend_fill
+from tryon.ops.inpaint import fine_detail, reflect_texture, scanline_fill, trend_fill
 
 
 def test_trend_fill_continues_a_linear_gradient_exactly_and_keeps_known_pixels() -> None:
@@ -75,3 +75,24 @@ def test_reflect_texture_rejects_wrong_input() -> None:
         reflect_texture(detail, known, ~known, 0)
     with pytest.raises(ValueError, match="shapes"):
         reflect_texture(detail, known, np.ones((8, 7), bool), 4)
+
+
+def test_scanline_fill_interpolates_each_row_between_its_known_ends() -> None:
+    values = np.zeros((5, 11, 1), np.float32)
+    values[:, 0] = 0.0
+    values[:, 10] = 100.0
+    known = np.zeros((5, 11), bool)
+    known[:, 0] = known[:, 10] = True
+    out = scanline_fill(values, known)
+    assert np.allclose(out[2, :, 0], np.arange(11) * 10.0, atol=1e-3)
+
+
+def test_scanline_fill_copies_the_one_known_side_and_leaves_empty_rows_unknown() -> None:
+    values = np.full((3, 6, 1), 7.0, np.float32)
+    known = np.zeros((3, 6), bool)
+    known[0, 0] = True  # row 0: only a left end
+    known[1, 5] = True  # row 1: only a right end
+    out = scanline_fill(values, known, sigma=0.5)
+    assert np.allclose(out[0, :, 0], 7.0)
+    assert np.allclose(out[1, :, 0], 7.0)
+    assert np.isnan(out[2]).all()

@@ -63,10 +63,57 @@ def trend_fill(image: Image, known: Mask, *, step: int = 2) -> FloatImage:
     trend, misfit = _quadratic_trend(values, known, step)
     # A backdrop the quadratic describes (a studio sweep, a wall) is continued as one;
     # a scene it does not (a wall above a floor, trees above gravel) would take a blend
-    # of its colours deep in the hole: there the local colours are continued instead.
-    trend *= np.float32(np.clip((_LOOSE_FIT - misfit) / (_LOOSE_FIT - _TIGHT_FIT), 0.0, 1.0))
-    filled = trend + push_pull_fill_float(values - trend, known)
+    # of its colours deep in the hole: there each row's own scenery is continued across
+    # it instead (a floor stays floor beside the legs, a wall stays wall).
+    fit = np.float32(np.clip((_LOOSE_FIT - misfit) / (_LOOSE_FIT - _TIGHT_FIT), 0.0, 1.0))
+    rest = values - trend * fit
+    smooth = push_pull_fill_float(rest, known)
+    if fit < 1.0:
+        across = scanline_fill(rest, known)
+        found = np.isfinite(across[..., 0])
+        smooth[found] = fit * smooth[found] + (1 - fit) * across[found]
+    filled = trend * fit + smooth
     return np.clip(filled, 0.0, 255.0, out=filled)
+
+
+def scanline_fill(values: FloatImage, known: Mask, *, sigma: float = 2.0) -> FloatImage:
+    """Each row's unknown pixels interpolated between the nearest known pixels to their
+    left and right on that row (copied from the one side where only one exists), from
+    the known values smoothed along the columns first (one noisy pixel at a hole's edge
+    would streak the row otherwise).
+
+    Args:
+        values: (H, W, C) float32.
+        known: (H, W) bool.
+        sigma: vertical smoothing of the known values, pixels.
+
+    Returns:
+        (H, W, C) float32: ``values`` on ``known``, NaN in rows with no known pixel.
+    """
+    h, w = known.shape
+    weight = known.astype(np.float32)
+    # Normalised vertical blur: only known pixels contribute.
+    kernel = (1, max(3, 2 * round(3 * sigma) + 1))
+    seen = cv2.GaussianBlur(weight, kernel, 0, sigmaY=sigma)
+    summed = cv2.GaussianBlur(values * weight[..., None], kernel, 0, sigmaY=sigma)
+    summed = summed.reshape(values.shape)  # OpenCV drops a single channel's axis
+    source = summed / np.maximum(seen, 1e-6)[..., None]
+    cols = np.arange(w)
+    left = np.maximum.accumulate(np.where(known, cols, -1), axis=1)
+    right = np.minimum.accumulate(np.where(known, cols, w)[:, ::-1], axis=1)[:, ::-1]
+    rows = np.arange(h)[:, None]
+    left_value = source[rows, np.clip(left, 0, w - 1)]
+    right_value = source[rows, np.clip(right, 0, w - 1)]
+    has_left, has_right = left >= 0, right < w
+    share = np.where(
+        has_left & has_right,
+        (cols - left) / np.maximum(right - left, 1),
+        np.where(has_right, 1.0, 0.0),
+    ).astype(np.float32)[..., None]
+    out = left_value + share * (right_value - left_value)
+    out[~(has_left | has_right)] = np.nan
+    out[known] = values[known]
+    return out.astype(np.float32)
 
 
 def _quadratic_trend(values: FloatImage, known: Mask, step: int) -> tuple[FloatImage, float]:
