@@ -127,8 +127,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="images per sampling")
     parser.add_argument("--repeats", type=int, default=3, help="timed samplings (median)")
     parser.add_argument("--compile", action="store_true", help="torch.compile ours")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--one", nargs=2, metavar=("IMPL", "PRESET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.one:
         print(json.dumps(measure(args, *args.one)), flush=True)
         return
