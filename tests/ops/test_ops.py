@@ -197,3 +197,16 @@ def test_component_operations_match_whole_image_labelling(seed: int) -> None:
     seeds = rng.random(mask.shape) < 0.02
     touched = set(labels[seeds & mask]) - {0}
     assert np.array_equal(M.components_touching(mask, seeds), np.isin(labels, sorted(touched)))
+
+
+def test_extrude_mirrors_the_source_across_its_edge() -> None:
+    # Rows 3.. are the source, each its own grey: the gap above takes them mirrored
+    # (row 2 takes row 4, row 1 takes row 5), so folds carry on instead of streaking.
+    image = np.zeros((8, 1, 3), np.uint8)
+    image[:, 0] = np.arange(8)[:, None] * 10
+    source = np.zeros((8, 1), bool)
+    source[3:] = True
+    out, found = extrude_fill(image, source, upward=True)
+    assert found.all()
+    assert out[2, 0, 0] == 40 and out[1, 0, 0] == 50 and out[0, 0, 0] == 60
+    assert (out[3:] == image[3:]).all()

@@ -113,9 +113,11 @@ def _halve(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 def extrude_fill(image: Image, source: Mask, upward: bool) -> tuple[Image, Mask]:
     """Continues the ``source`` pixels along their columns, up or down.
 
-    Each pixel takes the colour of the nearest source pixel below it (``upward``) or
-    above it, so stripes, seams and shading columns carry on (trousers continued up
-    under a shorter top keep their texture, where a smooth fill would be flat).
+    Each pixel d rows from the nearest source pixel below it (``upward``) or above it
+    takes the source pixel d rows beyond that one, mirrored across the source's edge
+    (the nearest one where the mirror leaves the source), so stripes, seams and the
+    fabric's folds carry on (trousers continued up under a shorter top keep their
+    texture; a copied edge row would streak, a smooth fill would be flat).
 
     Args:
         image: (H, W, 3) RGB uint8.
@@ -138,6 +140,11 @@ def extrude_fill(image: Image, source: Mask, upward: bool) -> tuple[Image, Mask]
         nearest = np.maximum.accumulate(marked, axis=0)
         found = nearest >= 0
     cols = np.broadcast_to(np.arange(w)[None, :], (h, w))
+    mirrored = 2 * nearest - rows
+    inside = found & (mirrored >= 0) & (mirrored < h)
+    taken = np.where(inside, mirrored, nearest).clip(0, h - 1)
+    keep = source[taken, cols]
+    taken = np.where(keep, taken, nearest)
     out = image.copy()
-    out[found] = image[nearest[found], cols[found]]
+    out[found] = image[taken[found], cols[found]]
     return out, found
