@@ -305,6 +305,7 @@ class TryOn(Closeable):
         """
         start = time.perf_counter()
         wanted = _outfit_categories(len(garments), categories)
+        refuse_clashes([c for c in wanted if c is not None], len(garments))  # before analyses
         t0 = time.perf_counter()
         analyses = [
             g if isinstance(g, GarmentAnalysis) else self.analyze_garment(g, c or "auto")
@@ -373,7 +374,14 @@ def dressing_order(categories: Sequence[Category]) -> list[int]:
     Raises:
         OutfitError: two garments of one category, or a dress with another garment.
     """
-    if len(categories) > 1 and Category.OVERALL in categories:
+    refuse_clashes(categories, len(categories))
+    return sorted(range(len(categories)), key=lambda i: DRESSING_ORDER.index(categories[i]))
+
+
+def refuse_clashes(categories: Sequence[Category], count: int) -> None:
+    """Raises OutfitError when an outfit of ``count`` garments, of which ``categories``
+    are known, holds two garments of one category or a dress with another garment."""
+    if count > 1 and Category.OVERALL in categories:
         raise OutfitError(
             "a dress or other one-piece (overall) is worn alone; try it without the other garment"
         )
@@ -384,7 +392,6 @@ def dressing_order(categories: Sequence[Category]) -> list[int]:
                 f"{categories.count(category)} garments are {kind} ({category.value}); "
                 "an outfit is one top and one bottom, or a dress alone"
             )
-    return sorted(range(len(categories)), key=lambda i: DRESSING_ORDER.index(categories[i]))
 
 
 def combine_pieces(pieces: Sequence[TryOnResult]) -> OutfitResult:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.photos import person as person_photo
 from tests.service.conftest import decoded, encoded, error_of
+from tryon.imageio import load_image
+from tryon.ops.working_size import WORKING_PIXELS
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,40 @@ def test_select_finds_a_region_on_the_click_side(
         data={"x": "5000", "y": "10"},
     )
     assert outside.status_code == 400 and error_of(outside)["message"].startswith("x: 5000")
+
+
+def test_a_mask_on_a_12_megapixel_photo(client: TestClient, person: bytes, shirt_id: str) -> None:
+    # The photo is dressed on a reduced working copy; the area is sent, and honoured,
+    # at the photo's full size.
+    photo = cv2.resize(load_image(person), (2592, 4640), interpolation=cv2.INTER_CUBIC)
+    assert photo.shape[0] * photo.shape[1] > 12_000_000 > WORKING_PIXELS
+    large = encoded(photo, "JPEG", quality=90)
+    photo = load_image(large)
+    found = client.post(
+        "/v1/mask", files={"person": ("p.jpg", large)}, data={"garment_id": shirt_id}
+    )
+    assert found.status_code == 200, found.text
+    area = np.asarray(decoded(found.content).convert("L")) >= 128
+    assert area.shape == photo.shape[:2]
+    given = area.copy()
+    given[: given.shape[0] // 3] = False
+    given[:, : given.shape[1] // 2] = False  # one thin straight edge across the area
+    response = client.post(
+        "/v1/tryon",
+        files={"person": ("p.jpg", large), "mask": ("m.png", png(given))},
+        data={"garment_id": shirt_id, "format": "png"},
+    )
+    assert response.status_code == 200, response.text
+    assert "restore" in response.headers["X-Tryon-Timings"]
+    result = np.asarray(decoded(response.content).convert("RGB"))
+    assert result.shape == photo.shape
+    changed = np.any(result != photo, axis=2)
+    assert not (changed & ~given).any()
+    assert changed[given].mean() > 0.2
+    small = client.post(
+        "/v1/tryon",
+        files={"person": ("p.jpg", large), "mask": ("m.png", png(given[::2, ::2]))},
+        data={"garment_id": shirt_id},
+    )
+    assert small.status_code == 400
+    assert "mask: 1296x2320 pixels, but the person photo is 2592x4640" in error_of(small)["message"]

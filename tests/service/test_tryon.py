@@ -274,12 +274,12 @@ def test_unknown_garment_id(client: TestClient, person: bytes) -> None:
     [
         ({"garment_id": "x"}, {}, 400, "MissingFieldError", "person"),
         ({}, {"person": None}, 400, "MissingFieldError", "garment_id"),
-        (
+        (  # an outfit of two tops
             {"garment_id": "SHIRT"},
             {"person": None, "garment": "shirt"},
             400,
-            "ValidationError",
-            "not both",
+            "OutfitError",
+            "garment_id and garment: 2 garments are tops",
         ),
         (
             {"garment_id": "SHIRT", "category": "hat"},
@@ -357,8 +357,7 @@ def test_two_person_files_are_refused(
 def test_two_garment_files_are_refused(
     client: TestClient, person: bytes, shirt_photo: bytes
 ) -> None:
-    # Four files are over the form's three (person, garment, mask): refused while
-    # parsing, still a 400.
+    # Three garments are over an outfit's two: refused before any is analysed.
     response = client.post(
         "/v1/tryon",
         files=[
@@ -369,8 +368,10 @@ def test_two_garment_files_are_refused(
         ],
     )
     assert response.status_code == 400
-    assert error_of(response)["type"] == "MalformedFormError"
-    # Within the file count, the repeated field is named, not the last one taken.
+    error = error_of(response)
+    assert error["type"] == "OutfitError"
+    assert error["message"].startswith("garment: 3 garments were sent")
+    # A try-on of one garment names the repeated field, not the last one taken.
     services = client.app.state.services  # type: ignore[attr-defined]
     form = UploadForm(
         fields={},

@@ -49,11 +49,13 @@ class UploadForm:
         files: uploaded files' bytes by field name (the last file when repeated).
         every_file: every file of each field name, in the order sent (a field may
             carry several files: ``photos`` of ``POST /v1/garments/{id}/adapter``).
+        every_text: every value of each text field name, in the order sent.
     """
 
     fields: dict[str, str]
     files: dict[str, bytes]
     every_file: dict[str, list[bytes]] = field(default_factory=dict)
+    every_text: dict[str, list[str]] = field(default_factory=dict)
 
     def file(self, name: str) -> bytes | None:
         """The one file sent as ``name``; None when absent.
@@ -74,6 +76,13 @@ class UploadForm:
         """A text field, stripped; None when absent or empty."""
         value = self.fields.get(name, "").strip()
         return value or None
+
+    def texts(self, name: str) -> list[str]:
+        """Every value of a text field, in the order sent, stripped (empty ones too)."""
+        sent = self.every_text.get(name)
+        if sent is None:
+            sent = [self.fields[name]] if name in self.fields else []
+        return [value.strip() for value in sent]
 
 
 async def read_form(request: Request, settings: ServiceSettings, max_files: int) -> UploadForm:
@@ -108,6 +117,7 @@ async def read_form(request: Request, settings: ServiceSettings, max_files: int)
     fields: dict[str, str] = {}
     files: dict[str, bytes] = {}
     every_file: dict[str, list[bytes]] = {}
+    every_text: dict[str, list[str]] = {}
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
             data = await value.read()
@@ -118,7 +128,8 @@ async def read_form(request: Request, settings: ServiceSettings, max_files: int)
             every_file.setdefault(name, []).append(data)
         else:
             fields[name] = str(value)
-    return UploadForm(fields=fields, files=files, every_file=every_file)
+            every_text.setdefault(name, []).append(str(value))
+    return UploadForm(fields=fields, files=files, every_file=every_file, every_text=every_text)
 
 
 async def read_body(request: Request, limit: int, settings: ServiceSettings) -> bytes:

@@ -13,8 +13,10 @@ import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 from PIL import Image as PILImage
 
-from tryon.engines.warp import PersonSides, PreparedPerson, WarpEngine
+from tryon.engines.warp import PreparedPerson, WarpEngine
 from tryon.imageio import load_image
+from tryon.ops.working_size import upscale_mask
+from tryon.pipeline import ReducedPerson, photo_shape, with_area
 from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
 from tryon.service.garment_lookup import garment_analysis
@@ -89,11 +91,12 @@ def decode_mask(data: bytes) -> Mask:
     return mask
 
 
-def check_mask_size(mask: Mask, photo: Image) -> None:
-    """Raises APIError 400 unless ``mask`` (H, W) has the size of ``photo`` (H, W, 3)."""
-    if mask.shape != photo.shape[:2]:
+def check_mask_size(mask: Mask, shape: tuple[int, int]) -> None:
+    """Raises APIError 400 unless ``mask`` (H, W) has the photo's upright ``shape``
+    (height, width)."""
+    if mask.shape != shape:
         height, width = mask.shape
-        photo_h, photo_w = photo.shape[:2]
+        photo_h, photo_w = shape
         raise APIError(
             400,
             "ValidationError",
@@ -107,7 +110,9 @@ class MaskedPeople(PersonCache):
 
     Args:
         people: the cache of analysed photos (its entries are not changed).
-        mask: (H, W) bool, the area, in the photo's upright frame.
+        mask: (H, W) bool, the area, in the photo's upright frame at its full size (a
+            photo over the working size is dressed on a reduced copy; see
+            ``tryon.pipeline.with_area``).
     """
 
     def __init__(self, people: PersonCache, mask: Mask) -> None:
@@ -124,8 +129,8 @@ class MaskedPeople(PersonCache):
             APIError: 400 when the area is not the photo's size.
         """
         person, fresh = self.people.get(photo, prepare)
-        check_mask_size(self.mask, person.image)
-        return PreparedPerson(person.image, person.body, PersonSides(), self.mask), fresh
+        check_mask_size(self.mask, photo_shape(person))
+        return with_area(person, self.mask), fresh
 
 
 def warp_engine(services: Services) -> WarpEngine:
@@ -145,6 +150,8 @@ def agnostic_png(services: Services, wanted: TryOnRequest) -> bytes:
     person, _ = services.people.get(wanted.person, tryon.prepare_person)
     category = analysis.category if wanted.category == "auto" else Category(wanted.category)
     masked = engine.analyzers.mask_person(person.image, category, person.body)
+    if isinstance(person, ReducedPerson):  # found on the working copy: sent at full size
+        return png_of(upscale_mask(masked.agnostic_mask, person.original.shape))
     return png_of(masked.agnostic_mask)
 
 
@@ -242,7 +249,7 @@ def selected_png(person: bytes, mask: bytes, x: str | None, y: str | None) -> by
     """Decodes and checks the fields of a selection, then cuts it (blocking)."""
     photo = load_image(person, role="person photo")
     area = decode_area(mask)
-    check_mask_size(area, photo)
+    check_mask_size(area, (photo.shape[0], photo.shape[1]))
     height, width = area.shape
     return png_of(select_region(photo, area, coordinate(x, "x", width), coordinate(y, "y", height)))
 

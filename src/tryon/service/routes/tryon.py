@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from tryon.catalog import Catalog, CatalogError
+from tryon.catalog.store import requested_category
+from tryon.engines.warp import PreparedPerson
+from tryon.pipeline import OUTFIT_MOST, OutfitError, OutfitResult, refuse_clashes
 from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
+from tryon.service.garment_lookup import garment_analysis
 from tryon.service.offered_engines import find_engine
 from tryon.service.people import PersonCache
 from tryon.service.routes.mask import MaskedPeople, decode_mask
-from tryon.service.uploads import check_image, multipart_schema, read_form
+from tryon.service.settings import ServiceSettings
+from tryon.service.uploads import UploadForm, check_image, multipart_schema, read_form
 from tryon.service.work import (
     TryOnRequest,
     encode_result,
@@ -20,7 +29,7 @@ from tryon.service.work import (
     run_tryon,
     steps_document,
 )
-from tryon.types import Mask
+from tryon.types import Category, Mask, TryOnResult
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["try-on"])
 
@@ -45,6 +54,25 @@ TRYON_SCHEMA = multipart_schema(TRYON_FIELDS, required=["person"])
 SYNC_SCHEMA = multipart_schema(
     {
         **TRYON_FIELDS,
+        "garment_ids": {
+            "type": "string",
+            "description": "an outfit (a top and a bottom): catalogued garments' ids, "
+            "comma-separated or the field repeated; with garment_id and garment files, the "
+            "garments are garment_id, then garment_ids, then the garment files, in order",
+        },
+        "garment": {
+            "type": "string",
+            "format": "binary",
+            "description": "a garment photo; repeat the field for an outfit (a top and a "
+            "bottom photo)",
+        },
+        "category": {
+            "type": "string",
+            "enum": ["upper", "lower", "overall", "auto"],
+            "default": "auto",
+            "description": "what the garment replaces; for an outfit, repeat it once per "
+            "garment in the garments' order, or leave it out (auto for each)",
+        },
         "mask": {
             "type": "string",
             "format": "binary",
@@ -57,35 +85,166 @@ SYNC_SCHEMA = multipart_schema(
 )
 
 
+GARMENT_FIELDS = ("garment_id", "garment_ids", "garment", "category")
+
+
+@dataclass(frozen=True)
+class OutfitPiece:
+    """One garment of a request: catalogued (``garment_id``) or uploaded (``garment``).
+
+    Attributes:
+        garment: the photo's bytes (checked to be an image), or None.
+        garment_id: a catalogued garment's id (known to the catalog), or None.
+        category: "auto" or a category's name.
+    """
+
+    garment: bytes | None
+    garment_id: str | None
+    category: str
+
+
+@dataclass(frozen=True)
+class Outfit:
+    """The garments of a request with more than one.
+
+    Attributes:
+        pieces: the garments, in the order sent (garment_id, garment_ids, garment files).
+        fields: the fields that named them, for error messages ("garment_ids").
+    """
+
+    pieces: tuple[OutfitPiece, ...]
+    fields: str
+
+
 async def read_tryon_request(request: Request, services: ServicesDep) -> TryOnRequest:
     """Reads and checks the form of a try-on (shared by /v1/tryon and /v1/jobs)."""
-    wanted, mask = await read_tryon_form(request, services)
+    wanted, outfit, mask = await read_tryon_form(request, services)
     if mask is not None:
         raise APIError(
             400, "ValidationError", "mask: only POST /v1/tryon (warp engine) takes a mask"
+        )
+    if outfit is not None:
+        raise APIError(
+            400,
+            "ValidationError",
+            f"{outfit.fields}: an outfit of several garments is tried on by POST /v1/tryon "
+            "(warp engine), not as a job; send one garment here",
         )
     return wanted
 
 
 async def read_tryon_form(
     request: Request, services: ServicesDep
-) -> tuple[TryOnRequest, Mask | None]:
-    """The checked try-on request and its ``mask`` field, decoded (None when absent).
+) -> tuple[TryOnRequest, Outfit | None, Mask | None]:
+    """The checked try-on request (of its first garment), its outfit when it names
+    several garments, and its ``mask`` field, decoded (None when absent).
 
     Raises:
-        APIError: 400 for a mask that is empty or sent with an engine other than warp.
+        APIError: 400 for more than two garments, categories not one per garment, a
+            mask that is empty, sent with an engine other than warp or with an outfit.
     """
-    form = await read_form(request, services.settings, max_files=3)
+    form = await read_form(request, services.settings, max_files=2 + OUTFIT_MOST)
+    pieces = garment_pieces(form, services.settings, services.catalog)
+    one = form if not pieces else first_garment_form(form, pieces[0])
     wanted = parse_tryon_form(
-        form, request.headers.get("accept"), services.settings, services.catalog
+        one, request.headers.get("accept"), services.settings, services.catalog
     )
+    outfit = Outfit(tuple(pieces), garment_fields(form)) if len(pieces) > 1 else None
     data = form.file("mask")
     if data is None:
-        return wanted, None
+        return wanted, outfit, None
     if wanted.engine != "warp":
         raise APIError(400, "ValidationError", "mask: only the warp engine takes a mask")
+    if outfit is not None:
+        raise APIError(
+            400,
+            "ValidationError",
+            "mask: an area is drawn for one garment; send one garment with it (an outfit's "
+            "area is found per garment)",
+        )
     check_image(data, "mask", services.settings)
-    return wanted, decode_mask(data)
+    return wanted, outfit, decode_mask(data)
+
+
+def garment_pieces(
+    form: UploadForm, settings: ServiceSettings, catalog: Catalog
+) -> list[OutfitPiece]:
+    """Every garment of the form with its category: ``garment_id``, then ``garment_ids``
+    (comma-separated or repeated), then the ``garment`` files, in the order sent.
+
+    Raises:
+        APIError: 400 for more than ``OUTFIT_MOST`` garments or categories not one per
+            garment (or a bad one), a garment photo that is no image, 404 for an unknown
+            garment id (checked only for an outfit; one garment is checked as before).
+    """
+    single = form.text("garment_id")
+    ids = [single] if single is not None else []
+    ids += [i.strip() for value in form.texts("garment_ids") for i in value.split(",") if i.strip()]
+    files = form.every_file.get("garment", [])
+    count = len(ids) + len(files)
+    if count > OUTFIT_MOST:
+        raise APIError(
+            400,
+            "OutfitError",
+            f"{garment_fields(form)}: {count} garments were sent; an outfit is one top and "
+            "one bottom, or a dress alone",
+        )
+    categories = form.texts("category") or ["auto"] * count
+    if count and len(categories) != count:
+        raise APIError(
+            400,
+            "ValidationError",
+            f"category: {len(categories)} values for {count} garments; send one per garment "
+            "in the garments' order (garment_id, garment_ids, then garment files), or none "
+            "for auto",
+        )
+    if count > 1:  # one garment is checked as a try-on of one garment always was
+        for data in files:
+            check_image(data, "garment photo", settings)
+        for garment_id in ids:
+            if catalog.find(garment_id) is None:
+                catalog.get(garment_id)  # raises UnknownGarmentError with its message: 404
+        categories = [category_value(c) for c in categories]
+        try:  # the categories given clash before any garment is analysed
+            refuse_clashes([Category(c) for c in categories if c != "auto"], count)
+        except OutfitError as exc:
+            raise APIError(400, "OutfitError", f"{garment_fields(form)}: {exc}") from None
+    return [OutfitPiece(None, i, c) for i, c in zip(ids, categories, strict=False)] + [
+        OutfitPiece(f, None, c) for f, c in zip(files, categories[len(ids) :], strict=False)
+    ]
+
+
+def category_value(value: str) -> str:
+    """One ``category`` value: "auto" (also when empty) or a category's name.
+
+    Raises:
+        APIError: 400 naming the field when it names no category.
+    """
+    try:
+        return requested_category(value or "auto")
+    except CatalogError as exc:
+        raise APIError(400, "ValidationError", f"category: {exc}") from None
+
+
+def garment_fields(form: UploadForm) -> str:
+    """The garment fields the form sent, as error messages name them."""
+    sent = [n for n in ("garment_id", "garment_ids") if form.texts(n)]
+    sent += ["garment"] if form.every_file.get("garment") else []
+    return " and ".join(sent) or "garment_ids"
+
+
+def first_garment_form(form: UploadForm, piece: OutfitPiece) -> UploadForm:
+    """``form`` with ``piece`` as its one garment (the fields of a single try-on)."""
+    fields = {k: v for k, v in form.fields.items() if k not in GARMENT_FIELDS}
+    files = {k: v for k, v in form.files.items() if k not in GARMENT_FIELDS}
+    every_file = {k: v for k, v in form.every_file.items() if k not in GARMENT_FIELDS}
+    fields["category"] = piece.category
+    if piece.garment is not None:
+        files["garment"] = piece.garment
+        every_file["garment"] = [piece.garment]
+    elif piece.garment_id is not None:
+        fields["garment_id"] = piece.garment_id
+    return UploadForm(fields=fields, files=files, every_file=every_file)
 
 
 @router.post(
@@ -97,8 +256,14 @@ async def read_tryon_form(
 async def tryon(request: Request, services: ServicesDep) -> Response:
     """Dresses the person in the garment and answers with the image (or, with
     ``steps=true``, JSON holding the image and every intermediate picture). With
-    ``mask``, the try-on changes only the pixels inside it."""
-    wanted, mask = await read_tryon_form(request, services)
+    ``mask``, the try-on changes only the pixels inside it.
+
+    An outfit: two garments (``garment_ids``, ``garment_id`` and ``garment`` files
+    together), a top and a bottom, are put on in one try-on, the bottom first and the
+    top over it; ``X-Tryon-Outfit`` (and ``outfit`` with ``steps=true``) lists their
+    categories in that order. Two tops, two bottoms or a dress with anything else are a
+    400 ``OutfitError``."""
+    wanted, outfit, mask = await read_tryon_form(request, services)
     if find_engine(services.settings, wanted.engine).mode != "sync":
         raise APIError(
             400,
@@ -107,31 +272,69 @@ async def tryon(request: Request, services: ServicesDep) -> Response:
         )
     people = services.people if mask is None else MaskedPeople(services.people, mask)
     if wanted.steps:
-        document = await services.pool.run(_steps, services, wanted, people)
+        document = await services.pool.run(_steps, services, wanted, outfit, people)
         return JSONResponse(document)
-    data, headers = await services.pool.run(_image, services, wanted, people)
+    data, headers = await services.pool.run(_image, services, wanted, outfit, people)
     return Response(data, media_type=wanted.output.media_type, headers=headers)
 
 
 def _image(
-    services: Services, wanted: TryOnRequest, people: PersonCache
+    services: Services, wanted: TryOnRequest, outfit: Outfit | None, people: PersonCache
 ) -> tuple[bytes, dict[str, str]]:
-    result = run_tryon(services.engine(wanted.engine), services.catalog, wanted, people=people)
-    return encode_result(
+    result = _result(services, wanted, outfit, people)
+    data, headers = encode_result(
         result,
         wanted.output,
         quality=services.settings.output_quality,
         metrics=services.metrics,
         engine=wanted.engine,
     )
+    if isinstance(result, OutfitResult):
+        headers["X-Tryon-Outfit"] = json.dumps([p.category.value for p in result.pieces])
+    return data, headers
 
 
-def _steps(services: Services, wanted: TryOnRequest, people: PersonCache) -> dict[str, object]:
-    result = run_tryon(services.engine(wanted.engine), services.catalog, wanted, people=people)
-    return steps_document(
+def _steps(
+    services: Services, wanted: TryOnRequest, outfit: Outfit | None, people: PersonCache
+) -> dict[str, object]:
+    result = _result(services, wanted, outfit, people)
+    document = steps_document(
         result,
         wanted.output,
         quality=services.settings.output_quality,
         metrics=services.metrics,
         engine=wanted.engine,
     )
+    if isinstance(result, OutfitResult):
+        document["outfit"] = [p.category.value for p in result.pieces]
+    return document
+
+
+def _result(
+    services: Services, wanted: TryOnRequest, outfit: Outfit | None, people: PersonCache
+) -> TryOnResult:
+    tryon = services.engine(wanted.engine)
+    if outfit is None:
+        return run_tryon(tryon, services.catalog, wanted, people=people)
+    start = time.perf_counter()
+    analyses = [
+        garment_analysis(tryon, services.catalog, p.garment, p.garment_id, p.category)
+        for p in outfit.pieces
+    ]
+    timings = {"garment": time.perf_counter() - start}
+    person: bytes | PreparedPerson = wanted.person
+    if wanted.engine == "warp":
+        t0 = time.perf_counter()
+        person, fresh = people.get(wanted.person, tryon.prepare_person)
+        if fresh:
+            timings["body"] = time.perf_counter() - t0
+    try:
+        result = tryon.run_outfit(person, analyses, [p.category for p in outfit.pieces])
+    except OutfitError as exc:
+        raise APIError(400, "OutfitError", f"{outfit.fields}: {exc}") from None
+    # The garments were analysed, and the person maybe, outside the run: their time first.
+    stages = {**result.timings, **timings}
+    stages["total"] = result.timings["total"] + sum(timings.values())
+    result.timings.clear()
+    result.timings.update({**timings, **stages})
+    return result
