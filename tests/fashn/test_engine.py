@@ -109,8 +109,8 @@ def test_fashn_is_deterministic_for_a_seed(engine: FashnEngine, dressed, photos)
 
 def test_a_worn_garment_is_grey_outside_its_mask(engine: FashnEngine, dressed) -> None:
     worn = replace(dressed.garment, source="worn")
-    prepared = engine._prepare_garment(worn)
-    product = engine._prepare_garment(dressed.garment)
+    prepared = engine.renderer.prepare_garment(worn, None)
+    product = engine.renderer.prepare_garment(dressed.garment, None)
     grey = normalise(np.array([127], np.uint8))[0]
     assert (prepared.image == grey).all(-1).sum() > (product.image == grey).all(-1).sum()
     assert (product.pose == -1).all()  # a product photo: blank pose

@@ -3,6 +3,8 @@ QK norms, RoPE over three axes) with seeded random weights, and matching inputs.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from tryon.fashn.model import FashnModelConfig, FashnTransformer
@@ -51,3 +53,18 @@ def tiny_inputs(n: int = 1, seed: int = 1, dtype: torch.dtype = torch.float32) -
 
     category = torch.arange(n, dtype=torch.int64) % 3 + 1
     return FashnInputs(image(3), image(1), image(3), image(1), category)
+
+
+def write_fashn_weights(root: Path, config: FashnModelConfig, seed: int = 3) -> Path:
+    """Saves a seeded random transformer of shape ``config`` where the fashn engine looks
+    for its checkpoint under the weights folder ``root``; returns the file."""
+    from tryon.engines.fashn import model_path
+    from tryon.fashn.weights import save_fashn_checkpoint
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = _randomised(FashnTransformer(config)).eval()
+    path = model_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_fashn_checkpoint(model, path)
+    return path

@@ -1,27 +1,31 @@
 """One local Ray cluster per test session (``num_cpus=2, num_gpus=1``: the GPU-pinned
-diffusion deployment is schedulable on a CPU machine), one redis-server, and the service
-deployed on them with tiny diffusion models."""
+model deployments, half a GPU each, are schedulable on a CPU machine), one redis-server,
+and the service deployed on them with tiny catvton and fashn models."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import GARMENTS
+from tests.fashn.tiny import TINY
 from tests.service.conftest import SMALL_AREA, tiny_weights_dir
 from tests.service.redis_server import RedisServer, free_port, redis_server
 from tryon import TryOn
 from tryon.catalog import Catalog
 
 SCALE_EXTRA = "the scale-out tests need the scale extra (ray[serve])"
+FASHN_CANVAS = replace(TINY, height=96, width=72, patch_size=12)
+"""The tiny fashn model at a 96 x 72 canvas."""
 
 __all__ = ["tiny_weights_dir"]  # a fixture shared with tests/service
 
 STEPS = 8
+FASHN_STEPS = 3
 BATCH = 4
 
 
@@ -74,15 +78,29 @@ def scale_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
 
 
 @pytest.fixture(scope="session")
+def scale_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A weights folder with both tiny models: catvton's and fashn's."""
+    from tests.diffusion.tiny import write_weights
+    from tests.fashn.tiny import write_fashn_weights
+
+    root = tmp_path_factory.mktemp("both-weights")
+    write_weights(root)
+    write_fashn_weights(root, FASHN_CANVAS)
+    return root
+
+
+@pytest.fixture(scope="session")
 def deployed(
     ray_port: int,
     scale_redis: RedisServer,
     tryon: TryOn,
-    tiny_weights_dir: Path,
+    scale_weights_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployed]:
     from ray import serve
 
+    from tryon.engines.fashn import FashnConfig
+    from tryon.fashn.sampler import FashnSampling
     from tryon.scale import ScaleConfig
     from tryon.scale.deployments import APP_NAME, build_application
     from tryon.service.settings import ServiceSettings
@@ -96,7 +114,7 @@ def deployed(
         job_workers=BATCH,
         job_lease_s=10.0,
         job_attempts=2,
-        weights_dir=tiny_weights_dir,
+        weights_dir=scale_weights_dir,
         diffusion_steps=STEPS,
         diffusion_area=SMALL_AREA,
         diffusion_device="cpu",
@@ -104,10 +122,13 @@ def deployed(
     config = ScaleConfig(
         max_batch_size=BATCH,
         batch_wait_s=0.5,
+        diffusion_gpus=0.5,
+        fashn_gpus=0.5,
         diffusion_cpus=0.25,
         garment_cpus=0.25,
         ingress_cpus=0.25,
     )
-    serve.run(build_application(settings, config), name=APP_NAME, route_prefix="/")
+    fashn = FashnConfig(sampling=FashnSampling(steps=FASHN_STEPS), model=FASHN_CANVAS)
+    serve.run(build_application(settings, config, fashn), name=APP_NAME, route_prefix="/")
     yield Deployed(f"http://127.0.0.1:{ray_port}", scale_redis, garment_id)
     serve.delete(APP_NAME)

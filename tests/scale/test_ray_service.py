@@ -10,16 +10,16 @@ from typing import Any
 import httpx
 
 from tests.conftest import PHOTOS
-from tests.scale.conftest import BATCH, STEPS, Deployed
+from tests.scale.conftest import BATCH, FASHN_STEPS, STEPS, Deployed
 
 PERSON = (PHOTOS / "people" / "p1_studio.jpg").read_bytes()
 
 
-def submit(client: httpx.Client, garment_id: str, **headers: str) -> str:
+def submit(client: httpx.Client, garment_id: str, engine: str = "catvton", **headers: str) -> str:
     response = client.post(
         "/v1/jobs",
         files={"person": ("p.jpg", PERSON)},
-        data={"garment_id": garment_id, "engine": "catvton", "format": "png"},
+        data={"garment_id": garment_id, "engine": engine, "format": "png"},
         headers=headers,
     )
     assert response.status_code == 202, response.text
@@ -52,6 +52,24 @@ def test_jobs_are_batched_and_stream_every_step(deployed: Deployed) -> None:
             assert result.status_code == 200
             batches.append(int(result.headers["x-tryon-batch"]))
         assert max(batches) > 1, batches  # requests waiting together ran as one batch
+
+
+def test_fashn_jobs_are_batched_on_their_own_deployment(deployed: Deployed) -> None:
+    with deployed.client() as client:
+        engines = {e["name"]: e for e in client.get("/v1/engines").json()["engines"]}
+        assert engines["fashn"]["available"] is True
+        ids = [submit(client, deployed.garment_id, engine="fashn") for _ in range(BATCH)]
+        batches = []
+        for job_id in ids:
+            seen = events(client, job_id)
+            assert seen[-1][0] == "done", seen
+            steps = [data["step"] for name, data in seen if name == "progress"]
+            assert steps == list(range(1, FASHN_STEPS + 1)), seen
+            result = client.get(f"/v1/jobs/{job_id}/result")
+            assert result.status_code == 200 and result.headers["content-type"] == "image/png"
+            batches.append(int(result.headers["x-tryon-batch"]))
+        assert max(batches) > 1, batches
+    assert replicas("FashnModel")
 
 
 def test_warp_answers_from_the_ingress(deployed: Deployed) -> None:

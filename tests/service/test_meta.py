@@ -13,10 +13,20 @@ def test_healthz(client: TestClient) -> None:
 
 def test_engines(client: TestClient) -> None:
     engines = {e["name"]: e for e in client.get("/v1/engines").json()["engines"]}
-    assert engines["warp"] == {"name": "warp", "mode": "sync", "available": True, "reason": None}
+    assert engines["warp"] == {
+        "name": "warp",
+        "mode": "sync",
+        "available": True,
+        "reason": None,
+        "licence": "Apache-2.0 (the project's code; the MediaPipe models it runs: Apache-2.0)",
+    }
     catvton = engines["catvton"]
     assert catvton["mode"] == "job" and catvton["available"] is False
     assert catvton["reason"].startswith("weights not configured")
+    assert catvton["licence"] == "CC BY-NC-SA 4.0: CatVTON's weights, non-commercial use only"
+    fashn = engines["fashn"]
+    assert fashn["mode"] == "job" and fashn["available"] is False
+    assert fashn["licence"] == "Apache-2.0 (FASHN VTON v1.5's and DWPose's weights)"
 
 
 def test_samples(client: TestClient) -> None:

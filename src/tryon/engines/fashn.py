@@ -23,6 +23,7 @@ cut, with the pose of the person wearing it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,9 +86,158 @@ class FashnConfig:
         return PRESETS[self.sampling] if isinstance(self.sampling, str) else self.sampling
 
 
+@dataclass(frozen=True)
+class FashnPair:
+    """A person and a garment for the model, with the poses drawn without DWPose.
+
+    Attributes:
+        person: (H, W, 3) RGB uint8 photo, upright.
+        garment: the garment's analysis (a worn garment's photo is shown grey outside
+            its mask).
+        category: the category tried on.
+        person_pose: the person's MediaPipe body keypoints, drawn when DWPose is not
+            loaded.
+        garment_pose: the keypoints of the person wearing a worn garment, drawn when
+            DWPose is not loaded (None: a blank pose).
+    """
+
+    person: Image
+    garment: GarmentAnalysis
+    category: Category
+    person_pose: WholeBodyPose
+    garment_pose: WholeBodyPose | None = None
+
+
 def model_path(weights: Path) -> Path:
     """The transformer's checkpoint under the weights directory ``weights``."""
     return weights / FASHN_WEIGHTS.folder / FASHN_WEIGHTS.files[0]
+
+
+class FashnRenderer(Closeable):
+    """The model side of the engine: the transformer and DWPose, rendering batches.
+
+    It prepares each pair (poses, canvases), samples a batch in one call of the
+    sampler and scales each output back to its photo; no body or garment analysis runs
+    here (a GPU replica of the service holds one of these and nothing else).
+
+    Args:
+        weights: weights directory (layout in the module docstring; None: the default
+            one); ignored for the model when ``model`` is given, still searched for
+            DWPose then.
+        config: engine settings.
+        model: an already loaded transformer (tests, services sharing one copy).
+        dwpose: a DWPose to use (None: loaded from ``weights`` when its files are there).
+
+    Raises:
+        WeightsError: the model file is missing (naming it and the fetch command) or
+            does not fit ``config.model``.
+    """
+
+    def __init__(
+        self,
+        weights: Path | None = None,
+        config: FashnConfig | None = None,
+        model: FashnTransformer | None = None,
+        *,
+        dwpose: DWPose | None = None,
+    ) -> None:
+        self.config = config or FashnConfig()
+        if model is None:
+            weights = weights if weights is not None else default_weights_dir()
+            model = load_fashn_transformer(
+                model_path(weights), device=self.config.device, config=self.config.model
+            )
+        self.model = model
+        self._owns_dwpose = dwpose is None
+        if dwpose is None and weights is not None:
+            dwpose = _dwpose_if_present(weights)
+        self.dwpose = dwpose
+        self.pose_warning = None if dwpose is not None else _pose_warning(weights)
+
+    def close(self) -> None:
+        """Closes DWPose's sessions when the renderer loaded it."""
+        if self._owns_dwpose and self.dwpose is not None:
+            self.dwpose.close()
+
+    def render(
+        self,
+        pairs: list[FashnPair],
+        sampling: FashnSampling | None = None,
+        on_step: Callable[[int, int], None] | None = None,
+    ) -> list[Image]:
+        """The model's try-ons of ``pairs`` in one batch, each at its photo's size.
+
+        Args:
+            pairs: the people and garments (any photo sizes).
+            sampling: the sampling settings (None: the config's). The batch shares one
+                noise draw of N samples: the first pair's noise is its draw alone.
+            on_step: called after each sampling step with (steps done, steps in all).
+
+        Returns:
+            (H, W, 3) RGB uint8 raw model outputs, one per pair (not repainted).
+        """
+        people = [self.prepare_person(p.person, p.person_pose) for p in pairs]
+        garments = [self.prepare_garment(p.garment, p.garment_pose) for p in pairs]
+        categories = [p.category for p in pairs]
+        canvases = self._sample(people, garments, categories, sampling, on_step)
+        return [
+            restore(canvas, person.placement, (pair.person.shape[0], pair.person.shape[1]))
+            for canvas, person, pair in zip(canvases, people, pairs, strict=True)
+        ]
+
+    def _canvas(self) -> tuple[int, int]:
+        return self.config.model.height, self.config.model.width
+
+    def _pose(self, image: Image, fallback: WholeBodyPose | None) -> WholeBodyPose:
+        """DWPose's keypoints of ``image`` when it is loaded, else ``fallback``."""
+        if self.dwpose is not None:
+            return self.dwpose(image)
+        return fallback if fallback is not None else WholeBodyPose.blank()
+
+    def prepare_person(self, person: Image, fallback: WholeBodyPose) -> Prepared:
+        """The person photo and its pose raster on the model canvas."""
+        image = pre_resize(person)
+        pose = self._pose(image, fallback)
+        return prepare(image, draw_pose_raster(pose, *image.shape[:2]), self._canvas())
+
+    def prepare_garment(self, garment: GarmentAnalysis, fallback: WholeBodyPose | None) -> Prepared:
+        """The garment photo (a worn one greyed outside its mask) and its pose raster
+        (blank for a product photo) on the model canvas."""
+        if garment.source != "worn":
+            image = pre_resize(garment.image)
+            blank = np.zeros(image.shape[:2], np.uint8)
+            return prepare(image, blank, self._canvas())
+        grey = np.where(garment.mask[..., None], garment.image, np.uint8(WORN_GARMENT_GREY))
+        pose = self._pose(pre_resize(garment.image), fallback)
+        image = pre_resize(grey.astype(np.uint8))
+        return prepare(image, draw_pose_raster(pose, *image.shape[:2]), self._canvas())
+
+    def _sample(
+        self,
+        people: list[Prepared],
+        garments: list[Prepared],
+        categories: list[Category],
+        sampling: FashnSampling | None,
+        on_step: Callable[[int, int], None] | None,
+    ) -> list[Image]:
+        """The model's outputs on the canvas, (H, W, 3) RGB uint8 each."""
+        parameter = next(self.model.parameters())
+        device, dtype = parameter.device, parameter.dtype
+
+        def tensor(arrays: list[np.ndarray]) -> torch.Tensor:
+            chw = [a[None] if a.ndim == 2 else a.transpose(2, 0, 1) for a in arrays]
+            return torch.from_numpy(np.ascontiguousarray(np.stack(chw))).to(device, dtype)
+
+        inputs = FashnInputs(
+            tensor([p.image for p in people]),
+            tensor([p.pose for p in people]),
+            tensor([g.image for g in garments]),
+            tensor([g.pose for g in garments]),
+            torch.tensor([CATEGORY_IDS[c] for c in categories], dtype=torch.int64, device=device),
+        )
+        chosen = sampling or self.config.resolved_sampling
+        output = sample(self.model, inputs, chosen, on_step=on_step)
+        return list(to_uint8_images(output))
 
 
 class FashnEngine(Closeable):
@@ -120,20 +270,9 @@ class FashnEngine(Closeable):
         analyzers: Analyzers | None = None,
         dwpose: DWPose | None = None,
     ) -> None:
-        self.config = config or FashnConfig()
-        if model is None:
-            weights = weights if weights is not None else default_weights_dir()
-            model = load_fashn_transformer(
-                model_path(weights), device=self.config.device, config=self.config.model
-            )
-        self.model = model
-        self.pose_warning: str | None = None
-        self._owns_dwpose = dwpose is None
-        if dwpose is None and weights is not None:
-            dwpose = _dwpose_if_present(weights)
-        self.dwpose = dwpose
-        if dwpose is None:
-            self.pose_warning = _pose_warning(weights)
+        self.renderer = FashnRenderer(weights, config, model, dwpose=dwpose)
+        self.config = self.renderer.config
+        self.model = self.renderer.model
         self._owns_analyzers = analyzers is None
         self.analyzers = analyzers or Analyzers()
 
@@ -141,8 +280,7 @@ class FashnEngine(Closeable):
         """Stops the analysers' threads and DWPose's sessions when the engine made them."""
         if self._owns_analyzers:
             self.analyzers.close()
-        if self._owns_dwpose and self.dwpose is not None:
-            self.dwpose.close()
+        self.renderer.close()
 
     def analyze_garment(
         self, garment: Image, category: Category | None, cutout: Mask | None = None
@@ -155,79 +293,24 @@ class FashnEngine(Closeable):
         """Dresses ``person`` (an (H, W, 3) RGB uint8 photo) in ``garment``."""
         start = time.perf_counter()
         masked = self.analyzers.mask_person(person, category or garment.category)
-        person_in = self._prepare_person(masked)
-        garment_in = self._prepare_garment(garment)
+        pair = fashn_pair(masked, garment, self.analyzers, self.renderer.dwpose is None)
         analysis = time.perf_counter() - start
         t0 = time.perf_counter()
-        canvas = self._sample(person_in, garment_in, masked.category)
+        (generated,) = self.renderer.render([pair])
         diffusion = time.perf_counter() - t0
-        return self._result(masked, garment, canvas, person_in, analysis, diffusion)
-
-    def _canvas(self) -> tuple[int, int]:
-        return self.config.model.height, self.config.model.width
-
-    def _pose(self, image: Image, fallback: WholeBodyPose | None) -> WholeBodyPose:
-        """DWPose's keypoints of ``image`` when it is loaded, else ``fallback``."""
-        if self.dwpose is not None:
-            return self.dwpose(image)
-        return fallback if fallback is not None else WholeBodyPose.blank()
-
-    def _prepare_person(self, person: MaskedPerson) -> Prepared:
-        image = pre_resize(person.image)
-        fallback = None if self.dwpose else wholebody_from_analysis(person.body)
-        pose = self._pose(image, fallback)
-        return prepare(image, draw_pose_raster(pose, *image.shape[:2]), self._canvas())
-
-    def _prepare_garment(self, garment: GarmentAnalysis) -> Prepared:
-        if garment.source != "worn":
-            image = pre_resize(garment.image)
-            blank = np.zeros(image.shape[:2], np.uint8)
-            return prepare(image, blank, self._canvas())
-        grey = np.where(garment.mask[..., None], garment.image, np.uint8(WORN_GARMENT_GREY))
-        pose_photo = pre_resize(garment.image)
-        fallback = None
-        if self.dwpose is None:
-            try:
-                fallback = wholebody_from_analysis(self.analyzers.body.analyze(garment.image))
-            except TryOnError:  # nobody found after all: a blank pose, as for a product
-                fallback = WholeBodyPose.blank()
-        pose = self._pose(pose_photo, fallback)
-        image = pre_resize(grey.astype(np.uint8))
-        return prepare(image, draw_pose_raster(pose, *image.shape[:2]), self._canvas())
-
-    def _sample(self, person: Prepared, garment: Prepared, category: Category) -> Image:
-        """The model's output on the canvas, (H, W, 3) RGB uint8."""
-        parameter = next(self.model.parameters())
-        device, dtype = parameter.device, parameter.dtype
-
-        def tensor(array: np.ndarray) -> torch.Tensor:
-            chw = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-            return torch.from_numpy(np.ascontiguousarray(chw))[None].to(device, dtype)
-
-        inputs = FashnInputs(
-            tensor(person.image),
-            tensor(person.pose),
-            tensor(garment.image),
-            tensor(garment.pose),
-            torch.tensor([CATEGORY_IDS[category]], dtype=torch.int64, device=device),
-        )
-        output = sample(self.model, inputs, self.config.resolved_sampling)
-        return to_uint8_images(output)[0]
+        return self._result(masked, garment, generated, analysis, diffusion)
 
     def _result(
         self,
         person: MaskedPerson,
         garment: GarmentAnalysis,
-        canvas: Image,
-        prepared: Prepared,
+        generated: Image,
         analysis: float,
         diffusion: float,
     ) -> TryOnResult:
         start = time.perf_counter()
-        height, width = person.image.shape[:2]
-        generated = restore(canvas, prepared.placement, (height, width))
         image = repaint(person.image, generated, person.agnostic_mask)
-        notes = [self.pose_warning] if self.pose_warning else []
+        notes = [self.renderer.pose_warning] if self.renderer.pose_warning else []
         return TryOnResult(
             image=image,
             agnostic_mask=person.agnostic_mask,
@@ -243,6 +326,28 @@ class FashnEngine(Closeable):
             warnings=notes + other_people_warnings(person.body),
             details=DiffusionDetails(generated),
         )
+
+
+def fashn_pair(
+    person: MaskedPerson, garment: GarmentAnalysis, analyzers: Analyzers, fallbacks: bool
+) -> FashnPair:
+    """The pair the renderer takes, with the MediaPipe poses it draws without DWPose.
+
+    Args:
+        person: the masked person (its body analysis gives the person's pose).
+        garment: the garment's analysis.
+        analyzers: the body analyser, for the pose of the person wearing a worn garment.
+        fallbacks: whether the poses are needed (False when DWPose is loaded: a worn
+            garment's photo is then not analysed).
+    """
+    person_pose = wholebody_from_analysis(person.body) if fallbacks else WholeBodyPose.blank()
+    garment_pose = None
+    if fallbacks and garment.source == "worn":
+        try:
+            garment_pose = wholebody_from_analysis(analyzers.body.analyze(garment.image))
+        except TryOnError:  # nobody found after all: a blank pose, as for a product
+            garment_pose = None
+    return FashnPair(person.image, garment, person.category, person_pose, garment_pose)
 
 
 def _dwpose_if_present(weights: Path) -> DWPose | None:

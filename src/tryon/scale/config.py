@@ -25,6 +25,9 @@ class ScaleConfig:
         target_ongoing_requests: the autoscaler's target per diffusion replica; None: the
             batch size (a replica that always has a full batch is the goal).
         diffusion_gpus: GPUs per diffusion replica (fractions share one GPU).
+        fashn_gpus: GPUs per fashn replica; None: ``diffusion_gpus``. With both
+            engines' weights, each engine has its own replicas: give each half a GPU
+            to run both on one GPU.
         diffusion_cpus: CPUs per diffusion replica.
         garment_replicas: garment preprocessing replicas.
         garment_cpus: CPUs per garment replica.
@@ -41,6 +44,7 @@ class ScaleConfig:
     diffusion_max_replicas: int | None = None
     target_ongoing_requests: float | None = None
     diffusion_gpus: float = 1.0
+    fashn_gpus: float | None = None
     diffusion_cpus: float = 1.0
     garment_replicas: int = 1
     garment_cpus: float = 1.0
@@ -71,6 +75,11 @@ class ScaleConfig:
             and self.diffusion_max_replicas < self.diffusion_replicas
         ):
             raise ValueError("diffusion_max_replicas must be at least diffusion_replicas")
+
+    @property
+    def fashn_replica_gpus(self) -> float:
+        """GPUs per fashn replica."""
+        return self.diffusion_gpus if self.fashn_gpus is None else self.fashn_gpus
 
     @property
     def diffusion_ongoing(self) -> int:

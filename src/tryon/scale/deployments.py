@@ -7,7 +7,10 @@
 - ``GarmentPreprocessor``: a garment's analysis (mask, landmarks, category), from the
   catalog (a folder every replica mounts) or from an uploaded photo (CPU).
 - ``DiffusionModel``: the catvton model on a GPU, batching requests dynamically
-  (``@serve.batch``) and streaming each denoising step back to its caller.
+  (``@serve.batch``) and streaming each denoising step back to its caller;
+  ``FashnModel``: the fashn model (FASHN VTON v1.5, with DWPose when its files are in
+  the weights folder) the same way. Each is deployed when its weights are in the weights
+  folder.
 
 Garment artifacts (photo, mask, landmarks) live in the catalog folder, which must be one
 shared directory (NFS or the like) mounted at the same path on every node: they are
@@ -24,7 +27,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ray import serve
 from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
@@ -38,15 +41,22 @@ from tryon.scale.config import ScaleConfig
 from tryon.service.api_errors import APIError
 from tryon.service.diffusion_jobs import (
     Backends,
+    BatchModel,
     BatchRenderer,
+    FashnBatchRenderer,
+    FashnRequest,
     Rendering,
     RenderRequest,
     StepCallback,
 )
 from tryon.service.garment_lookup import garment_analysis
 from tryon.service.jobs import WorkerLostError
+from tryon.service.offered_engines import runnable_job_engines
 from tryon.service.settings import ServiceSettings
 from tryon.types import GarmentAnalysis
+
+if TYPE_CHECKING:
+    from tryon.engines.fashn import FashnConfig
 
 log = logging.getLogger("tryon.scale")
 
@@ -75,22 +85,23 @@ class StepEvent:
     batch: int
 
 
-class DiffusionModel:
-    """The diffusion model on one GPU, rendering batches of requests.
+class BatchedModel:
+    """A model on one GPU rendering batches of requests (``@serve.batch``), streaming
+    each step back to the callers of the batch.
 
     Args:
-        settings_json: the service settings (weights and diffusion settings), as JSON.
+        renderer: the model.
         max_batch_size: requests in one batch.
         batch_wait_s: how long a batch waits to fill once it has a request.
     """
 
-    def __init__(self, settings_json: str, max_batch_size: int, batch_wait_s: float) -> None:
-        self.renderer = BatchRenderer(ServiceSettings.from_json(settings_json))
+    def __init__(self, renderer: BatchModel[Any], max_batch_size: int, batch_wait_s: float) -> None:
+        self.renderer = renderer
         self._render_batch.set_max_batch_size(max_batch_size)
         self._render_batch.set_batch_wait_timeout_s(batch_wait_s)
 
-    async def generate(self, request: RenderRequest) -> AsyncIterator[StepEvent | Rendering]:
-        """A ``StepEvent`` after each denoising step, then the ``Rendering``."""
+    async def generate(self, request: Any) -> AsyncIterator[StepEvent | Rendering]:
+        """A ``StepEvent`` after each step, then the ``Rendering``."""
         async for event in self._render_batch(request):
             yield event
 
@@ -101,7 +112,7 @@ class DiffusionModel:
 
     @dynamic_batch(max_batch_size=4, batch_wait_timeout_s=0.05)
     async def _render_batch(
-        self, requests: list[RenderRequest]
+        self, requests: list[Any]
     ) -> AsyncIterator[list[StepEvent | Rendering]]:
         loop = asyncio.get_running_loop()
         steps: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
@@ -120,6 +131,41 @@ class DiffusionModel:
         while (step := await steps.get()) is not None:
             yield [StepEvent(step[0], step[1], len(requests))] * len(requests)
         yield list(await rendered)
+
+
+class DiffusionModel(BatchedModel):
+    """The catvton model on one GPU, rendering batches of ``RenderRequest``.
+
+    Args:
+        settings_json: the service settings (weights and diffusion settings), as JSON.
+        max_batch_size: requests in one batch.
+        batch_wait_s: how long a batch waits to fill once it has a request.
+    """
+
+    def __init__(self, settings_json: str, max_batch_size: int, batch_wait_s: float) -> None:
+        renderer = BatchRenderer(ServiceSettings.from_json(settings_json))
+        super().__init__(renderer, max_batch_size, batch_wait_s)
+
+
+class FashnModel(BatchedModel):
+    """The fashn model on one GPU, rendering batches of ``FashnRequest``.
+
+    Args:
+        settings_json: the service settings (weights folder, device), as JSON.
+        config: the engine's settings (None: the released model's).
+        max_batch_size: requests in one batch.
+        batch_wait_s: how long a batch waits to fill once it has a request.
+    """
+
+    def __init__(
+        self,
+        settings_json: str,
+        config: FashnConfig | None,
+        max_batch_size: int,
+        batch_wait_s: float,
+    ) -> None:
+        renderer = FashnBatchRenderer(ServiceSettings.from_json(settings_json), config)
+        super().__init__(renderer, max_batch_size, batch_wait_s)
 
 
 class GarmentPreprocessor:
@@ -158,7 +204,8 @@ class RayGarments:
 
 
 class RayDiffusion:
-    """``DiffusionBackend`` streaming from the ``DiffusionModel`` deployment.
+    """``DiffusionBackend`` streaming from a ``DiffusionModel`` or ``FashnModel``
+    deployment.
 
     Args:
         handle: the deployment's handle.
@@ -171,7 +218,7 @@ class RayDiffusion:
         self.handle = handle.options(stream=True)
         self.start_timeout_s = start_timeout_s
 
-    def render(self, request: RenderRequest, progress: StepCallback) -> Rendering:
+    def render(self, request: RenderRequest | FashnRequest, progress: StepCallback) -> Rendering:
         def stream() -> Rendering:
             events = cast(DeploymentResponseGenerator, self.handle.generate.remote(request))
             for event in _first_within(events, self.start_timeout_s):
@@ -249,18 +296,25 @@ class Ingress:
 
     Args:
         settings_json: the service settings, as JSON.
-        diffusion: the ``DiffusionModel`` deployment.
+        diffusion: the ``DiffusionModel`` deployment (None: catvton's weights are not there).
         garments: the ``GarmentPreprocessor`` deployment.
+        fashn: the ``FashnModel`` deployment (None: fashn's weights are not there).
     """
 
     def __init__(
-        self, settings_json: str, diffusion: DeploymentHandle, garments: DeploymentHandle
+        self,
+        settings_json: str,
+        diffusion: DeploymentHandle | None,
+        garments: DeploymentHandle,
+        fashn: DeploymentHandle | None = None,
     ) -> None:
         configure_process()
         self.settings = ServiceSettings.from_json(settings_json)
+        timeout = self.settings.diffusion_start_timeout_s
         self.backends = Backends(
             RayGarments(garments),
-            RayDiffusion(diffusion, self.settings.diffusion_start_timeout_s),
+            RayDiffusion(diffusion, timeout) if diffusion is not None else None,
+            RayDiffusion(fashn, timeout) if fashn is not None else None,
         )
 
     def __serve_build_asgi_app__(self) -> Any:
@@ -269,34 +323,63 @@ class Ingress:
         return create_app(self.settings, backends=self.backends)
 
 
-def diffusion_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
-    """The ``DiffusionModel`` deployment, bound (an application of its own, or a part of
-    ``build_application``'s)."""
+def model_deployment(name: str, gpus: float, config: ScaleConfig) -> Any:
+    """The options of a GPU model deployment called ``name``."""
     return serve.deployment(
-        name="DiffusionModel",
+        name=name,
         max_ongoing_requests=config.diffusion_ongoing,
-        ray_actor_options={"num_gpus": config.diffusion_gpus, "num_cpus": config.diffusion_cpus},
+        ray_actor_options={"num_gpus": gpus, "num_cpus": config.diffusion_cpus},
         # A dead replica is noticed and replaced within seconds; the model runs on a
         # thread, so a busy replica still answers its health checks.
         health_check_period_s=HEALTH_CHECK_S,
         **config.diffusion_scaling(),
-    )(DiffusionModel).bind(settings.to_json(), config.max_batch_size, config.batch_wait_s)
+    )
 
 
-def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
-    """The Serve application: ingress, garment preprocessing and diffusion model.
+def diffusion_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
+    """The ``DiffusionModel`` deployment, bound (an application of its own, or a part of
+    ``build_application``'s)."""
+    return model_deployment("DiffusionModel", config.diffusion_gpus, config)(DiffusionModel).bind(
+        settings.to_json(), config.max_batch_size, config.batch_wait_s
+    )
+
+
+def fashn_application(
+    settings: ServiceSettings, config: ScaleConfig, fashn: FashnConfig | None = None
+) -> Any:
+    """The ``FashnModel`` deployment, bound (``fashn``: the engine's settings; None: the
+    released model's)."""
+    return model_deployment("FashnModel", config.fashn_replica_gpus, config)(FashnModel).bind(
+        settings.to_json(), fashn, config.max_batch_size, config.batch_wait_s
+    )
+
+
+def build_application(
+    settings: ServiceSettings, config: ScaleConfig, fashn: FashnConfig | None = None
+) -> Any:
+    """The Serve application: ingress, garment preprocessing and the models whose
+    weights are in the weights folder (catvton's, fashn's or both).
+
+    Args:
+        settings: the service settings.
+        config: replicas, resources and batching.
+        fashn: the fashn engine's settings (None: the released model's).
 
     Raises:
         TryOnError: settings that cannot work on a cluster.
     """
     if settings.weights_dir is None:
-        raise TryOnError("tryon serve --ray runs the catvton engine: give --weights DIR")
+        raise TryOnError(
+            "tryon serve --ray runs the diffusion engines (catvton, fashn): give --weights DIR"
+        )
     if config.ingress_replicas > 1 and settings.job_store == "memory":
         raise TryOnError(
             "several ingress replicas need a shared job store: --job-store redis://HOST:PORT/0"
         )
     text = settings.to_json()
-    diffusion = diffusion_application(settings, config)
+    engines = runnable_job_engines(settings)
+    diffusion = diffusion_application(settings, config) if "catvton" in engines else None
+    fashn_model = fashn_application(settings, config, fashn) if "fashn" in engines else None
     garments = serve.deployment(
         name="GarmentPreprocessor",
         num_replicas=config.garment_replicas,
@@ -310,4 +393,4 @@ def build_application(settings: ServiceSettings, config: ScaleConfig) -> Any:
         max_ongoing_requests=INGRESS_ONGOING,
         ray_actor_options={"num_cpus": config.ingress_cpus},
     )(Ingress)
-    return ingress.bind(text, diffusion, garments)
+    return ingress.bind(text, diffusion, garments, fashn_model)

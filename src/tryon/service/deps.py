@@ -106,14 +106,9 @@ def build_services(
         StoreSettings(settings.result_ttl_s, settings.job_lease_s, settings.job_attempts),
     )
     if backends is None and settings.weights_dir is not None:
-        from tryon.service.diffusion_jobs import (
-            Backends,
-            BatchRenderer,
-            LocalDiffusion,
-            LocalGarments,
-        )
+        from tryon.service.diffusion_jobs import local_backends
 
-        backends = Backends(LocalGarments(tryon, catalog), LocalDiffusion(BatchRenderer(settings)))
+        backends = local_backends(settings, tryon, catalog)
     execute = functools.partial(
         job_runner,
         tryon=tryon,
@@ -176,8 +171,7 @@ def job_runner(
         spec,
         progress,
         analyzers=warp_analyzers(tryon),
-        garments=backends.garments,
-        diffusion=backends.diffusion,
+        backends=backends,
         settings=settings,
         metrics=metrics,
     )

@@ -1,11 +1,13 @@
-"""Diffusion jobs in the service: the catvton engine split into the parts that scale apart.
+"""Diffusion jobs in the service: the catvton and fashn engines split into the parts that
+scale apart.
 
-A catvton job is: the garment's analysis (``GarmentBackend``: the catalog, or the
+A diffusion job is: the garment's analysis (``GarmentBackend``: the catalog, or the
 photo analysed), the person's agnostic mask (the person side every engine shares, here), the
-diffusion model's rendering (``DiffusionBackend``: a GPU's work, with per-step progress),
-then the repaint and the encoding (here). On one machine both backends run in this
-process (``LocalGarments``, ``LocalDiffusion``); on Ray Serve they are deployments
-(``tryon.scale``) and the same job code calls them through handles.
+model's rendering (``DiffusionBackend``: a GPU's work, with per-step progress; catvton's
+model takes a ``RenderRequest``, fashn's a ``FashnRequest``), then the repaint and the
+encoding (here). On one machine the backends run in this process (``LocalGarments``,
+``LocalDiffusion``); on Ray Serve they are deployments (``tryon.scale``) and the same job
+code calls them through handles.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tryon.catalog import Catalog, UnknownGarmentError
-from tryon.engines.person import Analyzers
+from tryon.engines.person import Analyzers, MaskedPerson
 from tryon.errors import TryOnError
 from tryon.imageio import load_image
 from tryon.pipeline import TryOn
@@ -30,6 +32,10 @@ from tryon.service.jobs import JobResult, JobSpec, Progress
 from tryon.service.metrics import Metrics
 from tryon.service.settings import ServiceSettings
 from tryon.types import Category, GarmentAdapter, GarmentAnalysis, Image, Mask
+
+if TYPE_CHECKING:
+    from tryon.engines.fashn import FashnConfig, FashnPair
+    from tryon.fashn.model import FashnTransformer
 
 StepCallback = Callable[[int, int], None]
 
@@ -68,10 +74,32 @@ class Rendering:
     seconds: float
 
 
-class DiffusionBackend(Protocol):
+@dataclass(frozen=True)
+class FashnRequest:
+    """One person to dress by the fashn model.
+
+    Attributes:
+        pair: the person photo, the garment's analysis, the category and the poses
+            drawn when the model's replica has no DWPose.
+    """
+
+    pair: FashnPair
+
+
+Request = TypeVar("Request")
+Request_contra = TypeVar("Request_contra", contravariant=True)
+
+
+class DiffusionBackend(Protocol[Request_contra]):
     """Renders one request (blocking), reporting each denoising step."""
 
-    def render(self, request: RenderRequest, progress: StepCallback) -> Rendering: ...
+    def render(self, request: Request_contra, progress: StepCallback) -> Rendering: ...
+
+
+class BatchModel(Protocol[Request]):
+    """A model rendering a batch of requests in one call, with step reports."""
+
+    def render_batch(self, requests: list[Request], progress: StepCallback) -> list[Rendering]: ...
 
 
 class GarmentBackend(Protocol):
@@ -159,14 +187,50 @@ class BatchRenderer:
         ]
 
 
-class LocalDiffusion:
+class FashnBatchRenderer:
+    """The fashn engine's model, rendering batches of requests with step reports.
+
+    Args:
+        settings: the weights folder and the device (``diffusion_device``).
+        config: the engine's settings (None: the released model, its "compat"
+            sampling, on ``settings.diffusion_device`` or the GPU when there is one).
+        model: an already built transformer (tests); by default loaded from the weights
+            folder.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        config: FashnConfig | None = None,
+        model: FashnTransformer | None = None,
+    ) -> None:
+        from tryon.diffusion.renderer import pick_device
+        from tryon.engines.fashn import FashnConfig, FashnRenderer
+
+        if config is None:
+            config = FashnConfig(device=str(pick_device(settings.diffusion_device)))
+        if model is None and settings.weights_dir is None:
+            raise TryOnError("the fashn engine needs a weights folder (--weights DIR)")
+        # Only the model (and DWPose) runs here: no body or garment analysis.
+        self.renderer = FashnRenderer(settings.weights_dir, config, model)
+
+    def render_batch(self, requests: list[FashnRequest], progress: StepCallback) -> list[Rendering]:
+        """Renders ``requests`` in one call of the sampler (one batch on the canvas)."""
+        start = time.perf_counter()
+        images = self.renderer.render([r.pair for r in requests], on_step=progress)
+        seconds = time.perf_counter() - start
+        notes = [self.renderer.pose_warning] if self.renderer.pose_warning else []
+        return [Rendering(image, list(notes), len(requests), seconds) for image in images]
+
+
+class LocalDiffusion(Generic[Request]):
     """``DiffusionBackend`` in this process: one request at a time (no batching)."""
 
-    def __init__(self, renderer: BatchRenderer) -> None:
+    def __init__(self, renderer: BatchModel[Request]) -> None:
         self.renderer = renderer
         self._lock = threading.Lock()
 
-    def render(self, request: RenderRequest, progress: StepCallback) -> Rendering:
+    def render(self, request: Request, progress: StepCallback) -> Rendering:
         with self._lock:
             return self.renderer.render_batch([request], progress)[0]
 
@@ -177,11 +241,42 @@ class Backends:
 
     Attributes:
         garments: the garment analysis.
-        diffusion: the diffusion model.
+        diffusion: catvton's model (None: its weights are not there).
+        fashn: fashn's model (None: its weights are not there).
     """
 
     garments: GarmentBackend
-    diffusion: DiffusionBackend
+    diffusion: DiffusionBackend[RenderRequest] | None
+    fashn: DiffusionBackend[FashnRequest] | None = None
+
+
+def local_backends(
+    settings: ServiceSettings,
+    tryon: TryOn,
+    catalog: Catalog,
+    fashn: FashnConfig | None = None,
+) -> Backends:
+    """The backends of a service on one machine: the models whose weights are in
+    ``settings.weights_dir`` (see ``tryon.service.offered_engines.runnable_job_engines``),
+    loaded in this process.
+
+    Args:
+        settings: the weights folder and the diffusion settings.
+        tryon: the warp engine, whose analysers analyse garments.
+        catalog: the garment catalog.
+        fashn: the fashn engine's settings (None: the released model's).
+
+    Raises:
+        TryOnError, WeightsError: the weights of an engine chosen cannot be loaded.
+    """
+    from tryon.service.offered_engines import runnable_job_engines
+
+    engines = runnable_job_engines(settings)
+    catvton = LocalDiffusion(BatchRenderer(settings)) if "catvton" in engines else None
+    fashn_model = (
+        LocalDiffusion(FashnBatchRenderer(settings, fashn)) if "fashn" in engines else None
+    )
+    return Backends(LocalGarments(tryon, catalog), catvton, fashn_model)
 
 
 def run_diffusion_job(
@@ -189,14 +284,14 @@ def run_diffusion_job(
     progress: Progress,
     *,
     analyzers: Analyzers,
-    garments: GarmentBackend,
-    diffusion: DiffusionBackend,
+    backends: Backends,
     settings: ServiceSettings,
     metrics: Metrics,
 ) -> JobResult:
-    """Runs one catvton job (blocking): garment, agnostic mask, model, repaint, encoding.
+    """Runs one catvton or fashn job (blocking): garment, agnostic mask, model, repaint,
+    encoding.
 
-    Progress is the model's denoising steps.
+    Progress is the model's denoising (or sampling) steps.
 
     Raises:
         TryOnError, APIError: bad input (the job's error).
@@ -207,21 +302,20 @@ def run_diffusion_job(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     try:
-        analysis = garments.analysis(spec.garment, spec.garment_id, spec.category)
+        analysis = backends.garments.analysis(spec.garment, spec.garment_id, spec.category)
     except UnknownGarmentError as exc:  # removed from the catalog while queued
         raise APIError(404, "UnknownGarmentError", str(exc)) from None
     timings["garment"] = time.perf_counter() - start
     t0 = time.perf_counter()
     person = load_image(spec.person, role="person photo")
     chosen = Category(spec.category) if spec.category != "auto" else analysis.category
-    mask = analyzers.mask_person(person, chosen).agnostic_mask
+    masked = analyzers.mask_person(person, chosen)
     timings["analysis"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    request = RenderRequest(person, analysis.image, mask, analysis.adapter)
-    rendering = diffusion.render(request, progress)
+    rendering = render(spec, masked, analysis, backends, analyzers, progress)
     timings["diffusion"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    image = repaint(person, rendering.image, mask)
+    image = repaint(person, rendering.image, masked.agnostic_mask)
     output = FORMATS[spec.output]
     data = encode(image, output, settings.output_quality)
     timings["encode"] = time.perf_counter() - t2
@@ -234,3 +328,34 @@ def run_diffusion_job(
         "X-Tryon-Batch": str(rendering.batch),
     }
     return JobResult(data, output.media_type, headers)
+
+
+def render(
+    spec: JobSpec,
+    person: MaskedPerson,
+    garment: GarmentAnalysis,
+    backends: Backends,
+    analyzers: Analyzers,
+    progress: Progress,
+) -> Rendering:
+    """The model's output for the job's engine (raw, at the photo's size).
+
+    Raises:
+        APIError: 400 when this server has not loaded the engine's model.
+    """
+    if spec.engine == "fashn":
+        from tryon.engines.fashn import fashn_pair
+
+        if backends.fashn is None:
+            raise not_loaded(spec.engine)
+        # The replica may lack DWPose: the MediaPipe poses go along to fall back on.
+        pair = fashn_pair(person, garment, analyzers, fallbacks=True)
+        return backends.fashn.render(FashnRequest(pair), progress)
+    if backends.diffusion is None:
+        raise not_loaded(spec.engine)
+    request = RenderRequest(person.image, garment.image, person.agnostic_mask, garment.adapter)
+    return backends.diffusion.render(request, progress)
+
+
+def not_loaded(engine: str) -> APIError:
+    return APIError(400, "EngineUnavailableError", f"engine {engine} is not loaded")
