@@ -9,6 +9,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
+
 from tryon.cli.common import (
     EXIT_OK,
     Commands,
@@ -22,8 +24,8 @@ from tryon.debug.steps import save_steps
 from tryon.engines import ENGINES, Engine, create_engine
 from tryon.errors import TryOnError
 from tryon.imageio import load_image, save_image
-from tryon.pipeline import TryOn
-from tryon.types import Image, TryOnResult
+from tryon.pipeline import OUTFIT_MOST, OutfitError, TryOn, with_area
+from tryon.types import Image, Mask, TryOnResult
 
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -32,14 +34,23 @@ Dresses the person in --person in the garment in --garment and writes the
 result to --out. Photos may be JPEG, PNG or WebP; EXIF rotation is applied.
 The person photo works best with one person facing the camera, full body or at
 least head to hips. The garment photo may be a product photo (flat lay or ghost
-mannequin on a plain background) or a photo of someone wearing the garment."""
+mannequin on a plain background) or a photo of someone wearing the garment.
+
+An outfit: give --garment twice, a top and a bottom (a dress is worn alone). The
+bottom is put on first and the top over it, so the top's hem lies over the
+waistband; only the pixels inside the two garments' areas change."""
 
 EPILOG = """\
 category auto:
   product photos: trousers (a crotch notch in the outline) are "lower", a
   garment much taller than wide is "overall", anything else is "upper".
   Photos of someone wearing the garment: their upper garment.
-  Pass a category to override the guess.
+  Pass a category to override the guess; with two --garment, pass --category
+  twice, in the same order (auto for one that should be guessed).
+
+--mask PNG: the area the try-on may change, instead of the one the warp engine
+  finds: a picture the size of the person photo (upright), white where the
+  garment may go (grey 128 or lighter). Every pixel outside it stays the photo's.
 
 --save-steps DIR writes every intermediate stage into DIR:
   steps.png                 contact sheet of the main stages, captioned
@@ -72,6 +83,8 @@ examples:
   tryon run --person me.jpg --garment shirt.jpg --out me_in_shirt.png
   tryon run --person me.jpg --garment jeans.jpg --category lower \\
       --out out.jpg --save-steps steps/
+  tryon run --person me.jpg --garment shirt.jpg --garment jeans.jpg --out outfit.png
+  tryon run --person me.jpg --garment shirt.jpg --mask area.png --out out.png
 """
 
 
@@ -86,13 +99,26 @@ def register(commands: Commands) -> None:
     )
     run.add_argument("--person", required=True, metavar="P", help="photo of the person to dress")
     run.add_argument(
-        "--garment", required=True, metavar="G", help="photo of the garment (product or worn)"
+        "--garment",
+        required=True,
+        action="append",
+        metavar="G",
+        help="photo of the garment (product or worn); twice for an outfit: a top and a bottom",
     )
     add_shared_option(
         run,
         "--category",
         "what the garment replaces: upper (tops, jackets), lower (trousers, skirts), "
-        "overall (dresses, jumpsuits) or auto, guessed from the garment photo (default: auto)",
+        "overall (dresses, jumpsuits) or auto, guessed from the garment photo (default: "
+        "auto); once per --garment, in the same order, for an outfit",
+        action="append",
+        default=None,
+    )
+    run.add_argument(
+        "--mask",
+        metavar="PNG",
+        help="the area the try-on may change (warp engine, one --garment): a picture the "
+        "size of the person photo, white inside (see below)",
     )
     run.add_argument(
         "--engine",
@@ -134,15 +160,23 @@ def register(commands: Commands) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """``tryon run``: checks the arguments, dresses the person, writes the files."""
     start = time.perf_counter()
-    out = output_path(args.out, inputs=(args.person, args.garment))
+    garments: list[str] = args.garment
+    categories = outfit_categories(garments, args.category)
+    inputs = (args.person, *garments, *([args.mask] if args.mask else []))
+    out = output_path(args.out, inputs=inputs)
     steps = Path(args.save_steps) if args.save_steps else None
     if steps is not None:
         check_writable_dir(steps, "--save-steps")
     check_readable_file(args.person, "--person")
-    check_readable_file(args.garment, "--garment")
+    for garment in garments:
+        check_readable_file(garment, "--garment")
     person = load_image(args.person, role="person photo")
-    garment = load_image(args.garment, role="garment photo")
-    result = dress(person, garment, args.category, args.engine, args.weights, args.attention)
+    mask = None if args.mask is None else read_mask(args.mask, person, args.engine, garments)
+    photos = [load_image(garment, role="garment photo") for garment in garments]
+    try:
+        result = dress(person, photos, categories, args.engine, args.weights, args.attention, mask)
+    except OutfitError as exc:
+        raise TryOnError(f"--garment: {exc}") from None
     save_image(result.image, out)
     if steps is not None:
         save_steps(result, steps)
@@ -154,13 +188,66 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def outfit_categories(garments: list[str], categories: list[str] | None) -> list[str]:
+    """One ``--category`` per ``--garment`` (all auto when none is given).
+
+    Raises:
+        TryOnError: more garments than an outfit holds, or not one category each.
+    """
+    if len(garments) > OUTFIT_MOST:
+        raise TryOnError(
+            f"--garment: {len(garments)} given; an outfit is one top and one bottom, or a "
+            "dress alone"
+        )
+    given = categories or ["auto"] * len(garments)
+    if len(given) != len(garments):
+        raise TryOnError(
+            f"--category: {len(given)} given for {len(garments)} --garment; give one per "
+            "--garment in the same order (auto to guess one), or none"
+        )
+    return given
+
+
+def read_mask(path: str, person: Image, engine: str, garments: list[str]) -> Mask:
+    """``--mask``: the area a try-on of ``person`` may change, white (grey >= 128) inside.
+
+    Raises:
+        TryOnError: naming --mask: not a readable picture, no white pixel, not the
+            person photo's size, another engine than warp, or an outfit.
+    """
+    if engine != "warp":
+        raise TryOnError(f"--mask: only the warp engine takes a mask (not --engine {engine})")
+    if len(garments) > 1:
+        raise TryOnError(
+            "--mask: an area is drawn for one --garment; an outfit's area is found per garment"
+        )
+    check_readable_file(path, "--mask")
+    try:
+        picture = load_image(path, role="mask")
+    except TryOnError as exc:
+        raise TryOnError(f"--mask {path!r}: {exc}") from None
+    mask: Mask = picture.max(axis=2) >= 128  # a grey picture is grey in every channel
+    if not np.any(mask):
+        raise TryOnError(
+            f"--mask {path!r}: no pixel is white; paint the area the try-on may change in white"
+        )
+    if mask.shape != person.shape[:2]:
+        height, width = mask.shape
+        raise TryOnError(
+            f"--mask {path!r}: {width}x{height} pixels, but the --person photo is "
+            f"{person.shape[1]}x{person.shape[0]} (upright); give a mask the size of the photo"
+        )
+    return mask
+
+
 def dress(
     person: Image,
-    garment: Image,
-    category: str,
+    garments: list[Image],
+    categories: list[str],
     engine: str,
     weights: str | None = None,
     attention: str | None = None,
+    mask: Mask | None = None,
 ) -> TryOnResult:
     """Loads the models, runs the try-on and closes the models' threads again.
 
@@ -170,21 +257,28 @@ def dress(
 
     Args:
         person: The person photo, upright RGB.
-        garment: The garment photo, upright RGB.
-        category: ``--category``: upper, lower, overall or auto.
+        garments: The garment photos, upright RGB: one, or two for an outfit.
+        categories: ``--category`` per garment: upper, lower, overall or auto.
         engine: ``--engine``: a name of ``tryon.engines.ENGINES``.
         weights: ``--weights``: the diffusion weights folder, if given.
         attention: ``--attention``: the diffusion engines' attention weights, if given.
+        mask: ``--mask``: (H, W) bool at the person photo's size, the area the warp
+            engine may change (one garment), if given.
 
     Returns:
-        The try-on's result.
+        The try-on's result (an ``OutfitResult`` for two garments).
     """
     chosen: str | Engine = engine
     if attention is not None:
         folder = Path(weights) if weights is not None else None
         chosen = create_engine(engine, folder, attention=attention)
     with closing(TryOn(engine=chosen, weights=weights)) as tryon:
-        return tryon.run(person, garment, category=category)
+        if len(garments) > 1:
+            return tryon.run_outfit(person, garments, categories)
+        if mask is not None:
+            prepared = with_area(tryon.prepare_person(person), mask)
+            return tryon.run(prepared, garments[0], category=categories[0])
+        return tryon.run(person, garments[0], category=categories[0])
 
 
 def output_path(value: str, inputs: tuple[str, ...]) -> Path:
