@@ -102,10 +102,10 @@ def test_divider_zoom_and_download(page: Page, live_server: LiveServer, tmp_path
 def test_example_pair_shows_its_result(page: Page, live_server: LiveServer) -> None:
     shirt = catalogue(live_server)
     page.reload()
-    example = page.locator("#examples-list .example").first
+    # Other tests may have catalogued more garments: the shirt's pair is one of them.
+    example = page.locator("#examples-list .example", has_text=shirt["name"]).first
     example.wait_for(state="visible")
-    label = example.inner_text()
-    assert shirt["name"] in label
+    assert example.inner_text().startswith(f"{shirt['name']} on ")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
     example.click()

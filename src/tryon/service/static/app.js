@@ -1,5 +1,5 @@
-// The try-on web page: pick a person and a garment (or an example pair), send them to
-// the HTTP API, compare the result with the photo, download it, edit the area the
+// The try-on web page: pick a person and a garment, or a top and a bottom together (an
+// outfit), or an example pair, send them to the HTTP API, compare the result with the photo, download it, edit the area the
 // try-on may change. Plain browser JavaScript modules, no build step, no third-party
 // code; it speaks only to the same server (the /v1 API).
 
@@ -16,7 +16,7 @@ const ACCEPTED = ["image/jpeg", "image/png", "image/webp"];
 /** What the shopper has chosen so far. */
 const state = {
   person: null, // {blob: Blob, label: string, stem: string}
-  garment: null, // {id: string, name: string}
+  outfit: [], // the chosen garments: {id, name, category}; one, or a top and a bottom
   garments: [], // the catalog, as GET /v1/garments lists it
   samples: [], // sample people, as GET /v1/samples lists them
   engines: new Map(), // name -> {name, mode, available, reason}
@@ -100,12 +100,12 @@ function setBusy(busy, label = "Try on") {
 
 // ---------------------------------------------------------------- choices
 
-/** A radio button shown as a thumbnail; returns the <input>. */
-function thumbChoice(container, {group, value, label, detail = "", src, alt}) {
+/** A radio button (or a checkbox) shown as a thumbnail; returns the <input>. */
+function thumbChoice(container, {group, value, label, detail = "", src, alt, type = "radio"}) {
   const wrapper = document.createElement("label");
   wrapper.className = "thumb";
   const input = document.createElement("input");
-  input.type = "radio";
+  input.type = type;
   input.name = group;
   input.value = value;
   const img = document.createElement("img");
@@ -114,8 +114,7 @@ function thumbChoice(container, {group, value, label, detail = "", src, alt}) {
   img.decoding = "async";
   const caption = document.createElement("span");
   caption.className = "thumb-label";
-  caption.textContent = label;
-  caption.title = label;
+  breakableText(caption, label);
   wrapper.append(input, img, caption);
   if (detail) {
     const extra = document.createElement("span");
@@ -125,6 +124,15 @@ function thumbChoice(container, {group, value, label, detail = "", src, alt}) {
   }
   container.append(wrapper);
   return input;
+}
+
+/** Writes `text` into `element` with a line-break chance after each "_" and "-". */
+function breakableText(element, text) {
+  const parts = String(text).split(/(?<=[_-])/);
+  parts.forEach((part, i) => {
+    if (i > 0) element.append(document.createElement("wbr"));
+    element.append(part);
+  });
 }
 
 /**
@@ -277,27 +285,68 @@ function renderGarments(garments, selectId) {
       detail: kind,
       src: garment.photo_url,
       alt: `Garment: ${name} (${kind})`,
+      type: "checkbox",
     });
     input.dataset.name = name;
-    input.addEventListener("change", () => selectGarment(garment.id, name));
-    if (garment.id === selectId) {
-      input.checked = true;
-      selectGarment(garment.id, name);
-    }
+    input.addEventListener("change", () => toggleGarment(garment, input.checked));
   }
+  // Keep what is still in the catalog; a garment just added joins the outfit.
+  setOutfit(state.outfit.filter((g) => garments.some((c) => c.id === g.id)));
+  const added = garments.find((g) => g.id === selectId);
+  if (added && !state.outfit.some((g) => g.id === selectId)) toggleGarment(added, true);
 }
 
+/** The chosen garments as one name: "Blue shirt + Jeans". */
+function outfitName() {
+  return state.outfit.map((g) => g.name).join(" + ");
+}
+
+/** Whether `a` and `b` can be worn together: a top and a bottom (a dress is worn alone). */
+function goTogether(a, b) {
+  const kinds = [a.category, b.category];
+  return a.category !== b.category && !kinds.includes("overall");
+}
+
+/**
+ * Adds a garment to the outfit (dropping any it cannot be worn with: another top, another
+ * bottom, or anything beside a dress) or takes it out.
+ */
+function toggleGarment(garment, on) {
+  clearMessage();
+  const chosen = {id: garment.id, name: garmentName(garment), category: garment.category};
+  const others = state.outfit.filter((g) => g.id !== garment.id);
+  setOutfit(on ? [...others.filter((g) => goTogether(g, chosen)), chosen] : others);
+}
+
+/** Chooses one garment alone (an example pair). */
 function selectGarment(id, name) {
   clearMessage();
-  const radio = document.querySelector(`input[name="garment"][value="${CSS.escape(id)}"]`);
-  if (radio) radio.checked = true;
-  if (!state.garment || state.garment.id !== id) forgetArea();
-  state.garment = {id, name};
-  $("garment-chosen").textContent = `Garment: ${name}`;
+  const garment = state.garments.find((g) => g.id === id);
+  setOutfit([{id, name, category: garment ? garment.category : "auto"}]);
+}
+
+/** Shows `outfit` as the chosen garments: the ticks, the line below, the category. */
+function setOutfit(outfit) {
+  const before = state.outfit.map((g) => g.id).join(",");
+  // The bottom first, then the top: the order the server puts them on.
+  const order = {lower: 0, overall: 1, upper: 2};
+  state.outfit = [...outfit].sort((a, b) => (order[a.category] ?? 3) - (order[b.category] ?? 3));
+  if (state.outfit.map((g) => g.id).join(",") !== before) forgetArea();
+  for (const input of document.querySelectorAll('input[name="garment"]')) {
+    input.checked = state.outfit.some((g) => g.id === input.value);
+  }
+  const count = state.outfit.length;
+  $("garment-chosen").textContent = count === 0 ? "No garment chosen yet."
+    : count === 1 ? `Garment: ${outfitName()}` : `Outfit: ${outfitName()}`;
+  // An outfit's garments go on as catalogued: the category menu is for one garment.
+  const category = $("category");
+  category.disabled = count > 1;
+  if (count > 1) category.value = "auto";
+  $("category-note").hidden = count < 2;
   updateAreaButton();
 }
 
-async function loadGarments(selectId = state.garment && state.garment.id) {
+async function loadGarments(selectId = null) {
   try {
     const body = await (await request("/v1/garments")).json();
     renderGarments(Array.isArray(body.garments) ? body.garments : [], selectId);
@@ -337,7 +386,7 @@ async function addGarment() {
     input.value = "";
     $("garment-name").value = "";
     $("garment-upload").open = false;
-    showMessage(`Added “${garmentName(garment)}” to the catalog and selected it.`, "info");
+    showMessage(`Added “${garmentName(garment)}” to the catalog and chose it.`, "info");
   } catch (error) {
     showError(error);
   } finally {
@@ -563,26 +612,31 @@ function clearResult(placeholder = null) {
   renderSteps([]);
 }
 
-/** The download's name: person and garment, e.g. "p1_studio+shirts_1_front.jpg". */
+/**
+ * The download's name: person and garments, e.g. "p1_studio+shirts_1_front.jpg" or
+ * "p1_studio+pants_1_front+shirts_1_front.jpg".
+ */
 function downloadName(blob) {
   const ext = EXTENSIONS[blob.type] || "img";
-  const garment = state.garment ? fileSafe(state.garment.name) : "garment";
-  return `${state.person ? state.person.stem : "person"}+${garment}.${ext}`;
+  const garments = state.outfit.length ? state.outfit.map((g) => fileSafe(g.name)) : ["garment"];
+  return `${state.person ? state.person.stem : "person"}+${garments.join("+")}.${ext}`;
 }
 
 /** Shows a finished try-on (`blob`: the image as the server sent it). */
-function showResult({blob, category, timings, warnings, steps, roundTrip}) {
+function showResult({blob, category, outfit, timings, warnings, steps, roundTrip}) {
   if (state.urls.result) URL.revokeObjectURL(state.urls.result);
   const url = URL.createObjectURL(blob);
   state.urls.result = url;
   state.result = {blob, name: downloadName(blob)};
   const img = $("result-image");
-  const garment = state.garment ? state.garment.name : "the garment";
+  const garment = state.outfit.length ? outfitName() : "the garment";
   img.alt = `The person wearing ${garment}`;
   img.onload = () => {
     img.hidden = false;
     $("result-placeholder").hidden = true;
-    const kind = category ? ` (${CATEGORY_NAMES[category] || category})` : "";
+    const kinds = Array.isArray(outfit) && outfit.length > 1 ? outfit : [category].filter(Boolean);
+    const named = kinds.map((k) => CATEGORY_NAMES[k] || k).join(" + ");
+    const kind = named ? ` (${named})` : "";
     $("result-caption").textContent =
       `${garment}${kind} on ${state.person.label}, ${img.naturalWidth} × ${img.naturalHeight}. ` +
       "Drag across the picture to compare; double-click to zoom.";
@@ -610,8 +664,13 @@ function showResult({blob, category, timings, warnings, steps, roundTrip}) {
 async function tryonForm() {
   const form = new FormData();
   form.append("person", state.person.blob, state.person.blob.name || "person");
-  form.append("garment_id", state.garment.id);
-  form.append("category", $("category").value);
+  if (state.outfit.length > 1) {
+    // An outfit: each garment as catalogued (its category), in one request.
+    for (const garment of state.outfit) form.append("garment_ids", garment.id);
+  } else {
+    form.append("garment_id", state.outfit[0].id);
+    form.append("category", $("category").value);
+  }
   form.append("engine", $("engine").value);
   const format = $("format").value;
   if (format) form.append("format", format);
@@ -633,6 +692,7 @@ async function runSync(form, started) {
     showResult({
       blob: await blobOf(body.image),
       category: body.category,
+      outfit: body.outfit,
       timings: body.timings,
       warnings: body.warnings,
       steps: body.steps,
@@ -643,6 +703,7 @@ async function runSync(form, started) {
   showResult({
     blob: await response.blob(),
     category: response.headers.get("X-Tryon-Category"),
+    outfit: parseHeaderJson(response, "X-Tryon-Outfit", null),
     timings: parseHeaderJson(response, "X-Tryon-Timings", {}),
     warnings: parseHeaderJson(response, "X-Tryon-Warnings", []),
     steps: [],
@@ -822,8 +883,12 @@ async function onTryOn(event = null) {
     $("person-file").focus();
     return;
   }
-  if (!state.garment) {
-    showMessage("Choose a garment first: pick one from the catalog or add a photo.");
+  if (!state.outfit.length) {
+    showMessage("Choose a garment first: pick one from the catalog (or a top and a bottom), or add a photo.");
+    return;
+  }
+  if (state.outfit.length > 1 && state.engines.get($("engine").value)?.mode === "job") {
+    showMessage("An outfit is tried on with the fast engine; choose it, or one garment.");
     return;
   }
   if (state.editing) stopEditing();
@@ -858,11 +923,12 @@ async function onTryOn(event = null) {
 
 /** What the loaded area belongs to: the person, garment and category. */
 function areaKey() {
-  if (!state.person || !state.garment) return null;
-  return `${state.person.label}|${state.garment.id}|${$("category").value}`;
+  if (!state.person || state.outfit.length !== 1) return null;
+  return `${state.person.label}|${state.outfit[0].id}|${$("category").value}`;
 }
 
-/** Whether the next try-on sends the edited area (a sync warp try-on of the same pair). */
+/** Whether the next try-on sends the edited area (a sync warp try-on of the same pair;
+ * an outfit's area is found per garment by the server). */
 function areaInUse() {
   const engine = $("engine").value;
   return Boolean(state.area && state.area.key === areaKey() && editor.edited && engine === "warp" &&
@@ -880,7 +946,8 @@ function forgetArea() {
 function updateAreaButton() {
   const button = $("mask-edit");
   const engine = $("engine").value;
-  button.hidden = !(state.person && state.garment && engine === "warp" && !$("as-job").checked);
+  const one = state.outfit.length === 1;
+  button.hidden = !(state.person && one && engine === "warp" && !$("as-job").checked);
   button.setAttribute("aria-pressed", String(state.editing));
 }
 
@@ -901,7 +968,7 @@ function updateAreaStatus() {
 async function loadArea() {
   const form = new FormData();
   form.append("person", state.person.blob, state.person.blob.name || "person");
-  form.append("garment_id", state.garment.id);
+  form.append("garment_id", state.outfit[0].id);
   form.append("category", $("category").value);
   const blob = await (await request("/v1/mask", {method: "POST", body: form})).blob();
   const img = $("original-image");
@@ -911,7 +978,7 @@ async function loadArea() {
 }
 
 async function startEditing() {
-  if (!state.person || !state.garment) return;
+  if (!state.person || state.outfit.length !== 1) return;
   clearMessage();
   const button = $("mask-edit");
   button.disabled = true;
@@ -989,6 +1056,7 @@ const viewer = new Viewer({
   after: $("after-layer"),
   divider: $("divider"),
   slider: $("compare-slider"),
+  compare: $("compare-label"),
   zoomIn: $("zoom-in"),
   zoomOut: $("zoom-out"),
   zoomFit: $("zoom-fit"),

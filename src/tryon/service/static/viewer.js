@@ -9,8 +9,9 @@ const ZOOM_STEP = 1.5;
 export class Viewer {
   /**
    * @param {object} parts the stage's elements: box (the frame the images fill), after
-   *   (the result's layer), divider, slider (a range input, 0-100), zoomIn, zoomOut,
-   *   zoomFit, zoomLevel (an <output>).
+   *   (the result's layer), divider, slider (a range input, 0-100), compare (the slider's
+   *   label, hidden while the area is edited), zoomIn, zoomOut, zoomFit, zoomLevel (an
+   *   <output>).
    */
   constructor(parts) {
     this.parts = parts;
@@ -156,6 +157,8 @@ export class Viewer {
     this.parts.divider.hidden = !this.comparing || Boolean(this.paintHandler);
     this.parts.after.hidden = !this.comparing || Boolean(this.paintHandler);
     this.parts.slider.disabled = !this.comparing || Boolean(this.paintHandler);
+    // While the area is edited the stage shows the photo alone: nothing to compare.
+    if (this.parts.compare) this.parts.compare.hidden = Boolean(this.paintHandler);
     this.parts.zoomLevel.value = `${Math.round(this.zoom * 100)}%`;
     this.parts.zoomOut.disabled = this.zoom <= MIN_ZOOM;
     this.parts.zoomIn.disabled = this.zoom >= MAX_ZOOM;
