@@ -68,7 +68,7 @@ def test_a_bad_mask_is_refused(
     assert message.startswith("mask: ") and expected in message
 
 
-def test_a_job_refuses_a_mask(
+def test_a_warp_job_refuses_a_mask(
     client: TestClient, person: bytes, shirt_id: str, area: np.ndarray
 ) -> None:
     response = client.post(
@@ -77,7 +77,8 @@ def test_a_job_refuses_a_mask(
         data={"garment_id": shirt_id},
     )
     assert response.status_code == 400
-    assert "only POST /v1/tryon" in error_of(response)["message"]
+    message = error_of(response)["message"]
+    assert message == "mask: only the catvton, hybrid, fashn engines take a mask here"
 
 
 def test_select_finds_a_region_on_the_click_side(

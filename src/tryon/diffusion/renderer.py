@@ -16,7 +16,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -36,7 +36,7 @@ from tryon.diffusion.images import (
 )
 from tryon.diffusion.models import DiffusionModels, load_models
 from tryon.diffusion.pipeline import CatVTONPipeline, GarmentLatent, concat_garments
-from tryon.diffusion.sampling import DEFAULT_PRESET, SamplerConfig, preset
+from tryon.diffusion.sampling import DEFAULT_PRESET, Precision, SamplerConfig, preset
 from tryon.diffusion.weights import DEFAULT_VERSION, AttentionWeights, attention_weights
 from tryon.errors import TryOnError
 from tryon.types import GarmentAdapter, Image, Mask
@@ -139,6 +139,9 @@ class DiffusionRenderer:
         garments: list[Image],
         masks: list[Mask],
         adapters: Sequence[GarmentAdapter | None] | None = None,
+        *,
+        sampler: SamplerConfig | None = None,
+        seed: int | None = None,
     ) -> Rendered:
         """The diffusion model's try-on for caller-given masks (no body analysis).
 
@@ -149,6 +152,9 @@ class DiffusionRenderer:
             adapters: each garment's tuned adapter, or None (default: none at all). It
                 changes that person's output only: the others of the batch are rendered
                 bit for bit as without it.
+            sampler: this call's sampler (steps, solver, guidance...; None: the config's
+                preset). The networks keep the precision they were loaded in.
+            seed: this call's seed (None: the config's).
 
         Returns:
             Raw model outputs at each photo's size (not repainted) and warnings.
@@ -168,6 +174,7 @@ class DiffusionRenderer:
                     f"{person.shape[0]}x{person.shape[1]}; give a mask of the photo's size"
                 )
             sizes.append(working_size(image_hw(person), self.config.area or self.training_area))
+        pipeline = self.pipeline if sampler is None else self.pipeline_for(sampler)
         images: list[Image | None] = [None] * len(persons)
         for size in dict.fromkeys(sizes):
             group = [i for i, s in enumerate(sizes) if s == size]
@@ -177,6 +184,7 @@ class DiffusionRenderer:
                 [masks[i] for i in group],
                 size,
                 tuple(loaded[i][0] for i in group),
+                (pipeline, self.config.seed if seed is None else seed),
             )
             for i, out in zip(group, outputs, strict=True):
                 images[i] = from_working(out, size, image_hw(persons[i]))
@@ -272,12 +280,21 @@ class DiffusionRenderer:
                 self._adapters.popitem(last=False)
         return lora, []
 
-    def generators(self) -> tuple[torch.Generator, torch.Generator]:
-        """Fresh generators for the sampling noise and the VAE draws, from the seed."""
+    def generators(self, seed: int | None = None) -> tuple[torch.Generator, torch.Generator]:
+        """Fresh generators for the sampling noise and the VAE draws, from ``seed``
+        (None: the config's)."""
         device = self.pipeline.device
-        noise = torch.Generator(device).manual_seed(self.config.seed)
-        vae = torch.Generator(device).manual_seed(self.config.seed + 1)
+        seed = self.config.seed if seed is None else seed
+        noise = torch.Generator(device).manual_seed(seed)
+        vae = torch.Generator(device).manual_seed(seed + 1)
         return noise, vae
+
+    def pipeline_for(self, sampler: SamplerConfig) -> CatVTONPipeline:
+        """A pipeline sampling the loaded networks with ``sampler``'s steps, solver and
+        guidance, at the precision they were loaded in (their dtype is not changed)."""
+        loaded: Precision = "half" if self.pipeline.dtype == torch.bfloat16 else "fp32"
+        same = replace(sampler, precision=loaded)
+        return CatVTONPipeline(self.pipeline.models, same, self.pipeline.device, move=False)
 
     def size_warnings(self, size: WorkingSize) -> list[str]:
         """Warns when the model runs far from the size its weights were trained at."""
@@ -303,10 +320,12 @@ class DiffusionRenderer:
         masks: list[Mask],
         size: WorkingSize,
         adapters: tuple[LoadedAdapter | None, ...],
+        sampling: tuple[CatVTONPipeline, int],
     ) -> list[Image]:
+        pipeline, seed = sampling
         person = image_to_tensor([to_working(p, size) for p in persons])
         mask = mask_to_tensor([mask_to_working(m, size) for m in masks])
         latent = concat_garments([self.garment_latent(g, size.padded) for g in garments])
-        noise, vae = self.generators()
+        noise, vae = self.generators(seed)
         with applying(self.pipeline.models.unet, adapters):
-            return tensor_to_images(self.pipeline(person, mask, latent, noise, vae))
+            return tensor_to_images(pipeline(person, mask, latent, noise, vae))

@@ -100,8 +100,9 @@ class BatchedModel:
         self._render_batch.set_max_batch_size(max_batch_size)
         self._render_batch.set_batch_wait_timeout_s(batch_wait_s)
 
-    async def generate(self, request: Any) -> AsyncIterator[StepEvent | Rendering]:
-        """A ``StepEvent`` after each step, then the ``Rendering``."""
+    async def generate(self, request: Any) -> AsyncIterator[StepEvent | Rendering | None]:
+        """A ``StepEvent`` after each step of the request's group, None after a step of
+        another group of its batch, then the ``Rendering``."""
         async for event in self._render_batch(request):
             yield event
 
@@ -113,12 +114,12 @@ class BatchedModel:
     @dynamic_batch(max_batch_size=4, batch_wait_timeout_s=0.05)
     async def _render_batch(
         self, requests: list[Any]
-    ) -> AsyncIterator[list[StepEvent | Rendering]]:
+    ) -> AsyncIterator[list[StepEvent | Rendering | None]]:
         loop = asyncio.get_running_loop()
-        steps: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+        steps: asyncio.Queue[tuple[list[int], int, int] | None] = asyncio.Queue()
 
-        def on_step(step: int, total: int) -> None:
-            loop.call_soon_threadsafe(steps.put_nowait, (step, total))
+        def on_step(group: list[int], step: int, total: int) -> None:
+            loop.call_soon_threadsafe(steps.put_nowait, (group, step, total))
 
         def render() -> list[Rendering]:
             try:
@@ -129,7 +130,11 @@ class BatchedModel:
         # The model runs on a thread, so the event loop goes on streaming and batching.
         rendered = loop.run_in_executor(None, render)
         while (step := await steps.get()) is not None:
-            yield [StepEvent(step[0], step[1], len(requests))] * len(requests)
+            # A batch runs one model call per group of requests with the same settings:
+            # the others of the batch get None (skipped by their callers).
+            group, done, total = step
+            event = StepEvent(done, total, len(group))
+            yield [event if i in group else None for i in range(len(requests))]
         yield list(await rendered)
 
 
@@ -224,7 +229,8 @@ class RayDiffusion:
             for event in _first_within(events, self.start_timeout_s):
                 if isinstance(event, Rendering):
                     return event
-                progress(event.step, event.total)
+                if event is not None:
+                    progress(event.step, event.total)
             raise WorkerLostError("the diffusion replica ended the stream without a result")
 
         return _unwrapped(stream)

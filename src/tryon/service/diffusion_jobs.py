@@ -29,6 +29,7 @@ from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, encode
 from tryon.service.garment_lookup import garment_analysis
 from tryon.service.jobs import JobResult, JobSpec, Progress
+from tryon.service.mask_field import check_mask_size, decode_mask
 from tryon.service.metrics import Metrics
 from tryon.service.settings import ServiceSettings
 from tryon.types import Category, GarmentAdapter, GarmentAnalysis, Image, Mask
@@ -38,6 +39,39 @@ if TYPE_CHECKING:
     from tryon.fashn.model import FashnTransformer
 
 StepCallback = Callable[[int, int], None]
+BatchProgress = Callable[[list[int], int, int], None]
+"""Reports (indices of the batch's requests concerned, step, total): a batch of
+requests with different settings runs as one model call per group."""
+
+
+@dataclass(frozen=True)
+class DiffusionSettings:
+    """A job's own diffusion settings (the ``preset``, ``steps`` and ``seed`` fields of
+    ``POST /v1/jobs``); None: the server's.
+
+    Attributes:
+        preset: a preset name of the job's engine.
+        steps: denoising (catvton) or sampling (fashn) steps, 1-100.
+        seed: seed of the noise, >= 0.
+    """
+
+    preset: str | None = None
+    steps: int | None = None
+    seed: int | None = None
+
+    def as_options(self) -> dict[str, Any]:
+        """The settings given, as a job spec's options."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> DiffusionSettings:
+        """The settings a job spec's options hold."""
+        return cls(options.get("preset"), options.get("steps"), options.get("seed"))
+
+
+def grouped(settings: list[DiffusionSettings]) -> list[list[int]]:
+    """The indices of the requests sharing each distinct settings, in order of arrival."""
+    return [[i for i, s in enumerate(settings) if s == one] for one in dict.fromkeys(settings)]
 
 
 @dataclass(frozen=True)
@@ -49,12 +83,14 @@ class RenderRequest:
         garment: (h, w, 3) RGB uint8 garment photo.
         mask: (H, W) bool, where the garment goes (the agnostic mask).
         adapter: the garment's tuned adapter (from the catalog), or None.
+        settings: the job's own preset, steps and seed.
     """
 
     person: Image
     garment: Image
     mask: Mask
     adapter: GarmentAdapter | None = None
+    settings: DiffusionSettings = DiffusionSettings()
 
 
 @dataclass(frozen=True)
@@ -81,9 +117,11 @@ class FashnRequest:
     Attributes:
         pair: the person photo, the garment's analysis, the category and the poses
             drawn when the model's replica has no DWPose.
+        settings: the job's own preset, steps and seed.
     """
 
     pair: FashnPair
+    settings: DiffusionSettings = DiffusionSettings()
 
 
 Request = TypeVar("Request")
@@ -99,7 +137,7 @@ class DiffusionBackend(Protocol[Request_contra]):
 class BatchModel(Protocol[Request]):
     """A model rendering a batch of requests in one call, with step reports."""
 
-    def render_batch(self, requests: list[Request], progress: StepCallback) -> list[Rendering]: ...
+    def render_batch(self, requests: list[Request], progress: BatchProgress) -> list[Rendering]: ...
 
 
 class GarmentBackend(Protocol):
@@ -166,25 +204,46 @@ class BatchRenderer:
             raise TryOnError("the catvton engine needs a weights folder (--weights DIR)")
         # Only the model runs here: a GPU replica neither analyses bodies nor garments.
         self.renderer = DiffusionRenderer(settings.weights_dir, config, models=models)
-        self.steps = sampler.steps
+        self.sampler = sampler
+
+    def sampler_for(self, settings: DiffusionSettings) -> Any:
+        """The ``SamplerConfig`` of a job: its preset (else the server's), its steps
+        (else its preset's, or the server's steps with the server's preset)."""
+        from tryon.diffusion.sampling import preset
+
+        sampler = self.sampler if settings.preset is None else preset(settings.preset)
+        if settings.steps is not None:
+            sampler = replace(sampler, steps=settings.steps)
+        return sampler
 
     def render_batch(
-        self, requests: list[RenderRequest], progress: StepCallback
+        self, requests: list[RenderRequest], progress: BatchProgress
     ) -> list[Rendering]:
-        """Renders ``requests`` in one call of the model (one batch per working size)."""
+        """Renders ``requests``: one call of the model per group of requests with the
+        same settings (and per working size)."""
         start = time.perf_counter()
-        with step_reports(self.renderer.pipeline.models.unet, self.steps, progress):
-            rendered = self.renderer.render(
-                [r.person for r in requests],
-                [r.garment for r in requests],
-                [r.mask for r in requests],
-                [r.adapter for r in requests],
-            )
-        seconds = time.perf_counter() - start
-        return [
-            Rendering(image, warnings, len(requests), seconds)
-            for image, warnings in zip(rendered.images, rendered.warnings, strict=True)
-        ]
+        renderings: list[Rendering | None] = [None] * len(requests)
+        for group in grouped([r.settings for r in requests]):
+            chosen = [requests[i] for i in group]
+            settings = chosen[0].settings
+            sampler = self.sampler_for(settings)
+
+            def report(step: int, total: int, group: list[int] = group) -> None:
+                progress(group, step, total)
+
+            with step_reports(self.renderer.pipeline.models.unet, sampler.steps, report):
+                rendered = self.renderer.render(
+                    [r.person for r in chosen],
+                    [r.garment for r in chosen],
+                    [r.mask for r in chosen],
+                    [r.adapter for r in chosen],
+                    sampler=sampler,
+                    seed=settings.seed,
+                )
+            seconds = time.perf_counter() - start
+            for i, image, warnings in zip(group, rendered.images, rendered.warnings, strict=True):
+                renderings[i] = Rendering(image, warnings, len(chosen), seconds)
+        return [r for r in renderings if r is not None]
 
 
 class FashnBatchRenderer:
@@ -214,13 +273,36 @@ class FashnBatchRenderer:
         # Only the model (and DWPose) runs here: no body or garment analysis.
         self.renderer = FashnRenderer(settings.weights_dir, config, model)
 
-    def render_batch(self, requests: list[FashnRequest], progress: StepCallback) -> list[Rendering]:
-        """Renders ``requests`` in one call of the sampler (one batch on the canvas)."""
+    def sampling_for(self, settings: DiffusionSettings) -> Any:
+        """The ``FashnSampling`` of a job: its preset (else the engine's), its steps and
+        seed (else the preset's)."""
+        from tryon.fashn.sampler import PRESETS
+
+        config = self.renderer.config
+        chosen = config.resolved_sampling if settings.preset is None else PRESETS[settings.preset]
+        changes = {"steps": settings.steps, "seed": settings.seed}
+        return replace(chosen, **{k: v for k, v in changes.items() if v is not None})
+
+    def render_batch(
+        self, requests: list[FashnRequest], progress: BatchProgress
+    ) -> list[Rendering]:
+        """Renders ``requests``: one call of the sampler per group of requests with the
+        same settings (one batch on the canvas)."""
         start = time.perf_counter()
-        images = self.renderer.render([r.pair for r in requests], on_step=progress)
-        seconds = time.perf_counter() - start
         notes = [self.renderer.pose_warning] if self.renderer.pose_warning else []
-        return [Rendering(image, list(notes), len(requests), seconds) for image in images]
+        renderings: list[Rendering | None] = [None] * len(requests)
+        for group in grouped([r.settings for r in requests]):
+
+            def report(step: int, total: int, group: list[int] = group) -> None:
+                progress(group, step, total)
+
+            sampling = self.sampling_for(requests[group[0]].settings)
+            pairs = [requests[i].pair for i in group]
+            images = self.renderer.render(pairs, sampling, on_step=report)
+            seconds = time.perf_counter() - start
+            for i, image in zip(group, images, strict=True):
+                renderings[i] = Rendering(image, list(notes), len(group), seconds)
+        return [r for r in renderings if r is not None]
 
 
 class LocalDiffusion(Generic[Request]):
@@ -232,7 +314,7 @@ class LocalDiffusion(Generic[Request]):
 
     def render(self, request: Request, progress: StepCallback) -> Rendering:
         with self._lock:
-            return self.renderer.render_batch([request], progress)[0]
+            return self.renderer.render_batch([request], lambda _, s, t: progress(s, t))[0]
 
 
 @dataclass(frozen=True)
@@ -288,8 +370,8 @@ def run_diffusion_job(
     settings: ServiceSettings,
     metrics: Metrics,
 ) -> JobResult:
-    """Runs one catvton or fashn job (blocking): garment, agnostic mask, model, repaint,
-    encoding.
+    """Runs one catvton or fashn job (blocking): garment, agnostic mask (or the job's
+    ``mask``), model, repaint, encoding.
 
     Progress is the model's denoising (or sampling) steps.
 
@@ -310,6 +392,10 @@ def run_diffusion_job(
     person = load_image(spec.person, role="person photo")
     chosen = Category(spec.category) if spec.category != "auto" else analysis.category
     masked = analyzers.mask_person(person, chosen)
+    if spec.mask is not None:  # the client's area instead of the agnostic mask
+        given = decode_mask(spec.mask)
+        check_mask_size(given, (person.shape[0], person.shape[1]))
+        masked = replace(masked, agnostic_mask=given)
     timings["analysis"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     rendering = render(spec, masked, analysis, backends, analyzers, progress)
@@ -343,6 +429,7 @@ def render(
     Raises:
         APIError: 400 when this server has not loaded the engine's model.
     """
+    settings = DiffusionSettings.from_options(spec.options)
     if spec.engine == "fashn":
         from tryon.engines.fashn import fashn_pair
 
@@ -350,10 +437,12 @@ def render(
             raise not_loaded(spec.engine)
         # The replica may lack DWPose: the MediaPipe poses go along to fall back on.
         pair = fashn_pair(person, garment, analyzers, fallbacks=True)
-        return backends.fashn.render(FashnRequest(pair), progress)
+        return backends.fashn.render(FashnRequest(pair, settings), progress)
     if backends.diffusion is None:
         raise not_loaded(spec.engine)
-    request = RenderRequest(person.image, garment.image, person.agnostic_mask, garment.adapter)
+    request = RenderRequest(
+        person.image, garment.image, person.agnostic_mask, garment.adapter, settings
+    )
     return backends.diffusion.render(request, progress)
 
 

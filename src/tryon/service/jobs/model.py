@@ -33,8 +33,10 @@ class JobSpec:
         output: the output format's name ("webp", ...).
         kind: "tryon", or "tune" (``tune_spec``: the garment is ``garment_id``, the
             on-model photos are ``photos``, the settings ``options``; ``person`` is empty).
-        photos: a tuning job's on-model photos (bytes), else empty.
-        options: a tuning job's settings (JSON values: rank, steps, ...), else empty.
+        photos: a tuning job's on-model photos (bytes); a try-on's: its ``mask`` PNG
+            when one was sent (see ``mask``), else empty.
+        options: a tuning job's settings (JSON values: rank, steps, ...); a try-on's
+            own diffusion settings ("preset", "steps", "seed": those given), else empty.
     """
 
     engine: str
@@ -50,18 +52,25 @@ class JobSpec:
     def digest(self) -> str:
         """A hash of every field: two submissions with one key must ask for the same.
 
-        A try-on's hash is what it was before jobs had kinds (stored keys still match).
+        A try-on without options or mask hashes as before jobs had kinds (stored keys
+        still match).
         """
         h = hashlib.sha256()
         for part in (self.engine, self.garment_id or "", self.category, self.output):
             h.update(part.encode() + b"\0")
         h.update(hashlib.sha256(self.person).digest())
         h.update(hashlib.sha256(self.garment).digest() if self.garment is not None else b"-")
-        if self.kind != "tryon":
+        if self.kind != "tryon" or self.options or self.photos:
             h.update(f"\0{self.kind}\0{self.options_json()}\0".encode())
             for photo in self.photos:
                 h.update(hashlib.sha256(photo).digest())
         return h.hexdigest()
+
+    @property
+    def mask(self) -> bytes | None:
+        """A try-on's ``mask`` field (a PNG, white where the try-on may change the
+        photo), or None."""
+        return self.photos[0] if self.kind == "tryon" and self.photos else None
 
     def options_json(self) -> str:
         """``options`` as stored: JSON, keys sorted ("" when there are none)."""

@@ -6,16 +6,23 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tryon.imageio import upright_shape
+from tryon.pipeline import OUTFIT_MOST
 from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
-from tryon.service.jobs import TERMINAL, JobState
-from tryon.service.routes.tryon import TRYON_SCHEMA, read_tryon_request
+from tryon.service.diffusion_jobs import DiffusionSettings
+from tryon.service.jobs import TERMINAL, JobSpec, JobState
+from tryon.service.mask_field import check_mask_size
+from tryon.service.routes.tryon import TRYON_FIELDS, check_job_form
+from tryon.service.uploads import UploadForm, multipart_schema, read_form
+from tryon.service.work import FALSE_WORDS, TRUE_WORDS
 
 router = APIRouter(prefix="/v1/jobs", dependencies=[Depends(require_api_key)], tags=["jobs"])
 
@@ -23,6 +30,39 @@ POLL_S = 0.05
 """How often an event stream looks for new events of its job."""
 KEEPALIVE_S = 15.0
 """A comment line is sent after this much silence, so proxies keep the stream open."""
+MAX_STEPS = 100
+"""Most denoising (sampling) steps a job may ask for."""
+MAX_SEED = 2**63 - 1
+
+JOB_SCHEMA = multipart_schema(
+    {
+        **TRYON_FIELDS,
+        "preset": {
+            "type": "string",
+            "description": "the diffusion engine's sampler preset (catvton: compat, fast, "
+            "draft; fashn: compat, fast, quality); default: the server's",
+        },
+        "steps": {
+            "type": "string",
+            "description": "denoising (catvton) or sampling (fashn) steps, 1 to 100; "
+            "default: the preset's (true/false: the show-steps flag of POST /v1/tryon, "
+            "ignored here)",
+        },
+        "seed": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "seed of the diffusion noise; default: the server's",
+        },
+        "mask": {
+            "type": "string",
+            "format": "binary",
+            "description": "the area the try-on may change, instead of the agnostic mask "
+            "(catvton, hybrid, fashn): a PNG the size of the person photo, white inside "
+            "(see POST /v1/mask)",
+        },
+    },
+    required=["person"],
+)
 
 
 def check_key(key: str | None) -> str | None:
@@ -40,6 +80,94 @@ def check_key(key: str | None) -> str | None:
             "Idempotency-Key must be 1 to 128 visible ASCII characters (a UUID is a good key)",
         )
     return key
+
+
+def job_spec(form: UploadForm, accept: str | None, services: Services) -> JobSpec:
+    """The job a ``POST /v1/jobs`` form asks for (cheap: only the mask is decoded).
+
+    Raises:
+        APIError: 400 naming the field that is wrong (and every error of a try-on form).
+    """
+    steps = steps_field(form.text("steps"))
+    if steps is not None:  # the number of steps, not the show-steps flag
+        form = replace(form, fields={k: v for k, v in form.fields.items() if k != "steps"})
+    wanted, mask = check_job_form(form, accept, services)
+    settings = diffusion_settings(wanted.engine, form.text("preset"), steps, form.text("seed"))
+    spec = replace(wanted.spec(), options=settings.as_options())
+    data = form.file("mask")
+    if mask is None or data is None:
+        return spec
+    check_mask_size(mask, upright_shape(wanted.person, role="person photo"))
+    return replace(spec, photos=(data,))
+
+
+def steps_field(value: str | None) -> int | None:
+    """The ``steps`` field as a number of steps (None: absent, or the show-steps flag's
+    true / false, which a job ignores).
+
+    Raises:
+        APIError: 400 when it is neither a flag nor a whole number from 1 to 100.
+    """
+    if value is None or (value.lower() in TRUE_WORDS + FALSE_WORDS and not value.isdigit()):
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_STEPS:
+        raise APIError(
+            400,
+            "ValidationError",
+            f"steps: {value!r} is not a number of steps; send a whole number from 1 to "
+            f"{MAX_STEPS}, or leave it out for the preset's",
+        )
+    return int(value)
+
+
+def diffusion_settings(
+    engine: str, preset: str | None, steps: int | None, seed: str | None
+) -> DiffusionSettings:
+    """A job's own diffusion settings, checked for its engine.
+
+    Raises:
+        APIError: 400 naming the field: a preset the engine does not have (listing its
+            presets), a seed that is not a whole number from 0 to 2**63 - 1, or any of
+            them with an engine that is not a diffusion engine.
+    """
+    given = [name for name, v in (("preset", preset), ("steps", steps), ("seed", seed)) if v]
+    if engine not in ("catvton", "hybrid", "fashn"):
+        if given:
+            raise APIError(
+                400,
+                "ValidationError",
+                f"{given[0]}: only the diffusion engines (catvton, fashn) take it; the "
+                f"{engine} engine has no sampler",
+            )
+        return DiffusionSettings()
+    names = engine_presets(engine)
+    if preset is not None and preset not in names:
+        raise APIError(
+            400,
+            "ValidationError",
+            f"preset: the {engine} engine has no preset {preset!r}; use one of {', '.join(names)}",
+        )
+    number = None
+    if seed is not None:
+        if not seed.isdigit() or int(seed) > MAX_SEED:
+            raise APIError(
+                400,
+                "ValidationError",
+                f"seed: {seed!r} is not a seed; send a whole number from 0 to {MAX_SEED}",
+            )
+        number = int(seed)
+    return DiffusionSettings(preset, steps, number)
+
+
+def engine_presets(engine: str) -> tuple[str, ...]:
+    """The sampler presets of a diffusion engine."""
+    if engine == "fashn":
+        from tryon.fashn.sampler import PRESETS as FASHN_PRESETS
+
+        return tuple(FASHN_PRESETS)
+    from tryon.diffusion.sampling import PRESETS
+
+    return tuple(PRESETS)
 
 
 def urls(job_id: str) -> dict[str, str]:
@@ -72,7 +200,7 @@ def unknown_job(job_id: str) -> APIError:
     )
 
 
-@router.post("", status_code=202, openapi_extra=TRYON_SCHEMA)
+@router.post("", status_code=202, openapi_extra=JOB_SCHEMA)
 async def submit_job(
     request: Request,
     services: ServicesDep,
@@ -85,13 +213,15 @@ async def submit_job(
     ] = None,
 ) -> JSONResponse:
     """Queues a try-on (any engine; diffusion engines only run this way): 202 and where
-    to follow it. The ``steps`` field is ignored here. With ``Idempotency-Key``, a
-    retried submission (a lost answer, a timeout) returns the job already created; the
-    same key with a different request is refused with 409."""
+    to follow it. Diffusion jobs take their own ``preset``, ``steps`` and ``seed``, and a
+    ``mask`` used instead of the agnostic mask. With ``Idempotency-Key``, a retried
+    submission (a lost answer, a timeout) returns the job already created; the same key
+    with a different request is refused with 409."""
     key = check_key(idempotency_key)
-    wanted = await read_tryon_request(request, services)
+    form = await read_form(request, services.settings, max_files=2 + OUTFIT_MOST)
+    spec = job_spec(form, request.headers.get("accept"), services)
     # A shared store is a network round trip (seconds while Redis restarts): off the loop.
-    state = await run_in_threadpool(services.jobs.submit, wanted.spec(), key)
+    state = await run_in_threadpool(services.jobs.submit, spec, key)
     links = urls(state.id)
     return JSONResponse(
         {"id": state.id, "status": state.status, "position": state.position, **links},

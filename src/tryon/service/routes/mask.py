@@ -20,6 +20,7 @@ from tryon.pipeline import ReducedPerson, photo_shape, with_area
 from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
 from tryon.service.garment_lookup import garment_analysis
+from tryon.service.mask_field import check_mask_size
 from tryon.service.people import PersonCache
 from tryon.service.settings import ServiceSettings
 from tryon.service.uploads import UploadForm, check_image, multipart_schema, read_form
@@ -71,38 +72,6 @@ def png_of(mask: Mask) -> bytes:
     buf = io.BytesIO()
     PILImage.fromarray(np.where(mask, 255, 0).astype(np.uint8), "L").save(buf, format="PNG")
     return buf.getvalue()
-
-
-def decode_mask(data: bytes) -> Mask:
-    """A mask sent by a client: any image, white (grey >= 128) inside.
-
-    Raises:
-        APIError: 400 when no pixel is inside.
-    """
-    with PILImage.open(io.BytesIO(data)) as pil:
-        grey = np.asarray(pil.convert("L"))
-    mask = grey >= 128
-    if not mask.any():
-        raise APIError(
-            400,
-            "ValidationError",
-            "mask: no pixel is white; paint the area the try-on may change in white",
-        )
-    return mask
-
-
-def check_mask_size(mask: Mask, shape: tuple[int, int]) -> None:
-    """Raises APIError 400 unless ``mask`` (H, W) has the photo's upright ``shape``
-    (height, width)."""
-    if mask.shape != shape:
-        height, width = mask.shape
-        photo_h, photo_w = shape
-        raise APIError(
-            400,
-            "ValidationError",
-            f"mask: {width}x{height} pixels, but the person photo is {photo_w}x{photo_h} "
-            "(upright); send a mask the size of the photo",
-        )
 
 
 class MaskedPeople(PersonCache):

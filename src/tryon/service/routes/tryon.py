@@ -17,9 +17,10 @@ from tryon.pipeline import OUTFIT_MOST, OutfitError, OutfitResult, refuse_clashe
 from tryon.service.api_errors import APIError
 from tryon.service.deps import Services, ServicesDep, require_api_key
 from tryon.service.garment_lookup import garment_analysis
-from tryon.service.offered_engines import find_engine
+from tryon.service.mask_field import mask_field
+from tryon.service.offered_engines import JOB_ENGINES, find_engine
 from tryon.service.people import PersonCache
-from tryon.service.routes.mask import MaskedPeople, decode_mask
+from tryon.service.routes.mask import MaskedPeople
 from tryon.service.settings import ServiceSettings
 from tryon.service.uploads import UploadForm, check_image, multipart_schema, read_form
 from tryon.service.work import (
@@ -116,13 +117,12 @@ class Outfit:
     fields: str
 
 
-async def read_tryon_request(request: Request, services: ServicesDep) -> TryOnRequest:
-    """Reads and checks the form of a try-on (shared by /v1/tryon and /v1/jobs)."""
-    wanted, outfit, mask = await read_tryon_form(request, services)
-    if mask is not None:
-        raise APIError(
-            400, "ValidationError", "mask: only POST /v1/tryon (warp engine) takes a mask"
-        )
+def check_job_form(
+    form: UploadForm, accept: str | None, services: Services
+) -> tuple[TryOnRequest, Mask | None]:
+    """Checks the form of a try-on job (/v1/jobs): one garment, and a ``mask`` for the
+    diffusion engines (decoded; None when absent)."""
+    wanted, outfit, mask = check_tryon_form(form, accept, services, JOB_ENGINES)
     if outfit is not None:
         raise APIError(
             400,
@@ -130,7 +130,7 @@ async def read_tryon_request(request: Request, services: ServicesDep) -> TryOnRe
             f"{outfit.fields}: an outfit of several garments is tried on by POST /v1/tryon "
             "(warp engine), not as a job; send one garment here",
         )
-    return wanted
+    return wanted, mask
 
 
 async def read_tryon_form(
@@ -143,18 +143,29 @@ async def read_tryon_form(
         APIError: 400 for more than two garments, categories not one per garment, a
             mask that is empty, sent with an engine other than warp or with an outfit.
     """
-    form = await read_form(request, services.settings, max_files=2 + OUTFIT_MOST)
+    # Person and two garments, or person, garment and mask (an outfit takes no mask).
+    form = await read_form(request, services.settings, max_files=1 + OUTFIT_MOST)
+    return check_tryon_form(form, request.headers.get("accept"), services)
+
+
+def check_tryon_form(
+    form: UploadForm,
+    accept: str | None,
+    services: Services,
+    mask_engines: tuple[str, ...] = ("warp",),
+) -> tuple[TryOnRequest, Outfit | None, Mask | None]:
+    """``read_tryon_form`` on a form already read; ``mask_engines``: the engines that
+    take a ``mask`` on this route."""
     pieces = garment_pieces(form, services.settings, services.catalog)
     one = form if not pieces else first_garment_form(form, pieces[0])
-    wanted = parse_tryon_form(
-        one, request.headers.get("accept"), services.settings, services.catalog
-    )
+    wanted = parse_tryon_form(one, accept, services.settings, services.catalog)
     outfit = Outfit(tuple(pieces), garment_fields(form)) if len(pieces) > 1 else None
-    data = form.file("mask")
-    if data is None:
+    if form.file("mask") is None:
         return wanted, outfit, None
-    if wanted.engine != "warp":
-        raise APIError(400, "ValidationError", "mask: only the warp engine takes a mask")
+    if wanted.engine not in mask_engines:
+        names = ", ".join(mask_engines)
+        takes = "engine takes" if len(mask_engines) == 1 else "engines take"
+        raise APIError(400, "ValidationError", f"mask: only the {names} {takes} a mask here")
     if outfit is not None:
         raise APIError(
             400,
@@ -162,8 +173,8 @@ async def read_tryon_form(
             "mask: an area is drawn for one garment; send one garment with it (an outfit's "
             "area is found per garment)",
         )
-    check_image(data, "mask", services.settings)
-    return wanted, outfit, decode_mask(data)
+    found = mask_field(form, services.settings)
+    return wanted, outfit, found[1] if found is not None else None
 
 
 def garment_pieces(
