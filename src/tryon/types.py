@@ -371,9 +371,14 @@ class DiffusionDetails:
     Attributes:
         generated: (H, W, 3) RGB uint8, the model's raw output at the photo's size
             (before it is blended into the photo through the agnostic mask).
+        samples: every try-on the engine drew for this person (fashn's
+            ``num_samples``), each (H, W, 3) RGB uint8 and repainted into the photo like
+            ``TryOnResult.image``, which is the first; empty from engines that draw one
+            (catvton).
     """
 
     generated: Image
+    samples: tuple[Image, ...] = ()
 
 
 EngineDetails = WarpDetails | DiffusionDetails

@@ -184,3 +184,44 @@ def test_weights_fetch_downloads_the_fashn_files(
 def test_fashn_refuses_attention_weights(tmp_path: Path) -> None:
     with pytest.raises(TryOnError, match="no attention weights"):
         create_engine("fashn", tmp_path, attention="mix")
+
+
+def test_num_samples_draws_several_try_ons_from_one_noise_draw(
+    engine: FashnEngine, dressed: TryOnResult, photos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tryon.fashn import sampler
+
+    draws: list[torch.Tensor] = []
+    drawn = sampler.noise
+
+    def recorded(inputs, seed: int) -> torch.Tensor:
+        draws.append(drawn(inputs, seed))
+        return draws[-1]
+
+    monkeypatch.setattr(sampler, "noise", recorded)
+    config = replace(engine.config, num_samples=2)
+    two = FashnEngine(config=config, model=engine.model, analyzers=engine.analyzers)
+    several = two.dress(photos[0], dressed.garment, Category.UPPER)
+    single = engine.dress(photos[0], dressed.garment, Category.UPPER)
+    assert [tuple(d.shape) for d in draws] == [(2, 3, 96, 72), (1, 3, 96, 72)]  # one draw each
+    assert torch.equal(draws[0][:1], draws[1])  # sample 0's noise is the one-sample draw
+    assert isinstance(several.details, DiffusionDetails)
+    first, second = several.details.samples
+    assert first is several.image
+    assert np.abs(first.astype(int) - second).max() > 0
+    outside = ~several.agnostic_mask
+    for image in (first, second):
+        assert image.shape == photos[0].shape and image.dtype == np.uint8
+        assert np.array_equal(image[outside], photos[0][outside])
+    # The same noise and inputs, batched with another sample: equal up to the last bits.
+    assert np.abs(first.astype(int) - single.image).max() <= 2
+    assert isinstance(single.details, DiffusionDetails)
+    assert len(single.details.samples) == 1 and single.details.samples[0] is single.image
+
+
+@pytest.mark.parametrize("count", [0, 5])
+def test_num_samples_outside_one_to_four_is_refused(engine: FashnEngine, count: int) -> None:
+    with pytest.raises(TryOnError, match=f"num_samples must be 1-4 .*got {count}"):
+        FashnConfig(num_samples=count)
+    with pytest.raises(TryOnError, match="num_samples must be 1-4"):
+        engine.renderer.render_samples([], num_samples=count)

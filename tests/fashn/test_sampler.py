@@ -160,3 +160,14 @@ def test_uint8_conversion_truncates_like_the_reference() -> None:
 
 
 _FIELDS = ("ca_image", "person_pose", "garment_image", "garment_pose", "category")
+
+
+def test_repeated_inputs_keep_each_samples_copies_in_a_row() -> None:
+    inputs = tiny_inputs(n=2)
+    three = inputs.repeated(3)
+    assert three.ca_image.shape[0] == 6 and three.category.tolist() == [1, 1, 1, 2, 2, 2]
+    for name in ("ca_image", "person_pose", "garment_image", "garment_pose"):
+        rows = getattr(three, name)
+        for i in range(6):
+            assert torch.equal(rows[i], getattr(inputs, name)[i // 3])
+    assert inputs.repeated(1).ca_image.equal(inputs.ca_image)

@@ -52,6 +52,8 @@ from tryon.types import (
     WholeBodyPose,
 )
 
+MAX_SAMPLES = 4
+"""Most samples one try-on draws (``FashnConfig.num_samples``; the reference's range)."""
 LICENCE = "Apache-2.0"
 """Licence of the model's and DWPose's weights."""
 WORN_GARMENT_GREY = 127
@@ -68,17 +70,23 @@ class FashnConfig:
         model: the transformer's shape (the released model's; a smaller one for tests);
             the model canvas is its height x width.
         device: where the model runs.
+        num_samples: try-ons drawn per person, 1-4 (the reference's ``num_samples``):
+            the inputs repeated N times and sampled in one batch from one noise draw
+            of N samples, so the first is the try-on a single sample gives. All of them
+            are in the result's ``DiffusionDetails.samples``.
     """
 
     sampling: FashnSampling | str = "compat"
     model: FashnModelConfig = field(default_factory=FashnModelConfig)
     device: str = "cpu"
+    num_samples: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.sampling, str) and self.sampling not in PRESETS:
             raise TryOnError(
                 f"unknown FASHN preset {self.sampling!r}: use one of {', '.join(PRESETS)}"
             )
+        check_num_samples(self.num_samples)
 
     @property
     def resolved_sampling(self) -> FashnSampling:
@@ -165,7 +173,8 @@ class FashnRenderer(Closeable):
         sampling: FashnSampling | None = None,
         on_step: Callable[[int, int], None] | None = None,
     ) -> list[Image]:
-        """The model's try-ons of ``pairs`` in one batch, each at its photo's size.
+        """The model's try-ons of ``pairs`` in one batch, one sample each, at each
+        photo's size.
 
         Args:
             pairs: the people and garments (any photo sizes).
@@ -176,13 +185,46 @@ class FashnRenderer(Closeable):
         Returns:
             (H, W, 3) RGB uint8 raw model outputs, one per pair (not repainted).
         """
+        drawn = self.render_samples(pairs, sampling, on_step, num_samples=1)
+        return [samples[0] for samples in drawn]
+
+    def render_samples(
+        self,
+        pairs: list[FashnPair],
+        sampling: FashnSampling | None = None,
+        on_step: Callable[[int, int], None] | None = None,
+        num_samples: int | None = None,
+    ) -> list[tuple[Image, ...]]:
+        """``num_samples`` try-ons of each pair, all in one batch of the sampler.
+
+        Each pair's inputs are repeated ``num_samples`` times in a row (pair i's samples
+        are rows i * N ... i * N + N - 1 of the batch), and the batch takes one noise
+        draw: a single pair's first sample has the noise of a one-sample draw.
+
+        Args:
+            pairs: the people and garments (any photo sizes).
+            sampling: the sampling settings (None: the config's).
+            on_step: called after each sampling step with (steps done, steps in all).
+            num_samples: samples per pair, 1-4 (None: the config's ``num_samples``).
+
+        Returns:
+            Per pair, its samples: (H, W, 3) RGB uint8 raw model outputs at its photo's
+            size (not repainted).
+
+        Raises:
+            TryOnError: ``num_samples`` outside 1-4.
+        """
+        n = check_num_samples(self.config.num_samples if num_samples is None else num_samples)
         people = [self.prepare_person(p.person, p.person_pose) for p in pairs]
         garments = [self.prepare_garment(p.garment, p.garment_pose) for p in pairs]
         categories = [p.category for p in pairs]
-        canvases = self._sample(people, garments, categories, sampling, on_step)
+        canvases = self._sample(people, garments, categories, sampling, on_step, n)
         return [
-            restore(canvas, person.placement, (pair.person.shape[0], pair.person.shape[1]))
-            for canvas, person, pair in zip(canvases, people, pairs, strict=True)
+            tuple(
+                restore(canvas, person.placement, (pair.person.shape[0], pair.person.shape[1]))
+                for canvas in canvases[i * n : (i + 1) * n]
+            )
+            for i, (person, pair) in enumerate(zip(people, pairs, strict=True))
         ]
 
     def _canvas(self) -> tuple[int, int]:
@@ -219,8 +261,10 @@ class FashnRenderer(Closeable):
         categories: list[Category],
         sampling: FashnSampling | None,
         on_step: Callable[[int, int], None] | None,
+        num_samples: int,
     ) -> list[Image]:
-        """The model's outputs on the canvas, (H, W, 3) RGB uint8 each."""
+        """The model's outputs on the canvas, (H, W, 3) RGB uint8 each: ``num_samples``
+        in a row per person."""
         parameter = next(self.model.parameters())
         device, dtype = parameter.device, parameter.dtype
 
@@ -236,7 +280,7 @@ class FashnRenderer(Closeable):
             torch.tensor([CATEGORY_IDS[c] for c in categories], dtype=torch.int64, device=device),
         )
         chosen = sampling or self.config.resolved_sampling
-        output = sample(self.model, inputs, chosen, on_step=on_step)
+        output = sample(self.model, inputs.repeated(num_samples), chosen, on_step=on_step)
         return list(to_uint8_images(output))
 
 
@@ -296,23 +340,23 @@ class FashnEngine(Closeable):
         pair = fashn_pair(masked, garment, self.analyzers, self.renderer.dwpose is None)
         analysis = time.perf_counter() - start
         t0 = time.perf_counter()
-        (generated,) = self.renderer.render([pair])
+        (samples,) = self.renderer.render_samples([pair])
         diffusion = time.perf_counter() - t0
-        return self._result(masked, garment, generated, analysis, diffusion)
+        return self._result(masked, garment, samples, analysis, diffusion)
 
     def _result(
         self,
         person: MaskedPerson,
         garment: GarmentAnalysis,
-        generated: Image,
+        generated: tuple[Image, ...],
         analysis: float,
         diffusion: float,
     ) -> TryOnResult:
         start = time.perf_counter()
-        image = repaint(person.image, generated, person.agnostic_mask)
+        images = tuple(repaint(person.image, g, person.agnostic_mask) for g in generated)
         notes = [self.renderer.pose_warning] if self.renderer.pose_warning else []
         return TryOnResult(
-            image=image,
+            image=images[0],
             agnostic_mask=person.agnostic_mask,
             category=person.category,
             timings={
@@ -324,7 +368,7 @@ class FashnEngine(Closeable):
             body=person.body,
             garment=garment,
             warnings=notes + other_people_warnings(person.body),
-            details=DiffusionDetails(generated),
+            details=DiffusionDetails(generated[0], samples=images),
         )
 
 
@@ -348,6 +392,20 @@ def fashn_pair(
         except TryOnError:  # nobody found after all: a blank pose, as for a product
             garment_pose = None
     return FashnPair(person.image, garment, person.category, person_pose, garment_pose)
+
+
+def check_num_samples(num_samples: int) -> int:
+    """``num_samples`` when it is 1-4 (the reference's range).
+
+    Raises:
+        TryOnError: any other number, naming the range.
+    """
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise TryOnError(
+            f"FASHN num_samples must be 1-{MAX_SAMPLES} (try-ons drawn in one batch), "
+            f"got {num_samples}"
+        )
+    return num_samples
 
 
 def _dwpose_if_present(weights: Path) -> DWPose | None:

@@ -105,6 +105,14 @@ class FashnInputs:
         if self.category.dtype != torch.int64:
             raise TryOnError(f"FASHN inputs: category must be int64, got {self.category.dtype}")
 
+    def repeated(self, times: int) -> FashnInputs:
+        """Each sample's inputs ``times`` times in a row (the reference's ``num_samples``):
+        sample i's copies are rows ``i * times`` ... ``i * times + times - 1``; with one
+        sample, its inputs repeated as the reference repeats them."""
+        return FashnInputs(
+            *(getattr(self, f.name).repeat_interleave(times, dim=0) for f in fields(self))
+        )
+
     def doubled(self) -> FashnInputs:
         """The inputs repeated twice along the batch (CFG's conditional and null halves)."""
         return FashnInputs(*(torch.cat([getattr(self, f.name)] * 2) for f in fields(self)))
