@@ -225,3 +225,34 @@ def test_num_samples_outside_one_to_four_is_refused(engine: FashnEngine, count: 
         FashnConfig(num_samples=count)
     with pytest.raises(TryOnError, match="num_samples must be 1-4"):
         engine.renderer.render_samples([], num_samples=count)
+
+
+def test_dtype_auto_is_the_references_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert FashnConfig().resolved_dtype == torch.float32  # on the CPU
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert FashnConfig().resolved_dtype == torch.float32  # still the CPU
+    assert FashnConfig(device="cuda").resolved_dtype == torch.bfloat16
+    assert FashnConfig(device="cuda:1").resolved_dtype == torch.bfloat16
+    assert FashnConfig(device="cuda", dtype="float32").resolved_dtype == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert FashnConfig(device="cuda").resolved_dtype == torch.float32
+    assert FashnConfig(dtype="bfloat16").resolved_dtype == torch.bfloat16
+    with pytest.raises(TryOnError, match="unknown FASHN dtype 'float16': use auto, float32"):
+        FashnConfig(dtype="float16")
+
+
+def test_bfloat16_loads_and_samples_in_bfloat16_on_the_cpu(
+    weights_dir: Path, engine: FashnEngine, dressed: TryOnResult, photos
+) -> None:
+    config = replace(engine.config, dtype="bfloat16")
+    half = FashnEngine(weights_dir, config, analyzers=engine.analyzers)
+    assert {p.dtype for p in half.model.parameters()} == {torch.bfloat16}
+    result = half.dress(photos[0], dressed.garment, Category.UPPER)
+    assert result.image.shape == photos[0].shape and result.image.dtype == np.uint8
+    outside = ~result.agnostic_mask
+    assert np.array_equal(result.image[outside], photos[0][outside])
+    inside = result.agnostic_mask
+    assert np.abs(result.image[inside].astype(int) - dressed.image[inside]).mean() < 10
+    assert {p.dtype for p in engine.model.parameters()} == {torch.float32}  # "auto", CPU
+    with pytest.raises(TryOnError, match="model given is float32, the config asks for bfloat16"):
+        FashnEngine(config=config, model=engine.model, analyzers=engine.analyzers)

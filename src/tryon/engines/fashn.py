@@ -52,6 +52,8 @@ from tryon.types import (
     WholeBodyPose,
 )
 
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+"""The model dtypes ``FashnConfig.dtype`` names (besides "auto")."""
 MAX_SAMPLES = 4
 """Most samples one try-on draws (``FashnConfig.num_samples``; the reference's range)."""
 LICENCE = "Apache-2.0"
@@ -70,6 +72,11 @@ class FashnConfig:
         model: the transformer's shape (the released model's; a smaller one for tests);
             the model canvas is its height x width.
         device: where the model runs.
+        dtype: the model's dtype, which the sampling runs in (inputs, noise, guidance
+            and Euler updates): "auto" (the reference's rule: bfloat16 on a CUDA device
+            that supports it, ``torch.cuda.is_bf16_supported()``, else float32),
+            "float32" or "bfloat16". A model handed to the renderer keeps its own
+            dtype ("auto"), or must have the one named.
         num_samples: try-ons drawn per person, 1-4 (the reference's ``num_samples``):
             the inputs repeated N times and sampled in one batch from one noise draw
             of N samples, so the first is the try-on a single sample gives. All of them
@@ -79,6 +86,7 @@ class FashnConfig:
     sampling: FashnSampling | str = "compat"
     model: FashnModelConfig = field(default_factory=FashnModelConfig)
     device: str = "cpu"
+    dtype: str = "auto"
     num_samples: int = 1
 
     def __post_init__(self) -> None:
@@ -86,7 +94,17 @@ class FashnConfig:
             raise TryOnError(
                 f"unknown FASHN preset {self.sampling!r}: use one of {', '.join(PRESETS)}"
             )
+        if self.dtype != "auto" and self.dtype not in DTYPES:
+            raise TryOnError(f"unknown FASHN dtype {self.dtype!r}: use auto, {', '.join(DTYPES)}")
         check_num_samples(self.num_samples)
+
+    @property
+    def resolved_dtype(self) -> torch.dtype:
+        """The model dtype: the one named, or "auto"'s choice for ``device``."""
+        if self.dtype != "auto":
+            return DTYPES[self.dtype]
+        on_cuda = torch.device(self.device).type == "cuda"
+        return torch.bfloat16 if on_cuda and torch.cuda.is_bf16_supported() else torch.float32
 
     @property
     def resolved_sampling(self) -> FashnSampling:
@@ -139,6 +157,7 @@ class FashnRenderer(Closeable):
     Raises:
         WeightsError: the model file is missing (naming it and the fetch command) or
             does not fit ``config.model``.
+        TryOnError: ``model`` is not in the dtype ``config.dtype`` names.
     """
 
     def __init__(
@@ -153,8 +172,13 @@ class FashnRenderer(Closeable):
         if model is None:
             weights = weights if weights is not None else default_weights_dir()
             model = load_fashn_transformer(
-                model_path(weights), device=self.config.device, config=self.config.model
+                model_path(weights),
+                device=self.config.device,
+                dtype=self.config.resolved_dtype,
+                config=self.config.model,
             )
+        else:
+            _check_model_dtype(model, self.config)
         self.model = model
         self._owns_dwpose = dwpose is None
         if dwpose is None and weights is not None:
@@ -300,6 +324,7 @@ class FashnEngine(Closeable):
     Raises:
         WeightsError: the model file is missing (naming it and the fetch command) or
             does not fit ``config.model``.
+        TryOnError: ``model`` is not in the dtype ``config.dtype`` names.
     """
 
     name = "fashn"
@@ -406,6 +431,17 @@ def check_num_samples(num_samples: int) -> int:
             f"got {num_samples}"
         )
     return num_samples
+
+
+def _check_model_dtype(model: FashnTransformer, config: FashnConfig) -> None:
+    """Refuses a given model in another dtype than the one ``config.dtype`` names (it
+    is shared, so it is not cast here)."""
+    dtype = next(model.parameters()).dtype
+    if config.dtype != "auto" and dtype != config.resolved_dtype:
+        raise TryOnError(
+            f"the FASHN model given is {str(dtype).removeprefix('torch.')}, "
+            f"the config asks for {config.dtype}: cast it (model.to(dtype)) or use dtype='auto'"
+        )
 
 
 def _dwpose_if_present(weights: Path) -> DWPose | None:
