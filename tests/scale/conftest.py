@@ -99,8 +99,8 @@ def deployed(
 ) -> Iterator[Deployed]:
     from ray import serve
 
-    from tryon.engines.fashn import FashnConfig
-    from tryon.fashn.sampler import FashnSampling
+    from tryon import cli
+    from tryon.cli.serve import fashn_config_from_args
     from tryon.scale import ScaleConfig
     from tryon.scale.deployments import APP_NAME, build_application
     from tryon.service.settings import ServiceSettings
@@ -128,7 +128,12 @@ def deployed(
         garment_cpus=0.25,
         ingress_cpus=0.25,
     )
-    fashn = FashnConfig(sampling=FashnSampling(steps=FASHN_STEPS), model=FASHN_CANVAS)
+    # The fashn settings as `tryon serve --ray --fashn-steps N --fashn-dtype float32`
+    # makes them, at the tiny model's shape.
+    argv = ["serve", "--ray", "--fashn-steps", str(FASHN_STEPS), "--fashn-dtype", "float32"]
+    fashn = fashn_config_from_args(cli.build_parser().parse_args(argv), settings, config)
+    fashn = replace(fashn, model=FASHN_CANVAS)
+    assert fashn.device == "cpu" and fashn.resolved_sampling.steps == FASHN_STEPS
     serve.run(build_application(settings, config, fashn), name=APP_NAME, route_prefix="/")
     yield Deployed(f"http://127.0.0.1:{ray_port}", scale_redis, garment_id)
     serve.delete(APP_NAME)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,15 @@ from tryon.cli.common import Commands, add_shared_option, command_parser
 from tryon.errors import TryOnError
 
 if TYPE_CHECKING:
+    from tryon.engines.fashn import FashnConfig
     from tryon.scale import ScaleConfig
     from tryon.service.settings import ServiceSettings
 
 API_KEYS_VARIABLE = "TRYON_API_KEYS"
+FASHN_PRESETS = ("compat", "fast", "quality")
+"""The fashn engine's sampling presets (``tryon.fashn.sampler.PRESETS``, kept in step by
+a test: importing it here would load torch for every ``tryon`` command)."""
+FASHN_OPTIONS = ("fashn_preset", "fashn_steps", "fashn_dtype", "fashn_gpus")
 
 DESCRIPTION = """\
 Serves the try-on HTTP API and the web page: catalogue garments
@@ -42,6 +48,8 @@ example:
   tryon serve --port 8000 --catalog shop-catalog --workers 2
   tryon serve --ray --address auto --job-store redis://redis-host:6379/0 \\
       --catalog /mnt/shared/catalog --weights /mnt/shared/weights --max-batch-size 8
+  tryon serve --ray --job-store redis://localhost:6379/0 --weights DIR \
+      --gpus-per-replica 0.5 --fashn-gpus 0.5 --fashn-preset fast   # both on one GPU
 """
 
 
@@ -189,8 +197,9 @@ def add_scale_out_options(serve: argparse.ArgumentParser) -> None:
     scale = serve.add_argument_group(
         "scale-out (Ray Serve; needs the scale extra)",
         "with --ray the service runs as Serve deployments: the HTTP ingress (warp in its "
-        "threads), garment preprocessing, and the diffusion model on GPUs with dynamic "
-        "batching. Use a Redis --job-store and a --catalog folder every node mounts.",
+        "threads), garment preprocessing, and the diffusion models (catvton, fashn: those "
+        "whose weights are in --weights) on GPUs with dynamic batching. Use a Redis "
+        "--job-store and a --catalog folder every node mounts.",
     )
     scale.add_argument("--ray", action="store_true", help="serve on a Ray cluster")
     scale.add_argument(
@@ -221,6 +230,33 @@ def add_scale_out_options(serve: argparse.ArgumentParser) -> None:
         help="requests a diffusion replica holds (default: twice the batch size)",
     )
     add_replica_options(scale)
+    add_fashn_options(scale)
+
+
+def add_fashn_options(scale: argparse._ArgumentGroup) -> None:
+    """The fashn model deployment's sampling, dtype and GPUs (with ``--ray``)."""
+    scale.add_argument(
+        "--fashn-preset",
+        choices=FASHN_PRESETS,
+        help="sampling preset of the fashn engine: compat (the reference's 30 steps), "
+        "fast (20), quality (50) (default: compat)",
+    )
+    scale.add_argument(
+        "--fashn-steps", type=int, metavar="N", help="fashn sampling steps, when not the preset's"
+    )
+    scale.add_argument(
+        "--fashn-dtype",
+        choices=("auto", "float32", "bfloat16"),
+        help="the fashn model's dtype (default: auto: bfloat16 on a GPU that supports it, "
+        "else float32)",
+    )
+    scale.add_argument(
+        "--fashn-gpus",
+        type=float,
+        metavar="GPUS",
+        help="GPUs of a fashn replica (default: --gpus-per-replica); with both engines' "
+        "weights each has its own replicas: 0.5 each shares one GPU",
+    )
 
 
 def add_replica_options(scale: argparse._ArgumentGroup) -> None:
@@ -325,6 +361,7 @@ def scale_config_from_args(args: argparse.Namespace) -> ScaleConfig:
             diffusion_replicas=args.diffusion_replicas,
             diffusion_max_replicas=args.diffusion_max_replicas,
             diffusion_gpus=args.gpus_per_replica,
+            fashn_gpus=args.fashn_gpus,
             diffusion_cpus=args.cpus_per_replica,
             garment_cpus=args.cpus_per_replica,
             ingress_cpus=args.cpus_per_replica,
@@ -332,6 +369,28 @@ def scale_config_from_args(args: argparse.Namespace) -> ScaleConfig:
             ingress_replicas=args.ingress_replicas,
         )
     except ValueError as exc:
+        raise TryOnError(f"tryon serve --ray: {exc}") from None
+
+
+def fashn_config_from_args(
+    args: argparse.Namespace, settings: ServiceSettings, config: ScaleConfig
+) -> FashnConfig:
+    """The fashn engine's settings the ``--fashn-*`` arguments describe, for replicas
+    laid out by ``config`` (on the service's device, else a GPU when they reserve one)."""
+    from tryon.engines.fashn import FashnConfig
+    from tryon.fashn.sampler import PRESETS, FashnSampling
+
+    preset = args.fashn_preset or "compat"
+    sampling: FashnSampling | str = preset
+    try:
+        if args.fashn_steps is not None:
+            sampling = replace(PRESETS[preset], steps=args.fashn_steps)
+        return FashnConfig(
+            sampling=sampling,
+            device=config.fashn_device(settings.diffusion_device),
+            dtype=args.fashn_dtype or "auto",
+        )
+    except TryOnError as exc:
         raise TryOnError(f"tryon serve --ray: {exc}") from None
 
 
@@ -362,6 +421,9 @@ def serve_command(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.ray:
         return start_on_ray(settings, args)
+    given = [f"--{n.replace('_', '-')}" for n in FASHN_OPTIONS if getattr(args, n) is not None]
+    if given:
+        raise TryOnError(f"{', '.join(given)}: for the fashn deployment of --ray only")
     return start_uvicorn(settings, args)
 
 
@@ -376,6 +438,7 @@ def start_on_ray(settings: ServiceSettings, args: argparse.Namespace) -> int:
         The exit code.
     """
     config = scale_config_from_args(args)
+    fashn = fashn_config_from_args(args, settings, config)
     try:
         import ray.serve  # noqa: F401  (the scale extra, checked before anything starts)
 
@@ -385,7 +448,7 @@ def start_on_ray(settings: ServiceSettings, args: argparse.Namespace) -> int:
             f"tryon serve --ray needs the scale extra ({exc.name} is missing): "
             "pip install 'tryon[scale]'"
         ) from None
-    return serve_on_ray(settings, config, args.host, args.port)
+    return serve_on_ray(settings, config, args.host, args.port, fashn)
 
 
 def start_uvicorn(settings: ServiceSettings, args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -80,6 +81,25 @@ class ScaleConfig:
     def fashn_replica_gpus(self) -> float:
         """GPUs per fashn replica."""
         return self.diffusion_gpus if self.fashn_gpus is None else self.fashn_gpus
+
+    def fashn_device(self, device: str | None) -> str:
+        """The device a fashn replica runs its model on: ``device`` when given (the
+        service's ``diffusion_device``), else "cuda" when the replica reserves GPUs,
+        else "cpu" (decided here, for a replica on another node than this one)."""
+        if device is not None:
+            return device
+        return "cuda" if self.fashn_replica_gpus > 0 else "cpu"
+
+    def model_gpus(self, engines: Collection[str]) -> dict[str, float]:
+        """GPUs the starting replicas of each model deployment of ``engines`` reserve
+        ("catvton": ``DiffusionModel``, "fashn": ``FashnModel``; others have no model
+        deployment)."""
+        per_replica = {"catvton": self.diffusion_gpus, "fashn": self.fashn_replica_gpus}
+        return {
+            name: self.diffusion_replicas * per_replica[name]
+            for name in engines
+            if name in per_replica
+        }
 
     @property
     def diffusion_ongoing(self) -> int:
