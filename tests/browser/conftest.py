@@ -10,6 +10,7 @@ for the fixtures so that this file loads everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -62,16 +63,12 @@ class LiveServer:
     catalog_dir: Path
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real app under uvicorn on a free loopback port, in a background thread."""
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serves ``app`` under uvicorn on a free loopback port in a background thread;
+    yields its base URL."""
     import uvicorn
 
-    from tryon.service.app import create_app
-    from tryon.service.settings import ServiceSettings
-
-    catalog_dir = tmp_path_factory.mktemp("catalog")
-    app = create_app(ServiceSettings(catalog_dir=catalog_dir))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -86,11 +83,50 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             pytest.fail("the app did not start under uvicorn within 60 s")
         time.sleep(0.05)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", catalog_dir=catalog_dir)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free loopback port, in a background thread."""
+    from tryon.service.app import create_app
+    from tryon.service.settings import ServiceSettings
+
+    catalog_dir = tmp_path_factory.mktemp("catalog")
+    with serving(create_app(ServiceSettings(catalog_dir=catalog_dir))) as url:
+        yield LiveServer(url=url, catalog_dir=catalog_dir)
+
+
+DIFFUSION_AREA = 96 * 72
+"""Working area of the tiny catvton models the diffusion server runs (fast on a CPU)."""
+DIFFUSION_STEPS = 4
+"""The diffusion server's own steps (its "compat" preset's 50 would be slow)."""
+
+
+@pytest.fixture(scope="module")
+def diffusion_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real app offering the catvton engine, with the diffusion tests' tiny models
+    (seeded random weights written in the released layout; nothing is downloaded)."""
+    pytest.importorskip("torch", reason="the catvton engine needs the diffusion extra")
+    from tests.diffusion.tiny import write_weights
+    from tryon.service.app import create_app
+    from tryon.service.settings import ServiceSettings
+
+    weights = tmp_path_factory.mktemp("weights")
+    write_weights(weights)
+    catalog_dir = tmp_path_factory.mktemp("diffusion_catalog")
+    settings = ServiceSettings(
+        catalog_dir=catalog_dir,
+        weights_dir=weights,
+        diffusion_steps=DIFFUSION_STEPS,
+        diffusion_area=DIFFUSION_AREA,
+    )
+    with serving(create_app(settings)) as url:
+        yield LiveServer(url=url, catalog_dir=catalog_dir)
 
 
 @pytest.fixture(scope="session")

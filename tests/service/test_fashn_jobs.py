@@ -70,6 +70,12 @@ def test_engines_list_fashn_with_its_licence(fashn: TestClient) -> None:
         "available": True,
         "reason": None,
         "licence": "Apache-2.0 (FASHN VTON v1.5's and DWPose's weights)",
+        "presets": [
+            {"name": "compat", "steps": 30, "seed": 42},
+            {"name": "fast", "steps": 20, "seed": 42},
+            {"name": "quality", "steps": 50, "seed": 42},
+        ],
+        "default_preset": {"name": "compat", "steps": 30, "seed": 42},
     }
     catvton = engines["catvton"]
     assert catvton["available"] is False

@@ -19,10 +19,14 @@ def test_engines(client: TestClient) -> None:
         "available": True,
         "reason": None,
         "licence": "Apache-2.0 (the project's code; the MediaPipe models it runs: Apache-2.0)",
+        "presets": [],
+        "default_preset": None,
     }
     catvton = engines["catvton"]
     assert catvton["mode"] == "job" and catvton["available"] is False
     assert catvton["reason"].startswith("weights not configured")
+    # An engine that cannot run lists no presets (nothing of it is imported).
+    assert catvton["presets"] == [] and catvton["default_preset"] is None
     assert catvton["licence"] == "CC BY-NC-SA 4.0: CatVTON's weights, non-commercial use only"
     fashn = engines["fashn"]
     assert fashn["mode"] == "job" and fashn["available"] is False

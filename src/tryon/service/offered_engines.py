@@ -1,9 +1,9 @@
 """Which engines this server offers, how each answers (sync or as a job), under which
-licence, and why an engine is not available."""
+licence, with which sampler presets, and why an engine is not available."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,24 @@ LICENCES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class PresetInfo:
+    """A diffusion engine's sampler preset as ``GET /v1/engines`` lists it.
+
+    Attributes:
+        name: what the ``preset`` field of ``POST /v1/jobs`` takes.
+        steps: its denoising (catvton) or sampling (fashn) steps.
+        seed: the seed of its noise (what a job without ``seed`` gets).
+    """
+
+    name: str
+    steps: int
+    seed: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "steps": self.steps, "seed": self.seed}
+
+
+@dataclass(frozen=True)
 class EngineInfo:
     """An engine as ``GET /v1/engines`` lists it.
 
@@ -37,6 +55,10 @@ class EngineInfo:
         reason: why not, when it cannot.
         licence: the terms of the weights it runs (whether a shop may use its
             results commercially).
+        presets: the sampler presets a job may ask for (an available diffusion
+            engine's; none for the others).
+        default_preset: what a job that names no preset runs: the server's preset,
+            with the server's steps (None: no presets).
     """
 
     name: str
@@ -44,15 +66,44 @@ class EngineInfo:
     available: bool
     reason: str | None = None
     licence: str = ""
+    presets: tuple[PresetInfo, ...] = ()
+    default_preset: PresetInfo | None = None
 
     def as_json(self) -> dict[str, object]:
+        default = self.default_preset
         return {
             "name": self.name,
             "mode": self.mode,
             "available": self.available,
             "reason": self.reason,
             "licence": self.licence,
+            "presets": [preset.as_json() for preset in self.presets],
+            "default_preset": default.as_json() if default is not None else None,
         }
+
+
+def engine_presets(
+    name: str, settings: ServiceSettings
+) -> tuple[tuple[PresetInfo, ...], PresetInfo]:
+    """The sampler presets of the diffusion engine ``name`` and the one a job without
+    ``preset`` runs (imports torch: asked only of an engine that can run).
+
+    catvton's seed is its renderer's (the presets have none); fashn's, each preset's.
+    The server's ``diffusion_preset`` and ``diffusion_steps`` are catvton's default;
+    fashn's is its "compat" preset.
+    """
+    if name == "fashn":
+        from tryon.fashn.sampler import PRESETS as FASHN_PRESETS
+
+        found = tuple(PresetInfo(key, p.steps, p.seed) for key, p in FASHN_PRESETS.items())
+        return found, next(p for p in found if p.name == "compat")
+    from tryon.diffusion.renderer import RenderConfig
+    from tryon.diffusion.sampling import PRESETS
+
+    seed = RenderConfig().seed
+    found = tuple(PresetInfo(key, p.steps, seed) for key, p in PRESETS.items())
+    server = next((p for p in found if p.name == settings.diffusion_preset), found[0])
+    return found, replace(server, steps=settings.diffusion_steps or server.steps)
 
 
 def missing_weights(name: str, weights: Path, settings: ServiceSettings) -> str | None:
@@ -100,7 +151,11 @@ def list_engines(settings: ServiceSettings) -> list[EngineInfo]:
             reason = missing_weights(name, settings.weights_dir, settings)
         else:
             reason = f"this server does not run the {name} engine yet (catvton and fashn run)"
-        infos.append(EngineInfo(name, "job", reason is None, reason, LICENCES.get(name, "")))
+        info = EngineInfo(name, "job", reason is None, reason, LICENCES.get(name, ""))
+        if info.available:
+            presets, default = engine_presets(name, settings)
+            info = replace(info, presets=presets, default_preset=default)
+        infos.append(info)
     return infos
 
 

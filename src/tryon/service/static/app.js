@@ -19,7 +19,7 @@ const state = {
   outfit: [], // the chosen garments: {id, name, category}; one, or a top and a bottom
   garments: [], // the catalog, as GET /v1/garments lists it
   samples: [], // sample people, as GET /v1/samples lists them
-  engines: new Map(), // name -> {name, mode, available, reason}
+  engines: new Map(), // name -> {name, mode, available, reason, presets, default_preset}
   busy: false,
   job: null, // {url, source} while a job runs
   urls: {original: null, result: null}, // object URLs to revoke when replaced
@@ -523,7 +523,82 @@ function onEngineChange() {
     item.textContent = note;
     list.append(item);
   }
+  showDiffusionOptions(engine);
   updateAreaButton();
+}
+
+// ---------------------------------------------------------------- diffusion settings
+
+/** Whether `engine` (from GET /v1/engines) samples with presets: a diffusion engine. */
+function hasPresets(engine) {
+  return Boolean(engine && engine.available && Array.isArray(engine.presets) && engine.presets.length);
+}
+
+/**
+ * Shows the preset, steps and seed of a diffusion engine (hidden for the others; the
+ * steps view is a warp try-on's). The first choice is the server's own preset.
+ */
+function showDiffusionOptions(engine) {
+  const diffusion = hasPresets(engine);
+  $("diffusion-options").hidden = !diffusion;
+  $("show-steps-label").hidden = diffusion;
+  if (!diffusion) return;
+  const select = $("preset");
+  const before = select.dataset.engine === engine.name ? select.value : "";
+  select.replaceChildren();
+  const fallback = engine.default_preset;
+  if (fallback) {
+    const option = new Option(`Server default: ${fallback.name}, ${fallback.steps} steps`, "");
+    select.append(option);
+  }
+  for (const preset of engine.presets) {
+    select.append(new Option(`${preset.name}: ${preset.steps} steps`, preset.name));
+  }
+  select.dataset.engine = engine.name;
+  select.value = [...select.options].some((o) => o.value === before) ? before : select.options[0].value;
+  showPresetValues();
+}
+
+/** The chosen preset (the server's default when none is chosen). */
+function chosenPreset() {
+  const engine = state.engines.get($("engine").value);
+  if (!hasPresets(engine)) return null;
+  const name = $("preset").value;
+  return engine.presets.find((p) => p.name === name) || engine.default_preset || engine.presets[0];
+}
+
+/** Puts the chosen preset's steps and seed in the empty fields' placeholders. */
+function showPresetValues() {
+  const preset = chosenPreset();
+  if (!preset) return;
+  $("diffusion-steps").placeholder = `${preset.steps}`;
+  $("seed").placeholder = `${preset.seed}`;
+}
+
+/** What is wrong with the steps or seed typed ({field, text}), or null. */
+function diffusionProblem() {
+  if ($("diffusion-options").hidden) return null;
+  const steps = $("diffusion-steps").value.trim();
+  if (steps && !(/^[0-9]+$/.test(steps) && Number(steps) >= 1 && Number(steps) <= 100)) {
+    return {field: "diffusion-steps", text: "Steps: type a whole number from 1 to 100, or leave it empty for the preset's."};
+  }
+  const seed = $("seed").value.trim();
+  if (seed && !(/^[0-9]+$/.test(seed) && BigInt(seed) <= 2n ** 63n - 1n)) {
+    return {field: "seed", text: "Seed: type a whole number from 0 to 9223372036854775807, or leave it empty for the preset's."};
+  }
+  return null;
+}
+
+/** The diffusion fields to send ({preset, steps, seed}, those given), or null. */
+function diffusionChoice() {
+  if ($("diffusion-options").hidden) return null;
+  const fields = {};
+  if ($("preset").value) fields.preset = $("preset").value;
+  const steps = $("diffusion-steps").value.trim();
+  if (steps) fields.steps = String(Number(steps));
+  const seed = $("seed").value.trim();
+  if (seed) fields.seed = BigInt(seed).toString();
+  return fields;
 }
 
 // ---------------------------------------------------------------- results
@@ -674,7 +749,13 @@ async function tryonForm() {
   form.append("engine", $("engine").value);
   const format = $("format").value;
   if (format) form.append("format", format);
-  if ($("show-steps").checked) form.append("steps", "true");
+  const diffusion = diffusionChoice();
+  if (diffusion) {
+    // A diffusion job's own settings; what is left empty is the preset's.
+    for (const [name, value] of Object.entries(diffusion)) form.append(name, value);
+  } else if ($("show-steps").checked) {
+    form.append("steps", "true");
+  }
   if (areaInUse()) form.append("mask", await editor.toBlob(), "mask.png");
   return form;
 }
@@ -889,6 +970,12 @@ async function onTryOn(event = null) {
   }
   if (state.outfit.length > 1 && state.engines.get($("engine").value)?.mode === "job") {
     showMessage("An outfit is tried on with the fast engine; choose it, or one garment.");
+    return;
+  }
+  const problem = diffusionProblem();
+  if (problem) {
+    showMessage(problem.text);
+    $(problem.field).focus();
     return;
   }
   if (state.editing) stopEditing();
@@ -1114,6 +1201,7 @@ function start() {
   });
   $("garment-add").addEventListener("click", addGarment);
   $("engine").addEventListener("change", onEngineChange);
+  $("preset").addEventListener("change", showPresetValues);
   $("job-cancel").addEventListener("click", cancelJob);
   $("tryon-form").addEventListener("submit", onTryOn);
   $("job-cancel").hidden = true;
