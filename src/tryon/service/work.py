@@ -14,11 +14,12 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
+from tryon.allocator import release_after_large_photo, release_free_memory
 from tryon.catalog import Catalog, CatalogError, UnknownGarmentError
 from tryon.catalog.store import requested_category
 from tryon.debug.steps import mask_image, step_images
 from tryon.engines.warp import PreparedPerson
-from tryon.ops.working_size import working_view
+from tryon.ops.working_size import WORKING_PIXELS, working_view
 from tryon.pipeline import TryOn
 from tryon.service.api_errors import APIError
 from tryon.service.formats import FORMATS, OutputFormat, choose_format, data_uri, encode
@@ -216,7 +217,16 @@ def encode_result(
     data = encode(result.image, output, quality)
     result.timings["encode"] = time.perf_counter() - start
     metrics.observe_stages(engine, result.timings)
+    if over_working_size(result):  # the next release (the pool idle) hands all back
+        release_after_large_photo()
     return data, result_headers(result)
+
+
+def over_working_size(result: TryOnResult) -> bool:
+    """Whether ``result`` is of a photo over the working size (its work leaves hundreds
+    of MB free that ordinary try-ons would not reuse)."""
+    height, width = result.image.shape[:2]
+    return height * width > WORKING_PIXELS
 
 
 def result_headers(result: TryOnResult) -> dict[str, str]:
@@ -291,4 +301,7 @@ def run_job(
         engine=spec.engine,
     )
     progress(PROGRESS_STEPS, PROGRESS_STEPS)
+    if over_working_size(result):  # job threads are not the pool's: release here
+        del result
+        release_free_memory()
     return JobResult(data, request.output.media_type, headers)
