@@ -6,6 +6,9 @@ import asyncio
 import base64
 import ctypes
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -22,6 +25,8 @@ from tryon.service.metrics import Metrics
 from tryon.service.people import PersonCache
 from tryon.service.pool import WorkPool
 from tryon.service.settings import PACKAGE_ROOT
+
+T = TypeVar("T")
 
 PERSON = PACKAGE_ROOT.parents[1] / "samples" / "people" / "p1_studio.jpg"
 
@@ -70,6 +75,13 @@ def test_a_large_photo_is_not_kept_in_the_person_cache(tryon: TryOn, large_jpeg:
     assert len(cache) == 1
 
 
+def run_alone(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the browser tests' session keeps an event
+    loop running on the main thread, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def test_the_pool_calls_on_idle_once_the_last_call_ends() -> None:
     idle: list[int] = []
     pool = WorkPool(
@@ -89,7 +101,7 @@ def test_the_pool_calls_on_idle_once_the_last_call_ends() -> None:
         release.set()
         assert await first is True
 
-    asyncio.run(two_at_once())
+    run_alone(two_at_once())
     pool.close()
     assert idle == [0]
 
@@ -99,8 +111,8 @@ def test_the_pool_survives_a_failing_on_idle() -> None:
         raise RuntimeError("boom")
 
     pool = WorkPool(1, max_waiting=0, retry_after_s=1, metrics=Metrics(), on_idle=fail)
-    assert asyncio.run(pool.run(lambda: 2)) == 2
-    assert asyncio.run(pool.run(lambda: 3)) == 3
+    assert run_alone(pool.run(lambda: 2)) == 2
+    assert run_alone(pool.run(lambda: 3)) == 3
     pool.close()
 
 
