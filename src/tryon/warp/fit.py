@@ -124,6 +124,7 @@ def _hem_point(shin: npt.NDArray[np.float32], heel: npt.ArrayLike) -> Vec:
     lo, hi = HEM_BELOW_ANKLE
     return (shin[1] + down * float(np.clip(depth, lo * length, hi * length))).astype(np.float32)
 
+
 LEG_FULL_RATIO = 1.5
 """A trouser leg at least this long x the flat waist width is full-length (ends at the
 ankle)."""
