@@ -27,10 +27,7 @@ def push_pull_fill(image: Image, known: Mask) -> Image:
     Raises:
         ValueError: ``known`` is empty or its shape differs from the image's.
     """
-    if known.shape != image.shape[:2]:
-        raise ValueError(f"known has shape {known.shape}, the image {image.shape[:2]}")
-    if not known.any():
-        raise ValueError("no known pixel to fill from")
+    check_known(image, known)
     mask = known.astype(np.uint8)
     masked = cv2.bitwise_and(image, image, mask=mask).astype(np.float32)
     # Every level is a convex combination of known colours, so already within [0, 255].
@@ -38,6 +35,18 @@ def push_pull_fill(image: Image, known: Mask) -> Image:
     out = image.copy()
     cv2.copyTo(full, 1 - mask, out)
     return out
+
+
+def check_known(image: npt.NDArray[np.generic], known: Mask) -> None:
+    """Refuses a fill's known pixels that are none, or not the image's shape.
+
+    Raises:
+        ValueError: ``known`` is empty or its shape differs from the image's.
+    """
+    if known.shape != image.shape[:2]:
+        raise ValueError(f"known has shape {known.shape}, the image {image.shape[:2]}")
+    if not known.any():
+        raise ValueError("no known pixel to fill from")
 
 
 def push_pull_fill_float(values: FloatImage, known: Mask) -> FloatImage:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tryon.ops.fill import push_pull_fill_float
+from tryon.ops.fill import check_known, push_pull_fill_float
 from tryon.ops.masks import bounding_box
 from tryon.types import FloatImage, Image, Mask
 
@@ -55,10 +55,7 @@ def trend_fill(image: Image, known: Mask, *, step: int = 2) -> FloatImage:
     Raises:
         ValueError: ``known`` is empty or its shape differs from the image's.
     """
-    if known.shape != image.shape[:2]:
-        raise ValueError(f"known has shape {known.shape}, the image {image.shape[:2]}")
-    if not known.any():
-        raise ValueError("no known pixel to fill from")
+    check_known(image, known)
     values = image.astype(np.float32)
     trend, misfit = _quadratic_trend(values, known, step)
     # A backdrop the quadratic describes (a studio sweep, a wall) is continued as one;
