@@ -150,6 +150,15 @@ def test_engines_this_server_lacks(page: Page, live_server: LiveServer) -> None:
     assert "Not available on this server" in page.inner_text("#engine-note")
 
 
+def test_the_chosen_engine_says_its_licence(page: Page, live_server: LiveServer) -> None:
+    offered = httpx.get(f"{live_server.url}/v1/engines", timeout=30).json()["engines"]
+    licence = next(e["licence"] for e in offered if e["name"] == "warp")
+    assert licence.startswith("Apache-2.0")
+    page.locator('#engine option[value="warp"]').wait_for(state="attached")
+    page.select_option("#engine", "warp")
+    assert f"Model licence: {licence}." in page.inner_text("#engine-note")
+
+
 def area_share(page: Page) -> int:
     text = page.inner_text("#mask-status")
     found = re.match(r"Area: (\d+)% of the photo", text)

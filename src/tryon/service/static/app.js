@@ -511,6 +511,8 @@ function onEngineChange() {
   } else {
     asJob.disabled = false;
   }
+  // Who may use the result: a shop needs to know before it shows it to shoppers.
+  if (engine && engine.licence) notes.push(`Model licence: ${engine.licence}.`);
   const missing = [...state.engines.values()].filter((e) => !e.available);
   if (missing.length) {
     const names = missing.map((e) => ENGINE_LABELS[e.name] || e.name).join("; ");
