@@ -16,10 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tryon.closing import Closeable
 from tryon.diffusion.models import DiffusionModels
 from tryon.diffusion.renderer import DiffusionRenderer, RenderConfig
-from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
+from tryon.engines.person import AnalysingEngine, Analyzers, MaskedPerson, other_people_warnings
 from tryon.errors import TryOnError
 from tryon.types import (
     Category,
@@ -45,7 +44,7 @@ class CatVTONConfig(RenderConfig):
     repaint: bool = True
 
 
-class CatVTONEngine(Closeable):
+class CatVTONEngine(AnalysingEngine):
     """Try-on by CatVTON's diffusion model.
 
     Args:
@@ -70,18 +69,7 @@ class CatVTONEngine(Closeable):
         self.config = config or CatVTONConfig()
         # The diffusion weights first: a missing file is reported before MediaPipe loads.
         self.renderer = DiffusionRenderer(weights, self.config, models)
-        self._owns_analyzers = analyzers is None
-        self.analyzers = analyzers or Analyzers()
-
-    def close(self) -> None:
-        """Stops the analysers' threads when the engine made them."""
-        if self._owns_analyzers:
-            self.analyzers.close()
-
-    def analyze_garment(
-        self, garment: Image, category: Category | None, cutout: Mask | None = None
-    ) -> GarmentAnalysis:
-        return self.analyzers.garments.analyze(garment, category, cutout)
+        super().__init__(analyzers)
 
     def dress(
         self, person: Image, garment: GarmentAnalysis, category: Category | None

@@ -35,7 +35,7 @@ from tryon.body.wholebody import wholebody_from_analysis
 from tryon.closing import Closeable
 from tryon.diffusion.weights import default_weights_dir
 from tryon.engines.catvton import repaint
-from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
+from tryon.engines.person import AnalysingEngine, Analyzers, MaskedPerson, other_people_warnings
 from tryon.errors import TryOnError
 from tryon.fashn.model import FashnModelConfig, FashnTransformer
 from tryon.fashn.preprocess import CATEGORY_IDS, Prepared, pre_resize, prepare, restore
@@ -47,7 +47,6 @@ from tryon.types import (
     DiffusionDetails,
     GarmentAnalysis,
     Image,
-    Mask,
     TryOnResult,
     WholeBodyPose,
 )
@@ -308,7 +307,7 @@ class FashnRenderer(Closeable):
         return list(to_uint8_images(output))
 
 
-class FashnEngine(Closeable):
+class FashnEngine(AnalysingEngine):
     """Try-on by FASHN VTON v1.5.
 
     Args:
@@ -342,19 +341,13 @@ class FashnEngine(Closeable):
         self.renderer = FashnRenderer(weights, config, model, dwpose=dwpose)
         self.config = self.renderer.config
         self.model = self.renderer.model
-        self._owns_analyzers = analyzers is None
-        self.analyzers = analyzers or Analyzers()
+        super().__init__(analyzers)
 
     def close(self) -> None:
-        """Stops the analysers' threads and DWPose's sessions when the engine made them."""
-        if self._owns_analyzers:
-            self.analyzers.close()
+        """Stops the analysers' threads (when the engine made them) and DWPose's
+        sessions."""
+        super().close()
         self.renderer.close()
-
-    def analyze_garment(
-        self, garment: Image, category: Category | None, cutout: Mask | None = None
-    ) -> GarmentAnalysis:
-        return self.analyzers.garments.analyze(garment, category, cutout)
 
     def dress(
         self, person: Image, garment: GarmentAnalysis, category: Category | None

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from tryon.body.agnostic import AgnosticConfig, agnostic_mask
 from tryon.body.analyze import BodyAnalyzer
 from tryon.body.models import BodyModels
+from tryon.closing import Closeable
 from tryon.engines.checks import check_visible
 from tryon.garment.analyze import GarmentAnalyzer
-from tryon.types import BodyAnalysis, Category, Image, Mask
+from tryon.types import BodyAnalysis, Category, GarmentAnalysis, Image, Mask
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,25 @@ class Analyzers:
     def close(self) -> None:
         """Stops the analysers' threads (the models stay usable by other owners)."""
         self.body.close()
+
+
+class AnalysingEngine(Closeable):
+    """The part of a diffusion engine that analyses photos: body and garment analysers
+    shared with other engines (given), or its own (made here and closed with it)."""
+
+    def __init__(self, analyzers: Analyzers | None) -> None:
+        self._owns_analyzers = analyzers is None
+        self.analyzers = analyzers or Analyzers()
+
+    def close(self) -> None:
+        """Stops the analysers' threads when the engine made them."""
+        if self._owns_analyzers:
+            self.analyzers.close()
+
+    def analyze_garment(
+        self, garment: Image, category: Category | None, cutout: Mask | None = None
+    ) -> GarmentAnalysis:
+        return self.analyzers.garments.analyze(garment, category, cutout)
 
 
 def other_people_warnings(body: BodyAnalysis) -> list[str]:
