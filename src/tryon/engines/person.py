@@ -75,12 +75,13 @@ class Analyzers:
 
 
 class AnalysingEngine(Closeable):
-    """The part of a diffusion engine that analyses photos: body and garment analysers
-    shared with other engines (given), or its own (made here and closed with it)."""
+    """The part of an engine that analyses photos: body and garment analysers shared
+    with other engines (given), or its own (made here from ``models`` and closed with
+    it)."""
 
-    def __init__(self, analyzers: Analyzers | None) -> None:
+    def __init__(self, analyzers: Analyzers | None, models: BodyModels | None = None) -> None:
         self._owns_analyzers = analyzers is None
-        self.analyzers = analyzers or Analyzers()
+        self.analyzers = analyzers or Analyzers(models)
 
     def close(self) -> None:
         """Stops the analysers' threads when the engine made them."""

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tryon.body.models import BodyModels
-from tryon.closing import Closeable
 from tryon.compose import BareArms, ComposeConfig, Scene, compose, find_bare_arms, prepare_scene
 from tryon.engines.checks import check_visible
-from tryon.engines.person import Analyzers, MaskedPerson, other_people_warnings
+from tryon.engines.person import AnalysingEngine, Analyzers, MaskedPerson, other_people_warnings
 from tryon.types import (
     BodyAnalysis,
     Category,
@@ -97,7 +96,7 @@ class PreparedPerson:
     agnostic_mask: Mask | None = None
 
 
-class WarpEngine(Closeable):
+class WarpEngine(AnalysingEngine):
     """Try-on by warping the garment photo onto the body (no generative model).
 
     Owns a thread pool (and the analysers' pools when it made them): ``close`` it, or use
@@ -121,8 +120,7 @@ class WarpEngine(Closeable):
         warp: WarpConfig | None = None,
         composite: ComposeConfig | None = None,
     ) -> None:
-        self._owns_analyzers = analyzers is None
-        self.analyzers = analyzers or Analyzers(models)
+        super().__init__(analyzers, models)
         self.warp_config = warp or WarpConfig()
         self.compose_config = composite or ComposeConfig()
         self._warps = ThreadPoolExecutor(max_workers=WARP_THREADS, thread_name_prefix="tryon-warp")
@@ -130,13 +128,7 @@ class WarpEngine(Closeable):
     def close(self) -> None:
         """Stops the engine's threads (and its analysers' when it made them)."""
         self._warps.shutdown(wait=True)
-        if self._owns_analyzers:
-            self.analyzers.close()
-
-    def analyze_garment(
-        self, garment: Image, category: Category | None, cutout: Mask | None = None
-    ) -> GarmentAnalysis:
-        return self.analyzers.garments.analyze(garment, category, cutout)
+        super().close()
 
     def prepare_person(self, person: Image) -> PreparedPerson:
         """Analyses a person photo for ``dress`` to reuse.
