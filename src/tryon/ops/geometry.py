@@ -62,18 +62,7 @@ def polyline_between(polyline: npt.ArrayLike, start: float, end: float) -> Point
 
 def arc_position(polyline: npt.ArrayLike, point: npt.ArrayLike) -> float:
     """Arc length along a polyline of the point's closest projection onto it."""
-    pts = np.asarray(polyline, np.float64)
-    p = np.asarray(point, np.float64)
-    best, best_d, run = 0.0, np.inf, 0.0
-    for a, b in itertools.pairwise(pts):
-        seg = b - a
-        n = float(seg @ seg) or 1.0
-        t = float(np.clip((p - a) @ seg / n, 0, 1))
-        d = float(np.linalg.norm(a + t * seg - p))
-        if d < best_d:
-            best, best_d = run + t * np.sqrt(n), d
-        run += float(np.sqrt(n))
-    return best
+    return float(arc_positions(polyline, point)[0])
 
 
 def arc_positions(polyline: npt.ArrayLike, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
