@@ -220,6 +220,19 @@ async def _single_chunk(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 
+PERSON_GARMENT_FIELDS: dict[str, dict[str, Any]] = {
+    "person": {"type": "string", "format": "binary", "description": "the person photo"},
+    "garment_id": {"type": "string", "description": "a catalogued garment (or send 'garment')"},
+    "garment": {"type": "string", "format": "binary", "description": "a garment photo"},
+    "category": {
+        "type": "string",
+        "enum": ["upper", "lower", "overall", "auto"],
+        "default": "auto",
+    },
+}
+"""The form fields every route that dresses or masks a person takes (OpenAPI)."""
+
+
 def multipart_schema(properties: dict[str, dict[str, Any]], required: list[str]) -> dict[str, Any]:
     """An OpenAPI ``requestBody`` for a multipart form (the form is parsed by hand)."""
     return {

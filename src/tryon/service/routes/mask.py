@@ -23,7 +23,13 @@ from tryon.service.garment_lookup import garment_analysis
 from tryon.service.mask_field import check_mask_size
 from tryon.service.people import PersonCache
 from tryon.service.settings import ServiceSettings
-from tryon.service.uploads import UploadForm, check_image, multipart_schema, read_form
+from tryon.service.uploads import (
+    PERSON_GARMENT_FIELDS,
+    UploadForm,
+    check_image,
+    multipart_schema,
+    read_form,
+)
 from tryon.service.work import TryOnRequest, parse_tryon_form
 from tryon.types import Category, Image, Mask
 
@@ -39,19 +45,7 @@ SELECT_ITERATIONS = 4
 FLOOD_STEP = 6
 """Largest colour difference between neighbours of one region in the first guess."""
 
-AREA_SCHEMA = multipart_schema(
-    {
-        "person": {"type": "string", "format": "binary", "description": "the person photo"},
-        "garment_id": {"type": "string", "description": "a catalogued garment"},
-        "garment": {"type": "string", "format": "binary", "description": "a garment photo"},
-        "category": {
-            "type": "string",
-            "enum": ["upper", "lower", "overall", "auto"],
-            "default": "auto",
-        },
-    },
-    required=["person"],
-)
+AREA_SCHEMA = multipart_schema(PERSON_GARMENT_FIELDS, required=["person"])
 SELECT_SCHEMA = multipart_schema(
     {
         "person": {"type": "string", "format": "binary", "description": "the person photo"},

@@ -22,7 +22,13 @@ from tryon.service.offered_engines import JOB_ENGINES, find_engine
 from tryon.service.people import PersonCache
 from tryon.service.routes.mask import MaskedPeople
 from tryon.service.settings import ServiceSettings
-from tryon.service.uploads import UploadForm, check_image, multipart_schema, read_form
+from tryon.service.uploads import (
+    PERSON_GARMENT_FIELDS,
+    UploadForm,
+    check_image,
+    multipart_schema,
+    read_form,
+)
 from tryon.service.work import (
     TryOnRequest,
     encode_result,
@@ -35,14 +41,7 @@ from tryon.types import Category, Mask, TryOnResult
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["try-on"])
 
 TRYON_FIELDS: dict[str, dict[str, Any]] = {
-    "person": {"type": "string", "format": "binary", "description": "the person photo"},
-    "garment_id": {"type": "string", "description": "a catalogued garment (or send 'garment')"},
-    "garment": {"type": "string", "format": "binary", "description": "a garment photo"},
-    "category": {
-        "type": "string",
-        "enum": ["upper", "lower", "overall", "auto"],
-        "default": "auto",
-    },
+    **PERSON_GARMENT_FIELDS,
     "engine": {"type": "string", "default": "warp", "description": "see GET /v1/engines"},
     "format": {
         "type": "string",
