@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -51,6 +52,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -456,8 +458,10 @@ def report_large(figures: dict[str, object]) -> None:
     print(json.dumps({"benchmark": "service_large_photos", "cpus": os.cpu_count(), **figures}))
 
 
-def main_large(args: argparse.Namespace) -> int:
-    """``--large``: starts the server, measures, prints."""
+@contextlib.contextmanager
+def served(*, workers: int, threads: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``tryon serve`` on a free port with a catalog of its own, healthy: its base URL
+    and process; stopped on leaving."""
     with tempfile.TemporaryDirectory(prefix="tryon-bench-") as tmp:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -465,17 +469,23 @@ def main_large(args: argparse.Namespace) -> int:
             [
                 *(sys.executable, "-m", "tryon", "serve", "--port", str(port)),
                 *("--catalog", str(Path(tmp) / "catalog"), "--log-level", "warning"),
-                *("--workers", "1", "--threads", str(args.threads)),
+                *("--workers", str(workers), "--threads", str(threads)),
             ]
         )
         try:
             wait_healthy(base, server)
-            load = os.getloadavg()[0]
-            figures = large_run(base, server.pid, args.format, args.threads)
-            figures["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+            yield base, server
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def main_large(args: argparse.Namespace) -> int:
+    """``--large``: starts the server, measures, prints."""
+    with served(workers=1, threads=args.threads) as (base, server):
+        load = os.getloadavg()[0]
+        figures = large_run(base, server.pid, args.format, args.threads)
+        figures["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     report_large(figures)
     return 0
 
@@ -523,57 +533,41 @@ def main() -> int:
         path.stem: encode_jpeg(person_768x1024(path))
         for path in sorted((SAMPLES / "people").glob("*.jpg"))
     }
-    with tempfile.TemporaryDirectory(prefix="tryon-bench-") as tmp:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tryon", "serve", "--port", str(port)),
-                *("--catalog", str(Path(tmp) / "catalog"), "--log-level", "warning"),
-                *("--workers", str(args.workers), "--threads", str(args.threads)),
-            ]
+    with served(workers=args.workers, threads=args.threads) as (base, server):
+        rss_idle = tree_rss_mb(server.pid)
+        with httpx.Client(base_url=base, timeout=120) as client:
+            garments = add_garments(client)
+            pairs, excluded = usable_pairs(client, people, garments, args.format)
+            if not pairs:
+                raise SystemExit("no person x garment pair was accepted; see the server's errors")
+            probe = overhead_probe(client, pairs, args.probe, args.format, args.new_photos)
+        asyncio.run(
+            load_run(
+                base,
+                pairs,
+                args.warmup,
+                args.concurrency,
+                args.format,
+                server.pid,
+                args.new_photos,
+                first_photo=10**9,  # photos of their own: none comes back in the run
+            )
         )
-        try:
-            wait_healthy(base, server)
-            rss_idle = tree_rss_mb(server.pid)
-            with httpx.Client(base_url=base, timeout=120) as client:
-                garments = add_garments(client)
-                pairs, excluded = usable_pairs(client, people, garments, args.format)
-                if not pairs:
-                    raise SystemExit(
-                        "no person x garment pair was accepted; see the server's errors"
-                    )
-                probe = overhead_probe(client, pairs, args.probe, args.format, args.new_photos)
-            asyncio.run(
-                load_run(
-                    base,
-                    pairs,
-                    args.warmup,
-                    args.concurrency,
-                    args.format,
-                    server.pid,
-                    args.new_photos,
-                    first_photo=10**9,  # photos of their own: none comes back in the run
-                )
+        rss_before = tree_rss_mb(server.pid)
+        cpu_before = tree_cpu_s(server.pid)
+        parts, errors, rss, wall = asyncio.run(
+            load_run(
+                base,
+                pairs,
+                args.requests,
+                args.concurrency,
+                args.format,
+                server.pid,
+                args.new_photos,
             )
-            rss_before = tree_rss_mb(server.pid)
-            cpu_before = tree_cpu_s(server.pid)
-            parts, errors, rss, wall = asyncio.run(
-                load_run(
-                    base,
-                    pairs,
-                    args.requests,
-                    args.concurrency,
-                    args.format,
-                    server.pid,
-                    args.new_photos,
-                )
-            )
-            rss_after = tree_rss_mb(server.pid)
-            cpu_per_request = (tree_cpu_s(server.pid) - cpu_before) / args.requests
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        )
+        rss_after = tree_rss_mb(server.pid)
+        cpu_per_request = (tree_cpu_s(server.pid) - cpu_before) / args.requests
 
     traffic = "a new person photo each request" if args.new_photos else "shoppers trying garments"
     latencies = [p["latency"] for p in parts]
