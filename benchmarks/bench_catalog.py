@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_warp import person_768x1024
+from bench_warp import photo_3x4
 
 from tryon import TryOn, configure_process
 from tryon.catalog import Catalog
@@ -44,7 +44,7 @@ def main() -> int:
         "--garment", type=Path, default=ROOT / "samples/garments/shirts_2_front.jpg"
     )
     args = parser.parse_args()
-    person = person_768x1024(args.person)
+    person = photo_3x4(args.person)
     photo = args.garment.read_bytes()
     configure_process()
     tryon = TryOn(engine="warp")

@@ -22,12 +22,12 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
+from bench_warp import photo_3x4
 from threadpoolctl import threadpool_limits
 
 from tryon import TryOn
 from tryon.body.clothing import find_old_garment
 from tryon.compose import scene
-from tryon.imageio import load_image
 from tryon.ops import masks as M
 from tryon.ops.fill import push_pull_fill
 
@@ -45,19 +45,6 @@ def push_pull_baseline(image: np.ndarray, known: np.ndarray, region: np.ndarray,
     if min(h, w) < 8 or not small_known.any():
         return push_pull_fill(image, known)
     return cv2.resize(push_pull_fill(small, small_known), (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def fit(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """The photo centre-cropped to 3:4 and resized to ``size`` (W x H)."""
-    image = load_image(path)
-    h, w = image.shape[:2]
-    if h * 3 > w * 4:
-        top = (h - w * 4 // 3) // 2
-        image = image[top : top + w * 4 // 3]
-    else:
-        left = (w - h * 3 // 4) // 2
-        image = image[:, left : left + h * 3 // 4]
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def time_fill(photo, region, person_area, runs: int) -> float:
@@ -89,7 +76,7 @@ def main() -> int:
         garment = tryon.analyze_garment(args.garment.read_bytes())
         for path in args.person:
             for size in SIZES:
-                photo = fit(path, size)
+                photo = photo_3x4(path, size)
                 result = tryon.run(photo, garment)
                 old = find_old_garment(photo, result.body, result.agnostic_mask, result.category)
                 region = M.dilate(old.mask, 2)

@@ -61,7 +61,7 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from bench_warp import person_768x1024
+from bench_warp import photo_3x4
 
 from tryon.imageio import load_image
 
@@ -393,7 +393,7 @@ def large_run(base: str, pid: int, fmt: str | None, threads: int) -> dict[str, o
         small = Pair(
             "p1_studio",
             "shirts_2_front",
-            encode_jpeg(person_768x1024(SAMPLES / "people" / "p1_studio.jpg")),
+            encode_jpeg(photo_3x4(SAMPLES / "people" / "p1_studio.jpg")),
             garment_id,
         )
         post_tryon(client, small, fmt).raise_for_status()
@@ -530,7 +530,7 @@ def main() -> int:
         return main_large(args)
 
     people = {
-        path.stem: encode_jpeg(person_768x1024(path))
+        path.stem: encode_jpeg(photo_3x4(path))
         for path in sorted((SAMPLES / "people").glob("*.jpg"))
     }
     with served(workers=args.workers, threads=args.threads) as (base, server):

@@ -29,8 +29,9 @@ from tryon.imageio import load_image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def person_768x1024(path: Path) -> np.ndarray:
-    """The photo centre-cropped to 3:4 and resized to 768x1024 (W x H)."""
+def photo_3x4(path: Path, size: tuple[int, int] = (768, 1024)) -> np.ndarray:
+    """The photo centre-cropped to 3:4 and resized to ``size`` (W x H; 768x1024 unless
+    told)."""
     image = load_image(path)
     h, w = image.shape[:2]
     if h * 3 > w * 4:
@@ -39,7 +40,7 @@ def person_768x1024(path: Path) -> np.ndarray:
     else:
         left = (w - h * 3 // 4) // 2
         image = image[:, left : left + h * 3 // 4]
-    return cv2.resize(image, (768, 1024), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,7 +57,7 @@ def main() -> int:
         "--garment", type=Path, default=ROOT / "samples/garments/shirts_2_front.jpg"
     )
     args = parser.parse_args()
-    person = person_768x1024(args.person)
+    person = photo_3x4(args.person)
     garment_bytes = args.garment.read_bytes()
     load_before = os.getloadavg()[0]
     configure_process()
