@@ -12,7 +12,7 @@ import numpy as np
 from tryon.body.clothing import (
     mostly_bare_parts,
 )
-from tryon.compose.arms import BareArms, find_bare_arms, skin_grain_strength
+from tryon.compose.arms import BareArms, find_bare_arms
 from tryon.compose.config import ComposeConfig
 from tryon.compose.fill import fill_hole
 from tryon.compose.scene import Scene, prepare_scene
@@ -92,7 +92,6 @@ def compose(
         scene,
         neighbour_below=category is not Category.LOWER,
         bare_arms=bare_arms,
-        grain=skin_grain_strength(person, body) if skin_zone.any() else 0.0,
     )
     # Blend only inside the mask's bounding box: nothing else may change.
     a = alpha[box] * scene.weight

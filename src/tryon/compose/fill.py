@@ -23,13 +23,12 @@ def fill_hole(
     *,
     neighbour_below: bool = True,
     bare_arms: BareArms | None = None,
-    grain: float = 0.0,
 ) -> Image:
     """Plausible content for ``hole``: shaded skin inside ``skin_zone`` (the scene's
     ``paint`` colours; on the arms rounded like a limb, see ``limb_roundness``); else,
     under a shorter new garment, the neighbouring garment carried on (the trousers
     under a top, the top over trousers); else the scenery. Other pixels are the
-    person's. ``grain``: the painted skin's fine light variation (``skin_grain``)."""
+    person's."""
     out = person.copy()
     box = M.bounding_box(hole)
     if box is None:
@@ -56,7 +55,7 @@ def fill_hole(
             extruded, found = extrude_fill(person[rows, cols], source, upward=neighbour_below)
             take = hole[rows, cols] & old.neighbour_reach[rows, cols] & found
             out[rows, cols][take] = extruded[take]
-    _paint_skin(out, hole, skin_zone, shading, scene, bare_arms, grain)
+    _paint_skin(out, hole, skin_zone, shading, scene, bare_arms)
     return out
 
 
@@ -67,7 +66,6 @@ def _paint_skin(
     shading: FloatImage,
     scene: Scene,
     bare_arms: BareArms | None,
-    grain: float,
 ) -> None:
     """Paints shaded skin over ``skin_zone`` of ``out`` (in place): each part in its
     colour, rounded like a limb, with the grain of the person's own skin, its outline
@@ -88,7 +86,7 @@ def _paint_skin(
         light = light * roundness / max(float(roundness.mean()), 1e-3)
         on_arm = bare_arms.limbs[zone_box][zone]
         part[on_arm] = np.where(bare_arms.right_limb[zone_box][zone][on_arm], 1, 2)
-    texture = skin_grain(zone.shape, grain)[zone]
+    texture = skin_grain(zone.shape, scene.skin_grain)[zone]
     skin = apply_shading(scene.paint[part][:, None], (light * texture)[:, None])[:, 0]
     # Anti-aliased outline: the skin's cover, blurred, over what is below it.
     cover = cv2.GaussianBlur(skin_zone[zone_box].astype(np.float32), (0, 0), EDGE_BLUR_PX)

@@ -16,7 +16,7 @@ from tryon.body.clothing import (
 )
 from tryon.body.frame import draw_neck
 from tryon.body.hands import HANDS
-from tryon.compose.arms import BARE_ARM_WIDTH, arm_reach, hand_colour
+from tryon.compose.arms import BARE_ARM_WIDTH, arm_reach, hand_colour, skin_grain_strength
 from tryon.compose.config import ComposeConfig
 from tryon.compose.shading import estimate_shading, shade_under_chin, shading_gain
 from tryon.ops import masks as M
@@ -51,6 +51,8 @@ class Scene:
         paint: (3, 3) uint8 RGB, the skin colour painted on the neck, the right arm
             and the left arm: each arm takes its own hand's colour where the hand shows
             enough skin (light on a hand and on a face differ), else the face's.
+        skin_grain: the fine light variation of the person's visible skin, given to
+            painted skin (``skin_grain_strength``); 0 for trousers (no skin painted).
         gain: (H, W) float32, ``shading`` as a factor on sRGB values.
         box: the agnostic mask's bounding box (None when it is empty).
         weight: float32 over ``box``, the most the garment may cover each pixel: 0
@@ -66,6 +68,7 @@ class Scene:
     neck_zone: Mask
     arm_skin: Mask
     paint: Image
+    skin_grain: float
     gain: FloatImage
     box: tuple[slice, slice] | None
     weight: FloatImage
@@ -217,6 +220,7 @@ def prepare_scene(
         shade_under_chin(shading, body, covered_neck)
     face_rgb = np.round(lab_to_rgb(body.skin_lab[None, None, :])[0, 0] * 255.0).astype(np.uint8)
     paint = np.stack([face_rgb, *(hand_colour(person, body, hand, face_rgb) for hand in HANDS)])
+    grain = skin_grain_strength(person, body) if category is not Category.LOWER else 0.0
     box = M.bounding_box(agnostic)
     weight = np.zeros((0, 0), np.float32)
     if box is not None:
@@ -232,6 +236,7 @@ def prepare_scene(
         neck_zone,
         arm_skin,
         paint,
+        grain,
         shading_gain(shading),
         box,
         weight,
