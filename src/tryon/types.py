@@ -23,6 +23,8 @@ Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
 Points = npt.NDArray[np.float32]
 FloatImage = npt.NDArray[np.float32]
+Box = tuple[int, int, int, int]
+"""A pixel box (x0, y0, x1, y1), ends exclusive."""
 
 
 class Category(StrEnum):
@@ -318,6 +320,9 @@ class GarmentAnalysis:
         landmarks: named landmarks in the photo.
         limbs: sleeves (tops) or legs (trousers), keyed by ``Piece``.
         source: "product" (flat or ghost-mannequin photo) or "worn" (on a person).
+        neck_labels: boxes of the labels inside the back of the neck that a top's front
+            neckline shows (``garment.neck_label``); a wearer's neck hides them, so the
+            warp paints them over. The photo itself keeps them.
         adapter: the garment's own LoRA for the diffusion engines (attached by the
             catalog when one was tuned; None: the base model).
     """
@@ -329,6 +334,7 @@ class GarmentAnalysis:
     landmarks: GarmentLandmarks
     limbs: dict[Piece, LimbShape]
     source: str = "product"
+    neck_labels: tuple[Box, ...] = ()
     adapter: GarmentAdapter | None = None
 
 

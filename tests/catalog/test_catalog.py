@@ -36,6 +36,7 @@ def assert_same_analysis(a: GarmentAnalysis, b: GarmentAnalysis) -> None:
         assert x.dtype == y.dtype and np.array_equal(x, y), name
     assert a.category == b.category and a.source == b.source
     assert a.landmarks == b.landmarks
+    assert a.neck_labels == b.neck_labels
     assert a.limbs.keys() == b.limbs.keys()
     for piece, limb in a.limbs.items():
         assert np.array_equal(limb.axis, b.limbs[piece].axis)
@@ -113,7 +114,7 @@ def test_nothing_is_pickled(catalog: Catalog) -> None:
         "meta.json",
     }
     analysis = json.loads((record.path / "analysis.json").read_text())
-    assert set(analysis) == {"category", "source", "landmarks", "limbs"}
+    assert set(analysis) == {"category", "source", "neck_labels", "landmarks", "limbs"}
     np.load(record.path / "image.npy", allow_pickle=False)
 
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from tryon.ops.fill import push_pull_fill_float
-from tryon.ops.inpaint import fine_detail, reflect_texture, scanline_fill, trend_fill
+from tryon.ops.inpaint import (
+    fine_detail,
+    inpaint_boxes,
+    reflect_texture,
+    scanline_fill,
+    trend_fill,
+)
 
 
 def test_trend_fill_continues_a_linear_gradient_exactly_and_keeps_known_pixels() -> None:
@@ -96,3 +102,25 @@ def test_scanline_fill_copies_the_one_known_side_and_leaves_empty_rows_unknown()
     assert np.allclose(out[0, :, 0], 7.0)
     assert np.allclose(out[1, :, 0], 7.0)
     assert np.isnan(out[2]).all()
+
+
+def test_inpaint_boxes_paints_only_the_boxes_from_the_known_pixels() -> None:
+    y, x = np.mgrid[0:60, 0:80]
+    image = np.stack([60 + x, 40 + y, 90 + x // 2], -1).astype(np.uint8)
+    known = np.ones((60, 80), bool)
+    known[:, 70:] = False  # e.g. the backdrop beside a garment
+    spoiled = image.copy()
+    spoiled[20:30, 30:45] = 255  # a white label on a gradient
+    out = inpaint_boxes(spoiled, known, ((30, 20, 45, 30),))
+    assert np.abs(out[20:30, 30:45].astype(int) - image[20:30, 30:45]).max() <= 2
+    outside = np.ones((60, 80), bool)
+    outside[20:30, 30:45] = False
+    assert np.array_equal(out[outside], spoiled[outside])
+    assert np.array_equal(spoiled[20:30, 30:45], np.full((10, 15, 3), 255))  # not in place
+
+
+def test_inpaint_boxes_without_boxes_or_known_pixels_changes_nothing() -> None:
+    image = np.full((20, 20, 3), 128, np.uint8)
+    assert inpaint_boxes(image, np.ones((20, 20), bool), ()) is image
+    out = inpaint_boxes(image, np.zeros((20, 20), bool), ((5, 5, 10, 10),))
+    assert np.array_equal(out, image)

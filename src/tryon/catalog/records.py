@@ -40,7 +40,7 @@ from tryon.types import (
     Piece,
 )
 
-PREPROCESSING_VERSION = 2
+PREPROCESSING_VERSION = 3
 """Version of the garment analysis stored in the catalog. Raise it whenever the garment
 analysis changes its output: records written under an older version are analysed again
 from their photo the next time they are read (and their artifacts dropped)."""
@@ -270,6 +270,9 @@ def read_analysis(folder: Path) -> GarmentAnalysis:
         landmarks=landmarks,
         limbs=limbs,
         source=str(document["source"]),
+        neck_labels=tuple(
+            (int(x0), int(y0), int(x1), int(y1)) for x0, y0, x1, y1 in document["neck_labels"]
+        ),
     )
 
 
@@ -278,6 +281,7 @@ def analysis_json(analysis: GarmentAnalysis) -> dict[str, Any]:
     return {
         "category": analysis.category.value,
         "source": analysis.source,
+        "neck_labels": [list(box) for box in analysis.neck_labels],
         "landmarks": {
             name: [float(xy[0]), float(xy[1])] for name, xy in analysis.landmarks.as_dict().items()
         },

@@ -16,9 +16,10 @@ from tryon.garment.landmarks import (
     outline,
     top_landmarks,
 )
+from tryon.garment.neck_label import find_neck_labels
 from tryon.garment.segment import cutout_mask, segment_product
 from tryon.garment.worn import worn_garment
-from tryon.types import Category, GarmentAnalysis, Image, Mask
+from tryon.types import Box, Category, GarmentAnalysis, Image, Mask
 
 
 class GarmentAnalyzer:
@@ -55,10 +56,12 @@ class GarmentAnalyzer:
         kind = garment_kind(mask, shape)
         category = category or KIND_CATEGORY[kind]
         check_category(kind, category)
+        labels: tuple[Box, ...] = ()
         if kind in (GarmentKind.TROUSERS, GarmentKind.LEGGED_ONE_PIECE):
             landmarks, pieces, limbs = bottom_landmarks(mask, shape)
         else:
             landmarks, pieces, limbs = top_landmarks(mask, shape)
+            labels = find_neck_labels(image, mask, landmarks)
         return GarmentAnalysis(
             image=image,
             mask=mask,
@@ -67,6 +70,7 @@ class GarmentAnalyzer:
             landmarks=landmarks,
             limbs=limbs,
             source="product",
+            neck_labels=labels,
         )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from tryon.ops.fill import check_known, push_pull_fill_float
 from tryon.ops.masks import bounding_box
-from tryon.types import FloatImage, Image, Mask
+from tryon.types import Box, FloatImage, Image, Mask
 
 # The quadratic trend is used in full up to this RMS misfit (grey levels) on the known
 # pixels, not at all beyond the next: studio sweeps and plain walls fit within 2-10,
@@ -31,6 +31,8 @@ _LOOSE_FIT = 20.0
 # Detail beyond this many robust deviations (1.4826 * MAD) of the known detail is an
 # outlier (a hair strand, an edge the person mask missed) and is clipped, not copied.
 _DETAIL_SPREAD = 3.0
+# The finest texture carried into a painted-over box (a weave, a print's line), pixels.
+_BOX_GRAIN_SIGMA = 2.0
 
 
 def trend_fill(image: Image, known: Mask, *, step: int = 2) -> FloatImage:
@@ -233,4 +235,39 @@ def reflect_texture(detail: FloatImage, known: Mask, targets: Mask, period: int)
     )
     cv2.copyTo(carried, (targets[box] & ~known[box]).view(np.uint8), out[box])
     cv2.copyTo(detail, (targets & known).view(np.uint8), out)
+    return out
+
+
+def inpaint_boxes(image: Image, known: Mask, boxes: tuple[Box, ...]) -> Image:
+    """Paints each box over from the known pixels around it (within half the box's
+    longer side): their trend (``trend_fill``) plus their fine detail reflected in
+    across the nearest edge (``reflect_texture``, folding every half shorter side).
+
+    Args:
+        image: (H, W, 3) uint8.
+        known: (H, W) bool, the pixels a box may be painted from (a box's own pixels
+            never are).
+        boxes: (x0, y0, x1, y1) pixel boxes, ends exclusive.
+
+    Returns:
+        A copy of ``image`` with the boxes painted over (``image`` itself when there is
+        no box); a box with no known pixel near it is left as it is.
+    """
+    if not boxes:
+        return image
+    out = image.copy()
+    h, w = image.shape[:2]
+    for x0, y0, x1, y1 in boxes:
+        pad = max(x1 - x0, y1 - y0) // 2 + 4
+        wx0, wy0, wx1, wy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+        window = out[wy0:wy1, wx0:wx1]
+        hole = np.zeros((wy1 - wy0, wx1 - wx0), bool)
+        hole[max(0, y0 - wy0) : y1 - wy0, max(0, x0 - wx0) : x1 - wx0] = True
+        source = known[wy0:wy1, wx0:wx1] & ~hole
+        if not source.any() or not hole.any():
+            continue
+        filled = trend_fill(window, source)
+        detail = fine_detail(window, source, _BOX_GRAIN_SIGMA)
+        filled += reflect_texture(detail, source, hole, max(2, min(x1 - x0, y1 - y0) // 2))
+        window[hole] = np.clip(filled[hole] + 0.5, 0, 255).astype(np.uint8)
     return out

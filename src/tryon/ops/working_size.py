@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from tryon.types import BodyAnalysis, BodyKeypoints, Image, Mask, TryOnResult
+from tryon.types import BodyAnalysis, BodyKeypoints, Box, Image, Mask, TryOnResult
 
 WORKING_PIXELS = 2048 * 1536
 """Most pixels the engines work on (3.1 megapixels: 1536 x 2048 in portrait, the top of
@@ -37,7 +37,6 @@ STRIP_ROWS = 128
 full width holds under 4 MB per float channel)."""
 
 Shape = tuple[int, int]
-Box = tuple[int, int, int, int]
 
 
 def working_shape(shape: Shape, max_pixels: int = WORKING_PIXELS) -> Shape:

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from tryon.ops.inpaint import inpaint_boxes
 from tryon.ops.tps import dense_backward_map, fit_tps
 from tryon.types import (
     BodyAnalysis,
@@ -70,7 +71,9 @@ def warp_garment(
     # on top there (later pieces over earlier ones). The colour is then resampled once,
     # from the pyramid level whose pixels are about the size of the person's.
     level = _pyramid_level([fit for fit, _ in fits])
-    sources = _pyramid(garment.image, level)
+    # A top's neck labels are painted over: a wearer's neck hides them.
+    photo = inpaint_boxes(garment.image, garment.mask, garment.neck_labels)
+    sources = _pyramid(photo, level)
     map_x = np.full((uy1 - uy0, ux1 - ux0), -1.0, np.float32)
     map_y = np.full_like(map_x, -1.0)
     moved: dict[str, tuple[float, float]] = {}
