@@ -124,3 +124,27 @@ def test_beige_hoodie_is_cut_whole_without_neck_skin(cuts: dict, name: str) -> N
     reddish = rgb_to_lab(image)[..., 1] > 8
     assert (cut.visible & neck & reddish).sum() < 0.05 * (neck & reddish).sum() + 100
     assert not (cut.visible & body.face_mask).any()
+
+
+@pytest.mark.parametrize("name", ["p1_studio", "p2_selfie"])
+def test_the_back_of_the_neckline_is_completed_in_the_garments_shade(
+    cuts: dict, name: str
+) -> None:
+    _, body, cut = cuts[name]
+    kp = body.keypoints
+    neck = kp.joint(Joint.NECK)
+    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
+    column = cut.mask[:, int(neck[0])]
+    # Under the wearer's chin the garment now starts at the back of the neckline: no
+    # higher than a collar's top (17 % of the shoulder width above the shoulder line),
+    # and not down at the front of the neckline, which left a notch the whole neck deep.
+    top = int(np.argmax(column))
+    assert neck[1] - 0.17 * sw - 2 <= top <= neck[1]
+    back = cut.mask & ~cut.visible & _neck_zone(body, cut.mask.shape)
+    assert back.sum() > 0.01 * sw * sw
+    assert not (back & body.face_mask).any()
+    # Its inside is darker than the garment around it, and of the garment's hue.
+    inside = rgb_to_lab(cut.image[back])
+    outside = rgb_to_lab(cut.image[cut.visible & M.dilate(back, 0.1 * sw) & ~back])
+    assert np.median(inside[:, 0]) < np.median(outside[:, 0]) - 5
+    assert np.abs(np.median(inside[:, 1:], 0) - np.median(outside[:, 1:], 0)).max() < 4

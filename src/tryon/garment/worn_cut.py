@@ -16,7 +16,9 @@ then completed from its own pixels: the outline from the mirror image of the oth
 side of the body, the colours by reflecting the garment across the nearest edge of
 what is seen (texture carries on, no streaks). An open front is closed this way: the
 inner top belongs to another garment, and the composite fills holes in the garment
-with skin or scenery, never with the new wearer's own top.
+with skin or scenery, never with the new wearer's own top. The back of the neckline,
+hidden by the wearer's neck, is completed as the garment's inside, as a product photo
+shows it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tryon.body.agnostic import agnostic_mask
 from tryon.body.frame import BodyFrame, body_frame, chin_y, head_size
 from tryon.ops import masks as M
 from tryon.ops.color import LabColours, colour_clusters, nearest_distance, rgb_to_lab
+from tryon.ops.inpaint import fine_detail, reflect_texture
 from tryon.types import BodyAnalysis, Category, Image, Joint, Mask
 
 FloatMap = npt.NDArray[np.float32]
@@ -52,6 +55,9 @@ class WornCutConfig:
             pixels are dropped (a seed patch that grazes another region).
         neck_bias: below the chin a pixel is skin when it is up to this much further
             (Delta E) from the skin's colours than from the garment's.
+        collar_rise: the back of the neckline is completed up to this far above the
+            shoulder line, x shoulder width (where the warp puts a collar's top: the
+            neckline landmark of ``garment.worn``).
     """
 
     clusters: int = 4
@@ -60,6 +66,7 @@ class WornCutConfig:
     work_side: int = 512
     min_share: float = 0.08
     neck_bias: float = 6.0
+    collar_rise: float = 0.17
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ def cut_worn_top(image: Image, body: BodyAnalysis, cfg: WornCutConfig | None = N
     # The smoothed edge may not step onto the head or the hands.
     visible = _to_full(image, work, small) & ~(body.head_mask | body.hands_mask)
     inner_full = _to_full(image, work, inner) & ~visible
-    mask, filled = complete_garment(image, visible, body, inner_full)
+    mask, filled = complete_garment(image, visible, body, inner_full, cfg.collar_rise)
     return WornCut(visible, mask, filled, inner_full)
 
 
@@ -355,7 +362,7 @@ def _fill_enclosed(mask: Mask, region: Mask) -> Mask:
 
 
 def complete_garment(
-    image: Image, visible: Mask, body: BodyAnalysis, inner: Mask
+    image: Image, visible: Mask, body: BodyAnalysis, inner: Mask, collar_rise: float
 ) -> tuple[Mask, Image]:
     """Completes a worn garment where hands, hair or an open front hide it.
 
@@ -369,6 +376,8 @@ def complete_garment(
         visible: (H, W) bool, the garment's pixels that the photo shows.
         body: the wearer's body analysis.
         inner: (H, W) bool, an inner top seen through an open front.
+        collar_rise: how far above the shoulder line (x shoulder width) the back of
+            the neckline is completed (``neck_back``).
 
     Returns:
         The completed (H, W) bool mask and the photo with its completed pixels painted.
@@ -389,7 +398,96 @@ def complete_garment(
     hidden = mirrored & ~visible & (hair | body.hands_mask & core)
     hidden &= M.dilate(visible, 2 * frame.r, exact=False)
     mask = (visible | hidden | inner) & ~body.face_mask
-    return mask, reflect_fill(image, visible, mask & ~visible)
+    filled = reflect_fill(image, visible, mask & ~visible)
+    sw = float(np.linalg.norm(kp.joint(Joint.L_SHOULDER) - kp.joint(Joint.R_SHOULDER)))
+    back = neck_back(
+        mask,
+        neck & M.half_plane(shape, frame.neck - frame.down * collar_rise * sw, frame.down),
+        body,
+    )
+    paint_inside(filled, visible, back, frame.r)
+    return mask | back, filled
+
+
+INSIDE_SHADE = (0.65, 0.85)
+"""The garment's inside, seen through its neckline, is this much darker than its outside:
+the first at the top of the neckline (in the neck's shadow), the second at its bottom."""
+
+
+def paint_inside(image: Image, visible: Mask, inside: Mask, r: float) -> None:
+    """Paints ``inside`` (in place) as the garment's inside: the median colour of the
+    garment around it, shaded darker towards the top (``INSIDE_SHADE``), with the
+    garment's fine grain carried in across the nearest edge."""
+    box = M.bounding_box(M.dilate(inside, 4 * r, exact=False))
+    if box is None or not inside.any():
+        return
+    near = visible[box] & ~inside[box]
+    if not near.any():
+        return
+    window = image[box]
+    colour = np.median(window[near], axis=0).astype(np.float32)
+    rows = np.flatnonzero(inside[box].any(1))
+    ramp = np.interp(np.arange(window.shape[0]), [rows[0], rows[-1]], INSIDE_SHADE).astype(
+        np.float32
+    )
+    paint = colour[None, None, :] * ramp[:, None, None]
+    grain = fine_detail(window, near, 2.0)
+    paint = paint + reflect_texture(grain, near, inside[box], max(2, int(2 * r)))
+    target = inside[box]
+    window[target] = np.clip(paint[target] + 0.5, 0, 255).astype(np.uint8)
+
+
+BACK_DIP = 0.1
+"""The back neckline's dip at the middle, as a fraction of its span."""
+
+
+def neck_back(mask: Mask, neck: Mask, body: BodyAnalysis) -> Mask:
+    """The back of the neckline, which the wearer's neck hides: the neck's pixels
+    below a shallow U joining the garment's highest points on either side of the neck
+    (where the collar or hood rises beside it), down to the garment.
+
+    A product photo shows it (the inside of the back, below the back collar), and the
+    warp lays it at the base of the new wearer's neck; without it, the whole of the
+    old wearer's neck is a notch in the garment, down to the front of the neckline.
+
+    Args:
+        mask: (H, W) bool, the garment's pixels.
+        neck: (H, W) bool, the wearer's neck zone, from where a collar's top would be
+            down to the shoulder line.
+        body: the wearer's body analysis.
+
+    Returns:
+        (H, W) bool, the pixels to add (none of ``mask``, none of the face).
+    """
+    out = np.zeros_like(mask)
+    box = M.bounding_box(neck)
+    if box is None:
+        return out
+    rows, cols = box
+    middle = float(body.keypoints.joint(Joint.NECK)[0])
+    tops = []
+    for side in (slice(cols.start, int(middle)), slice(int(middle), cols.stop)):
+        band = mask[rows, side]
+        if band.shape[1] == 0 or not band.any():
+            return out
+        # The side's highest garment row beside the neck, and where it is.
+        first = np.argmax(band, axis=0).astype(np.float32)
+        first[~band.any(0)] = np.inf
+        x = int(np.argmin(first))
+        tops.append((side.start + x, rows.start + first[x]))
+    (x0, y0), (x1, y1) = sorted(tops)
+    if x1 <= x0:
+        return out
+    ys, xs = np.mgrid[rows, cols]
+    # Seen from the front the back neckline is a shallow U: from one collar top to the
+    # other, dipping at the middle by a tenth of the span.
+    t = (xs - x0) / (x1 - x0)
+    line = y0 + t * (y1 - y0) + BACK_DIP * (x1 - x0) * 4 * t * (1 - t)
+    below = (ys >= line) & (xs >= x0) & (xs <= x1)
+    out[rows, cols] = below & neck[rows, cols] & ~mask[rows, cols]
+    # Only what lies above the garment: a column's pixels down to where it starts.
+    reach = M.fill_holes(out | mask) & ~mask
+    return reach & out & ~body.face_mask
 
 
 def _neck_zone(body: BodyAnalysis, shape: tuple[int, ...]) -> Mask:
