@@ -127,9 +127,7 @@ def test_beige_hoodie_is_cut_whole_without_neck_skin(cuts: dict, name: str) -> N
 
 
 @pytest.mark.parametrize("name", ["p1_studio", "p2_selfie"])
-def test_the_back_of_the_neckline_is_completed_in_the_garments_shade(
-    cuts: dict, name: str
-) -> None:
+def test_the_back_of_the_neckline_is_completed_in_the_garments_shade(cuts: dict, name: str) -> None:
     _, body, cut = cuts[name]
     kp = body.keypoints
     neck = kp.joint(Joint.NECK)
