@@ -15,6 +15,7 @@ from tryon.garment.worn_cut import (
     flanked,
     mirror_about,
     reflect_fill,
+    trim_rim,
 )
 from tryon.imageio import load_image
 from tryon.ops import masks as M
@@ -146,3 +147,23 @@ def test_the_back_of_the_neckline_is_completed_in_the_garments_shade(cuts: dict,
     outside = rgb_to_lab(cut.image[cut.visible & M.dilate(back, 0.1 * sw) & ~back])
     assert np.median(inside[:, 0]) < np.median(outside[:, 0]) - 5
     assert np.abs(np.median(inside[:, 1:], 0) - np.median(outside[:, 1:], 0)).max() < 4
+
+
+def test_trim_rim_drops_a_backdrop_sliver_along_the_edge_only() -> None:
+    image = np.full((60, 60, 3), 240, np.uint8)  # a white backdrop
+    image[20:, 5:55] = (120, 100, 90)  # a brown garment from row 20 down
+    mask = np.zeros((60, 60), bool)
+    mask[14:, 5:55] = True  # the cut took 6 rows of backdrop along its top
+    trimmed = mask
+    for _ in range(3):
+        trimmed = trim_rim(image, trimmed, 3)
+    assert not (trimmed & (np.arange(60) < 20)[:, None]).any()
+    assert np.array_equal(trimmed[20:], mask[20:])  # the garment keeps every pixel
+
+
+def test_worn_tops_have_no_backdrop_sliver_along_their_shoulders(cuts: dict) -> None:
+    image, _, cut = cuts["p2_selfie"]
+    lab = rgb_to_lab(image)
+    # The wall behind the selfie is light and nearly grey; the hoodie is beige.
+    wall = (lab[..., 0] > 85) & (np.hypot(lab[..., 1], lab[..., 2]) < 6)
+    assert (cut.visible & wall).sum() < 0.001 * cut.visible.sum()

@@ -127,6 +127,8 @@ def cut_worn_top(image: Image, body: BodyAnalysis, cfg: WornCutConfig | None = N
     small = _fill_enclosed(small, region)
     # The smoothed edge may not step onto the head or the hands.
     visible = _to_full(image, work, small) & ~(body.head_mask | body.hands_mask)
+    for _ in range(TRIM_PASSES):
+        visible = trim_rim(image, visible, max(2, round(1.0 / work.scale)) + 1)
     inner_full = _to_full(image, work, inner) & ~visible
     mask, filled = complete_garment(image, visible, body, inner_full, cfg.collar_rise)
     return WornCut(visible, mask, filled, inner_full)
@@ -192,6 +194,54 @@ def _to_full(image: Image, work: _Work, small: Mask) -> Mask:
     out = np.zeros((h, w), bool)
     out[box] = soft >= 0.5
     return out
+
+
+TRIM_PASSES = 3
+"""Rims trimmed one after the other: a sliver can be thicker than the smoothing's
+radius, and each pass compares with the scenery the previous one uncovered."""
+
+
+def trim_rim(image: Image, mask: Mask, width: int) -> Mask:
+    """``mask`` without the pixels of its outer rim (``width`` pixels deep) that are
+    coloured like what lies just outside it rather than like the garment just inside:
+    the slivers of a light backdrop that an edge smoothed at a coarser scale keeps.
+
+    Each rim pixel is compared with the mean colours (CIELAB) of the garment's inner
+    pixels and of the outside pixels within twice ``width`` of it.
+
+    Args:
+        image: (H, W, 3) RGB uint8.
+        mask: (H, W) bool.
+        width: rim depth, pixels (>= 1).
+
+    Returns:
+        (H, W) bool, ``mask`` minus the trimmed pixels.
+    """
+    box = M.bounding_box(M.dilate(mask, 3 * width, exact=False))
+    if box is None:
+        return mask
+    inside = M.erode(mask[box], width)
+    rim = mask[box] & ~inside
+    outside = M.dilate(mask[box], 2 * width, exact=False) & ~mask[box]
+    if not rim.any() or not inside.any() or not outside.any():
+        return mask
+    lab = rgb_to_lab(image[box]).astype(np.float32)
+    sigma = float(width)
+    own = _local_mean(lab, inside, sigma)
+    other = _local_mean(lab, outside, sigma)
+    d_own = np.linalg.norm(lab - own, axis=2)
+    d_other = np.linalg.norm(lab - other, axis=2)
+    out = mask.copy()
+    out[box] &= ~(rim & (d_other < d_own))
+    return out
+
+
+def _local_mean(lab: FloatMap, where: Mask, sigma: float) -> FloatMap:
+    """(h, w, 3) the Gaussian mean of ``lab`` over ``where`` around every pixel."""
+    weight = where.astype(np.float32)
+    total = cv2.GaussianBlur(lab * weight[..., None], (0, 0), 2 * sigma)
+    seen = cv2.GaussianBlur(weight, (0, 0), 2 * sigma)
+    return total / np.maximum(seen, 1e-6)[..., None]
 
 
 def _distance_map(lab: FloatMap, colours: LabColours, lightness: float = 1.0) -> FloatMap:
