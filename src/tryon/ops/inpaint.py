@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tryon.ops.fill import check_known, push_pull_fill_float
+from tryon.ops.fill import check_known, push_pull_fill, push_pull_fill_float
 from tryon.ops.masks import bounding_box
 from tryon.types import Box, FloatImage, Image, Mask
 
@@ -240,8 +240,9 @@ def reflect_texture(detail: FloatImage, known: Mask, targets: Mask, period: int)
 
 def inpaint_boxes(image: Image, known: Mask, boxes: tuple[Box, ...]) -> Image:
     """Paints each box over from the known pixels around it (within half the box's
-    longer side): their trend (``trend_fill``) plus their fine detail reflected in
-    across the nearest edge (``reflect_texture``, folding every half shorter side).
+    longer side): their smooth continuation (``push_pull_fill``) plus their fine detail
+    reflected in across the nearest edge (``reflect_texture``, folding every half
+    shorter side).
 
     Args:
         image: (H, W, 3) uint8.
@@ -266,7 +267,7 @@ def inpaint_boxes(image: Image, known: Mask, boxes: tuple[Box, ...]) -> Image:
         source = known[wy0:wy1, wx0:wx1] & ~hole
         if not source.any() or not hole.any():
             continue
-        filled = trend_fill(window, source)
+        filled = push_pull_fill(window, source).astype(np.float32)
         detail = fine_detail(window, source, _BOX_GRAIN_SIGMA)
         filled += reflect_texture(detail, source, hole, max(2, min(x1 - x0, y1 - y0) // 2))
         window[hole] = np.clip(filled[hole] + 0.5, 0, 255).astype(np.uint8)
