@@ -65,7 +65,7 @@ def test_a_dark_size_tag_beside_it_is_found_too() -> None:
 
 @pytest.mark.parametrize(
     "why",
-    ["plain", "tilted", "thin line", "repeated", "too low", "off to the side"],
+    ["plain", "tilted", "thin line", "repeated", "too small", "too low", "off to the side"],
 )
 def test_what_is_not_a_label_is_left_alone(why: str) -> None:
     image, mask = _top()
@@ -77,6 +77,8 @@ def test_what_is_not_a_label_is_left_alone(why: str) -> None:
     elif why == "repeated":  # a print's motif, three times: a print, not labels
         for x in (262, 292, 322):
             cv2.rectangle(image, (x, 118), (x + 14, 130), (245, 245, 240), -1)
+    elif why == "too small":  # a print's dot, 6 px: as flat and square as a label
+        cv2.rectangle(image, (296, 120), (301, 125), (245, 245, 240), -1)
     elif why == "too low":  # a chest print's block, far below the neckline
         cv2.rectangle(image, (270, 250), (330, 266), (245, 245, 240), -1)
     elif why == "off to the side":  # a stud on the collar's point

@@ -29,6 +29,9 @@ side of the neckline's centre, and below the neckline's top."""
 LABEL_SIDE = (0.015, 0.2)
 """A label's shorter side is at least, and its longer side at most, this fraction of the
 shoulder width."""
+MIN_LABEL_PX = 7.0
+"""And at least this many pixels: below it a print's dot is as flat and as square (and a
+label that small hardly shows on the person)."""
 MIN_FILL = 0.8
 """A label fills at least this fraction of its tightest rectangle (an ellipse, pi / 4)."""
 MAX_TILT = 12.0
@@ -37,7 +40,7 @@ MIN_CONTRAST = 18.0
 """Grey levels (of 255) between a label's median and the cloth just around it."""
 MAX_SPREAD = 0.3
 """A label's own grey-level spread is at most this fraction of its contrast (flat)."""
-MIN_EDGE = 0.45
+MIN_EDGE = 0.5
 """The steepest grey-level step across a label's edge (median along it, per pixel) is at
 least this fraction of its contrast: a sewn edge is a step, a print's blob a slope."""
 MAX_LABELS = 2
@@ -66,7 +69,7 @@ def find_neck_labels(image: Image, mask: Mask, landmarks: GarmentLandmarks) -> t
     h, w = mask.shape
     x0, x1 = max(0, int(cx - LABEL_WINDOW[0] * span)), min(w, int(cx + LABEL_WINDOW[0] * span))
     y0, y1 = max(0, int(top)), min(h, int(top + LABEL_WINDOW[1] * span))
-    shortest, longest = LABEL_SIDE[0] * span, LABEL_SIDE[1] * span
+    shortest, longest = max(LABEL_SIDE[0] * span, MIN_LABEL_PX), LABEL_SIDE[1] * span
     if x1 - x0 < 3 * shortest or y1 - y0 < 3 * shortest:
         return ()
     grey = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
