@@ -16,9 +16,12 @@ REQUIRED_JOINTS: dict[Category, tuple[tuple[Joint, ...], str]] = {
 }
 
 
-def check_visible(body: BodyAnalysis, category: Category) -> None:
-    """Raises BodyNotVisibleError when the photo lacks the body parts the category needs."""
+def check_visible(body: BodyAnalysis, category: Category, *, legs: bool = False) -> None:
+    """Raises BodyNotVisibleError when the photo lacks the body parts the category needs
+    (and the knees, for a garment with legs worn as ``overall``: a jumpsuit)."""
     joints, words = REQUIRED_JOINTS[category]
+    if legs and category is Category.OVERALL:
+        joints, words = (*joints, Joint.R_KNEE, Joint.L_KNEE), "shoulders, hips and knees"
     missing = [j for j in joints if not body.keypoints.joint_visible(j)]
     if missing:
         names = ", ".join(j.name.lower().replace("_", " ") for j in missing)
@@ -27,7 +30,8 @@ def check_visible(body: BodyAnalysis, category: Category) -> None:
             if category is not Category.UPPER
             else "a photo showing both shoulders"
         )
+        article = "an" if category.value[0] in "aeiou" else "a"
         raise BodyNotVisibleError(
-            f"a {category.value} garment needs the {words} in the person photo, but these "
+            f"{article} {category.value} garment needs the {words} in the person photo, but these "
             f"are not visible: {names}; use {hint}"
         )

@@ -153,7 +153,7 @@ class WarpEngine(AnalysingEngine):
         # needs only the body; the person side (the agnostic mask, the old garment, the
         # shading) never looks at the new garment. They run at the same time, on two
         # cores where there are two.
-        check_visible(body, chosen)
+        check_visible(body, chosen, legs=garment.landmarks.crotch is not None)
         warping = self._warps.submit(
             _timed, timings, "warp", lambda: self._garment_side(garment, body, chosen)
         )

@@ -13,6 +13,7 @@ from tryon.garment.landmarks import (
     GarmentKind,
     bottom_landmarks,
     garment_kind,
+    one_piece_landmarks,
     outline,
     top_landmarks,
 )
@@ -57,8 +58,10 @@ class GarmentAnalyzer:
         category = category or KIND_CATEGORY[kind]
         check_category(kind, category)
         labels: tuple[Box, ...] = ()
-        if kind in (GarmentKind.TROUSERS, GarmentKind.LEGGED_ONE_PIECE):
+        if kind is GarmentKind.TROUSERS:
             landmarks, pieces, limbs = bottom_landmarks(mask, shape)
+        elif kind is GarmentKind.LEGGED_ONE_PIECE:
+            landmarks, pieces, limbs = one_piece_landmarks(mask, shape)
         else:
             landmarks, pieces, limbs = top_landmarks(mask, shape)
             labels = find_neck_labels(image, mask, landmarks)

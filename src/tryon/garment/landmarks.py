@@ -259,7 +259,7 @@ def top_landmarks(
 
     The image's left is the garment's right side (as on a person facing the camera).
     """
-    x0, y0, x1, y1 = shape.box
+    x0, _y0, x1, y1 = shape.box
     cx, w, h = (x0 + x1) / 2, shape.width, shape.height
     neck = np.array([cx, _top_at(mask, cx)], np.float32)
     band = mask[:, int(cx - 0.1 * w) : int(cx + 0.1 * w) + 1]
@@ -269,15 +269,7 @@ def top_landmarks(
     pieces = np.where(mask, np.uint8(Piece.TORSO), np.uint8(Piece.NONE))
     limbs: dict[Piece, LimbShape] = {}
     for side, sign, piece in (("r", -1, Piece.SLEEVE_R), ("l", 1, Piece.SLEEVE_L)):
-        # An armpit notch: on its side, in the upper three quarters, not the neckline.
-        notches = [
-            n
-            for n in shape.notches
-            if sign * (n.deepest[0] - cx) > 0.12 * w
-            and y0 + 0.12 * h < n.deepest[1] < y0 + 0.75 * h
-            and n.depth > 0.03 * max(w, h)
-            and min(n.start[1], n.end[1]) < n.deepest[1]
-        ]
+        notches = _armpit_notches(shape, sign)
         if notches:
             armpit = max(notches, key=lambda n: n.depth).deepest.astype(np.float32)
             shoulder_x = float(armpit[0] - sign * 0.02 * w)
@@ -306,6 +298,21 @@ def top_landmarks(
             pieces[sleeve] = piece
             marks[f"sleeve_end_{side}"] = _pt(limb.axis[-1])
     return GarmentLandmarks(**marks), pieces, limbs
+
+
+def _armpit_notches(shape: Outline, sign: int) -> list[Notch]:
+    """A top's armpit notches on one side (``sign`` -1: the image's left): on that side,
+    in the upper three quarters, not the neckline."""
+    x0, y0, x1, _y1 = shape.box
+    cx, w, h = (x0 + x1) / 2, shape.width, shape.height
+    return [
+        n
+        for n in shape.notches
+        if sign * (n.deepest[0] - cx) > 0.12 * w
+        and y0 + 0.12 * h < n.deepest[1] < y0 + 0.75 * h
+        and n.depth > 0.03 * max(w, h)
+        and min(n.start[1], n.end[1]) < n.deepest[1]
+    ]
 
 
 def bottom_landmarks(
@@ -357,6 +364,66 @@ def bottom_landmarks(
         leg_hem_l=hems["l"],
     )
     return marks, pieces, limbs
+
+
+RISE = 0.35
+"""A one-piece's waist is above its crotch by this fraction of its inside leg (a pair of
+trousers' rise is about a third of its inseam)."""
+SLEEVED = 1.1
+"""A one-piece has sleeves when its upper quarter is at least this many times as wide
+as its seat; a bib and straps are narrower than the seat."""
+
+
+def one_piece_landmarks(
+    mask: Mask, shape: Outline
+) -> tuple[GarmentLandmarks, npt.NDArray[np.uint8], dict[Piece, LimbShape]]:
+    """Landmarks, piece map and limbs of a one-piece with legs (a jumpsuit, dungarees)
+    lying flat, front view: a top above its waist, trousers below it.
+
+    The waist is placed ``RISE`` of the inside leg above the crotch (lower where the
+    armpits need it); the part above it is read as a top (neckline, shoulders, armpits
+    and sleeves, its hem at the waist), the part below as trousers (waist, crotch,
+    legs). A one-piece without sleeves (see ``SLEEVED``; a bib and straps) gets the
+    landmarks of its legs only, as trousers do: it has no shoulders to fit
+    (``GarmentLandmarks.shoulder_r`` is None).
+
+    Raises:
+        GarmentNotFoundError: the outline has no crotch.
+    """
+    crotch = _crotch_notch(shape)
+    if crotch is None:
+        raise GarmentNotFoundError("the garment's outline has no legs: it is not a one-piece")
+    _x0, y0, _x1, y1 = shape.box
+    crotch_y = float(crotch.deepest[1])
+    seat = _median_width(mask, crotch_y - 0.1 * shape.height, crotch_y)
+    shoulders = max(
+        _median_width(mask, y, y) for y in range(int(y0), int(y0 + 0.25 * shape.height))
+    )
+    armpits = [
+        n.deepest[1]
+        for sign in (-1, 1)
+        for n in _armpit_notches(shape, sign)
+        if n.deepest[1] < crotch_y - 0.1 * shape.height
+    ]
+    if shoulders < SLEEVED * seat or len(armpits) < 2:
+        # A bib and straps (dungarees), or a strappy bodice: the legs only.
+        return bottom_landmarks(mask, shape)
+    # The waist: a rise above the crotch, and low enough under the armpits for the
+    # part above it to read as a top (its armpits in its upper three quarters).
+    armpit_y = float(max(armpits))
+    waist_y = max(crotch_y - RISE * (y1 - crotch_y), armpit_y + 0.4 * (armpit_y - y0))
+    waist_y = round(min(waist_y, crotch_y - 0.05 * shape.height))
+    rows = np.arange(mask.shape[0])[:, None]
+    upper, lower = mask & (rows < waist_y), mask & (rows >= waist_y)
+    upper_shape = outline(upper)
+    top, top_pieces, top_limbs = top_landmarks(upper, upper_shape)
+    legs, leg_pieces, leg_limbs = bottom_landmarks(lower, outline(lower))
+    # The legs' crotch is the whole garment's (the lower part's own notch is the same).
+    landmarks = GarmentLandmarks(
+        **{**top.as_dict(), **legs.as_dict(), "crotch": _pt(crotch.deepest)}
+    )
+    pieces = np.where(rows < waist_y, top_pieces, leg_pieces).astype(np.uint8)
+    return landmarks, pieces, {**top_limbs, **leg_limbs}
 
 
 def _pt(p: npt.ArrayLike) -> Point:

@@ -210,24 +210,38 @@ def fit_pieces(
 ) -> list[PieceFit]:
     """Control points (garment -> person) for every piece of the garment.
 
+    A one-piece with legs and sleeves (a jumpsuit) is fitted as a top whose hem is at
+    the waist, over trousers whose waistband is there too.
+
     Raises:
-        GarmentNotFoundError: a one-piece with legs (dungarees, a jumpsuit), which
-            this warp does not fit yet.
+        GarmentNotFoundError: a one-piece with a bib and straps (dungarees).
     """
-    if category is Category.OVERALL and garment.landmarks.crotch is not None:
-        raise GarmentNotFoundError(
-            "the garment is a one-piece with legs (dungarees or a jumpsuit): the warp "
-            "engine dresses dresses but cannot fit a one-piece's legs yet; use a diffusion "
-            "engine (--engine catvton or hybrid)"
-        )
     if garment.category is Category.LOWER:
         return _fit_trousers(garment, body, cfg)
+    if category is Category.OVERALL and garment.landmarks.crotch is not None:
+        if garment.landmarks.shoulder_r is None:
+            raise GarmentNotFoundError(
+                "the garment is a one-piece with legs but no sleeves (dungarees, a bib and "
+                "straps): it is worn over a top, which the warp engine cannot keep under it; "
+                "use a diffusion engine (--engine catvton or hybrid)"
+            )
+        return _fit_top(garment, body, Category.UPPER, cfg, hem_at_waist=True) + _fit_trousers(
+            garment, body, cfg
+        )
     return _fit_top(garment, body, category, cfg)
 
 
 def _fit_top(
-    garment: GarmentAnalysis, body: BodyAnalysis, category: Category, cfg: WarpConfig
+    garment: GarmentAnalysis,
+    body: BodyAnalysis,
+    category: Category,
+    cfg: WarpConfig,
+    *,
+    hem_at_waist: bool = False,
 ) -> list[PieceFit]:
+    """The torso and sleeves: the garment's shoulders on the body's, its hem at the
+    hips (a top), at its own length (a dress), or at the waist where trousers go on
+    (``hem_at_waist``: the top of a one-piece with legs)."""
     kp, lm = body.keypoints, garment.landmarks
     frame = body_frame(kp)
     rs, ls = kp.joint(Joint.R_SHOULDER), kp.joint(Joint.L_SHOULDER)
@@ -243,7 +257,9 @@ def _fit_top(
     g_down = g_down if g_down[1] > 0 else -g_down
     g_depth = float((hem_mid - g_origin) @ g_down)
     hip_across = unit(kp.joint(Joint.L_HIP) - kp.joint(Joint.R_HIP))
-    if category is Category.OVERALL:
+    if hem_at_waist:
+        hem_centre = frame.hip_mid - frame.down * cfg.waist_above_hip * frame.torso_length
+    elif category is Category.OVERALL:
         # A dress keeps its own length: isotropic scale from the shoulders.
         scale = float(np.linalg.norm(t_ls - t_rs)) / max(float(np.linalg.norm(g_ls - g_rs)), 1.0)
         hem_centre = (t_rs + t_ls) / 2 + frame.down * g_depth * scale
