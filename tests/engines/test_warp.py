@@ -14,6 +14,7 @@ from tests.photos import FULL_BODY, GARMENT, GARMENTS, PERSON
 from tests.photos import garment as garment_photo
 from tests.photos import person as person_photo
 from tryon import Category, TryOn, TryOnError
+from tryon.compose.arms import find_bare_arms
 from tryon.engines import WarpEngine
 from tryon.engines.person import other_people_warnings
 from tryon.imageio import load_image
@@ -116,3 +117,15 @@ def test_painted_skin_is_said_and_a_long_sleeve_paints_none(tryon: TryOn) -> Non
     assert "the right arm and the left arm" in painted[0]
     long = tryon.run(person, garment_photo("shirts_1_front.jpg"))
     assert not [w for w in long.warnings if w.startswith("painted skin")]
+
+
+def test_no_arm_is_painted_under_a_long_sleeve_when_the_forearms_are_out_of_the_photo(
+    tryon: TryOn,
+) -> None:
+    # The selfie's hands are below the frame: a jacket's sleeves run out of it too, and
+    # there is no bare forearm to paint (a tapering arm drawn under the sleeve from its
+    # middle showed beside it, at the photo's edge, as a strip of skin).
+    result = tryon.run(person_photo("p2_selfie.jpg"), garment_photo("jackets_1_front.jpg"))
+    assert not [w for w in result.warnings if w.startswith("painted skin")]
+    bare = find_bare_arms(result.body, result.warp_details.warped)
+    assert not bare.limbs.any()

@@ -73,10 +73,17 @@ def find_bare_arms(body: BodyAnalysis, warped: WarpedGarment) -> BareArms:
         if sleeve_end is not None:
             start = max(start, arc_position(path, sleeve_end) + r)
             paint_from = max(paint_from, min(start, _sleeve_middle(warped, piece, path, r)))
-        if start >= total:
+        bare = (
+            M.draw_stroke(shape, polyline_between(path, start, total), BARE_ARM_WIDTH * r)
+            if start < total
+            else None
+        )
+        if bare is None or not bare.any():
+            # Nothing of the arm below the sleeve is in the photo (a selfie's forearms
+            # are out of the frame): no arm to paint under the sleeve either.
             arm_limbs.append(np.zeros(shape, bool))
             continue
-        region |= M.draw_stroke(shape, polyline_between(path, start, total), BARE_ARM_WIDTH * r)
+        region |= bare
         arm_limbs.append(draw_arm(shape, path, paint_from, total, sw))
     sleeves = (warped.pieces == Piece.SLEEVE_R) | (warped.pieces == Piece.SLEEVE_L)
     right, left = arm_limbs
