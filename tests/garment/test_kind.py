@@ -63,6 +63,23 @@ JUMPSUIT = _draw(
     ],
 )
 
+# Long sleeves lying along the bodice, wider together than the seat, above trouser legs.
+LONG_SLEEVED_JUMPSUIT = _draw(
+    [(125, 190), (275, 190), (290, 380), (215, 380), (200, 240), (185, 380), (110, 380)],
+    [
+        (130, 20),
+        (270, 20),
+        (300, 40),
+        (300, 200),
+        (270, 200),
+        (270, 195),
+        (130, 195),
+        (130, 200),
+        (100, 200),
+        (100, 40),
+    ],
+)
+
 
 @pytest.mark.parametrize(
     ("mask", "kind"),
@@ -73,8 +90,9 @@ JUMPSUIT = _draw(
         (SHORTS, GarmentKind.TROUSERS),
         (DUNGAREES, GarmentKind.LEGGED_ONE_PIECE),
         (JUMPSUIT, GarmentKind.LEGGED_ONE_PIECE),
+        (LONG_SLEEVED_JUMPSUIT, GarmentKind.LEGGED_ONE_PIECE),
     ],
-    ids=["t-shirt", "dress", "trousers", "shorts", "dungarees", "jumpsuit"],
+    ids=["t-shirt", "dress", "trousers", "shorts", "dungarees", "jumpsuit", "long-sleeved"],
 )
 def test_the_outline_tells_the_kind_of_garment(mask: Mask, kind: GarmentKind) -> None:
     assert garment_kind(mask, outline(mask)) is kind

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.garment.test_kind import DUNGAREES, JUMPSUIT
+from tests.garment.test_kind import DUNGAREES, JUMPSUIT, LONG_SLEEVED_JUMPSUIT
 from tests.photos import PERSON, SAMPLES
 from tryon import Category, TryOn
 from tryon.errors import GarmentNotFoundError
@@ -85,6 +85,13 @@ def test_a_drawn_jumpsuit_is_a_top_over_trousers() -> None:
     waist = int(landmarks.waist_r[1])
     assert set(np.unique(pieces[:waist])) <= {Piece.NONE, Piece.TORSO, *limbs}
     assert set(np.unique(pieces[waist + 2 :])) == {Piece.NONE, Piece.LEG_R, Piece.LEG_L}
+
+
+def test_a_drawn_jumpsuit_with_sleeves_along_its_body_has_shoulders_and_legs() -> None:
+    shape = outline(LONG_SLEEVED_JUMPSUIT)
+    landmarks, _, limbs = one_piece_landmarks(LONG_SLEEVED_JUMPSUIT, shape)
+    assert landmarks.shoulder_r and landmarks.shoulder_l and landmarks.crotch
+    assert {Piece.LEG_R, Piece.LEG_L} <= set(limbs)
 
 
 def test_drawn_dungarees_have_legs_and_no_shoulders() -> None:

@@ -114,13 +114,14 @@ def infer_category(mask: Mask, shape: Outline) -> Category:
 def _goes_on_above_waist(mask: Mask, shape: Outline, crotch: Notch) -> bool:
     """Whether a garment with legs has more than a waistband at its top: the top of
     trousers is their waistband, as wide as their seat; a bib, straps or the
-    shoulders of a jumpsuit are much narrower than the seat, and a jumpsuit's spread
-    sleeves leave an armpit notch on each side above the crotch."""
+    shoulders of a strappy jumpsuit are much narrower than the seat, a sleeved one's
+    shoulders (sleeves lying along the body) wider, and spread sleeves leave an armpit
+    notch on each side above the crotch."""
     _x0, y0, _x1, _y1 = shape.box
     rise = float(crotch.deepest[1]) - y0
     seat = _median_width(mask, crotch.deepest[1] - 0.2 * rise, crotch.deepest[1])
     top = _median_width(mask, y0, y0 + 0.06 * shape.height)
-    if top < 0.7 * seat:
+    if top < 0.7 * seat or top > SLEEVED * seat:
         return True
     cx = float(crotch.deepest[0])
     sides = {
@@ -405,13 +406,15 @@ def one_piece_landmarks(
         for n in _armpit_notches(shape, sign)
         if n.deepest[1] < crotch_y - 0.1 * shape.height
     ]
-    if shoulders < SLEEVED * seat or len(armpits) < 2:
+    if shoulders < SLEEVED * seat:
         # A bib and straps (dungarees), or a strappy bodice: the legs only.
         return bottom_landmarks(mask, shape)
-    # The waist: a rise above the crotch, and low enough under the armpits for the
-    # part above it to read as a top (its armpits in its upper three quarters).
-    armpit_y = float(max(armpits))
-    waist_y = max(crotch_y - RISE * (y1 - crotch_y), armpit_y + 0.4 * (armpit_y - y0))
+    # The waist: a rise above the crotch, and low enough under spread sleeves' armpits
+    # for the part above it to read as a top (its armpits in its upper three quarters).
+    waist_y = crotch_y - RISE * (y1 - crotch_y)
+    if armpits:
+        armpit_y = float(max(armpits))
+        waist_y = max(waist_y, armpit_y + 0.4 * (armpit_y - y0))
     waist_y = round(min(waist_y, crotch_y - 0.05 * shape.height))
     rows = np.arange(mask.shape[0])[:, None]
     upper, lower = mask & (rows < waist_y), mask & (rows >= waist_y)
