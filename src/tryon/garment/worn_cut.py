@@ -469,7 +469,7 @@ def paint_inside(image: Image, visible: Mask, inside: Mask, r: float) -> None:
     garment around it, shaded darker towards the top (``INSIDE_SHADE``), with the
     garment's fine grain carried in across the nearest edge."""
     box = M.bounding_box(M.dilate(inside, 4 * r, exact=False))
-    if box is None or not inside.any():
+    if box is None:
         return
     near = visible[box] & ~inside[box]
     if not near.any():
@@ -535,9 +535,7 @@ def neck_back(mask: Mask, neck: Mask, body: BodyAnalysis) -> Mask:
     line = y0 + t * (y1 - y0) + BACK_DIP * (x1 - x0) * 4 * t * (1 - t)
     below = (ys >= line) & (xs >= x0) & (xs <= x1)
     out[rows, cols] = below & neck[rows, cols] & ~mask[rows, cols]
-    # Only what lies above the garment: a column's pixels down to where it starts.
-    reach = M.fill_holes(out | mask) & ~mask
-    return reach & out & ~body.face_mask
+    return out & ~body.face_mask
 
 
 def _neck_zone(body: BodyAnalysis, shape: tuple[int, ...]) -> Mask:
